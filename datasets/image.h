@@ -1,0 +1,29 @@
+// An 8-bit image in memory: the one pixel container shared by PNG I/O, the data sets and the codec.
+#ifndef DCODEC_DATASETS_IMAGE_H_
+#define DCODEC_DATASETS_IMAGE_H_
+
+#include <cstdint>
+#include <vector>
+
+namespace dcodec {
+
+// Interleaved 8-bit samples, row-major: pixel (x, y) channel c is data[(y * width + x) * channels + c].
+struct Image {
+  int width = 0;
+  int height = 0;
+  int channels = 0;  // 1 (grey) or 3 (RGB)
+  std::vector<uint8_t> data;
+
+  Image() = default;
+  Image(int w, int h, int c) : width(w), height(h), channels(c), data(static_cast<size_t>(w) * h * c) {}
+  uint8_t& at(int x, int y, int c) { return data[(static_cast<size_t>(y) * width + x) * channels + c]; }
+  uint8_t at(int x, int y, int c) const { return data[(static_cast<size_t>(y) * width + x) * channels + c]; }
+  size_t num_pixels() const { return static_cast<size_t>(width) * height; }
+  bool operator==(const Image& o) const {
+    return width == o.width && height == o.height && channels == o.channels && data == o.data;
+  }
+};
+
+}  // namespace dcodec
+
+#endif  // DCODEC_DATASETS_IMAGE_H_

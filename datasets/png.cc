@@ -1,0 +1,149 @@
+#include "datasets/png.h"
+
+#include <png.h>
+
+#include <csetjmp>
+#include <cstring>
+#include <memory>
+
+#include "base/file_io.h"
+
+namespace dcodec {
+namespace {
+
+struct MemoryReader {
+  const uint8_t* data;
+  size_t size;
+  size_t pos;
+};
+
+void ReadFromMemory(png_structp png, png_bytep out, png_size_t length) {
+  auto* r = static_cast<MemoryReader*>(png_get_io_ptr(png));
+  if (r->pos + length > r->size) png_error(png, "file ends early");
+  std::memcpy(out, r->data + r->pos, length);
+  r->pos += length;
+}
+
+void ErrorHandler(png_structp png, png_const_charp message) {
+  auto* buffer = static_cast<std::string*>(png_get_error_ptr(png));
+  if (buffer) *buffer = message;
+  longjmp(png_jmpbuf(png), 1);
+}
+
+void WarningHandler(png_structp, png_const_charp) {}
+
+void WriteToVector(png_structp png, png_bytep data, png_size_t length) {
+  auto* out = static_cast<std::vector<uint8_t>*>(png_get_io_ptr(png));
+  out->insert(out->end(), data, data + length);
+}
+
+void FlushNothing(png_structp) {}
+
+}  // namespace
+
+StatusOr<Image> DecodePng(const uint8_t* data, size_t size, const std::string& name) {
+  if (size == 0) return InvalidInput(name + ": empty file");
+  if (size < 8 || png_sig_cmp(data, 0, 8) != 0) return InvalidInput(name + ": not a PNG file");
+  std::string error;
+  png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &error, ErrorHandler, WarningHandler);
+  if (!png) return Internal("libpng: cannot create read struct");
+  png_infop info = png_create_info_struct(png);
+  if (!info) {
+    png_destroy_read_struct(&png, nullptr, nullptr);
+    return Internal("libpng: cannot create info struct");
+  }
+  MemoryReader reader{data, size, 0};
+  // Everything that must survive the longjmp lives here, before setjmp.
+  Image image;
+  std::vector<png_bytep> rows;
+  Status failure;
+  if (setjmp(png_jmpbuf(png))) {
+    png_destroy_read_struct(&png, &info, nullptr);
+    if (!failure.ok()) return failure;
+    return InvalidInput(name + ": corrupt PNG (" + error + ")");
+  }
+  png_set_read_fn(png, &reader, ReadFromMemory);
+  png_set_user_limits(png, kMaxImageSide, kMaxImageSide);
+  png_read_info(png, info);
+  png_uint_32 width = png_get_image_width(png, info);
+  png_uint_32 height = png_get_image_height(png, info);
+  int color_type = png_get_color_type(png, info);
+  int bit_depth = png_get_bit_depth(png, info);
+  if (static_cast<uint64_t>(width) * height > kMaxPixels) {
+    failure = InvalidInput(name + ": image of " + std::to_string(width) + "x" + std::to_string(height) +
+                           " pixels is larger than dcodec accepts");
+    longjmp(png_jmpbuf(png), 1);
+  }
+  if ((color_type & PNG_COLOR_MASK_ALPHA) || png_get_valid(png, info, PNG_INFO_tRNS)) {
+    failure = Unsupported(name + ": the image has an alpha channel (transparency); dcodec codes opaque images only");
+    longjmp(png_jmpbuf(png), 1);
+  }
+  if (bit_depth == 16) png_set_strip_16(png);
+  if (color_type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
+  if (color_type == PNG_COLOR_TYPE_GRAY && bit_depth < 8) png_set_expand_gray_1_2_4_to_8(png);
+  png_set_interlace_handling(png);
+  png_read_update_info(png, info);
+  int channels = png_get_channels(png, info);
+  if (channels != 1 && channels != 3) {
+    failure = Unsupported(name + ": unsupported PNG colour layout");
+    longjmp(png_jmpbuf(png), 1);
+  }
+  image = Image(static_cast<int>(width), static_cast<int>(height), channels);
+  rows.resize(height);
+  for (png_uint_32 y = 0; y < height; ++y) rows[y] = image.data.data() + static_cast<size_t>(y) * width * channels;
+  png_read_image(png, rows.data());
+  png_read_end(png, nullptr);
+  png_destroy_read_struct(&png, &info, nullptr);
+  return image;
+}
+
+StatusOr<Image> ReadPng(const std::string& path) {
+  DCODEC_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFileBytes(path));
+  return DecodePng(bytes.data(), bytes.size(), path);
+}
+
+StatusOr<std::vector<uint8_t>> EncodePng(const Image& image) {
+  if (image.channels != 1 && image.channels != 3) return InvalidArgument("PNG writer: channels must be 1 or 3");
+  if (image.width <= 0 || image.height <= 0 || image.data.size() != image.num_pixels() * image.channels) {
+    return InvalidArgument("PNG writer: inconsistent image dimensions");
+  }
+  std::string error;
+  std::vector<uint8_t> out;
+  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &error, ErrorHandler, WarningHandler);
+  if (!png) return Internal("libpng: cannot create write struct");
+  png_infop info = png_create_info_struct(png);
+  std::vector<png_const_bytep> rows(image.height);
+  if (!info || setjmp(png_jmpbuf(png))) {
+    png_destroy_write_struct(&png, &info);
+    return Internal("libpng: write failed (" + error + ")");
+  }
+  png_set_write_fn(png, &out, WriteToVector, FlushNothing);
+  png_set_IHDR(png, info, image.width, image.height, 8,
+               image.channels == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
+               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  png_write_info(png, info);
+  for (int y = 0; y < image.height; ++y) {
+    rows[y] = image.data.data() + static_cast<size_t>(y) * image.width * image.channels;
+  }
+  png_write_rows(png, const_cast<png_bytepp>(rows.data()), image.height);
+  png_write_end(png, nullptr);
+  png_destroy_write_struct(&png, &info);
+  return out;
+}
+
+Status WritePng(const std::string& path, const Image& image, bool overwrite) {
+  auto bytes = EncodePng(image);
+  if (!bytes.ok()) return bytes.status().Prefixed(path);
+  return WriteFileAtomic(path, *bytes, overwrite);
+}
+
+Image ToRgb(const Image& image) {
+  if (image.channels == 3) return image;
+  Image rgb(image.width, image.height, 3);
+  for (size_t i = 0; i < image.num_pixels(); ++i) {
+    rgb.data[3 * i] = rgb.data[3 * i + 1] = rgb.data[3 * i + 2] = image.data[i];
+  }
+  return rgb;
+}
+
+}  // namespace dcodec
