@@ -1,0 +1,151 @@
+#include "bitstream/ans.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <random>
+#include <vector>
+
+namespace dcodec::bitstream {
+namespace {
+
+struct Interval {
+  uint32_t cum, freq;
+};
+
+// A random interval of [0, 2^24) whose size is spread over all magnitudes (1 .. 2^24).
+Interval RandomInterval(std::mt19937_64& rng) {
+  const int log_freq = static_cast<int>(rng() % (kPrecisionBits + 1));
+  uint32_t freq = static_cast<uint32_t>(uint64_t{1} << log_freq);
+  freq += static_cast<uint32_t>(rng() % freq);
+  if (freq > kProbabilityTotal) freq = kProbabilityTotal;
+  const uint32_t cum = static_cast<uint32_t>(rng() % (kProbabilityTotal - freq + 1));
+  return {cum, freq};
+}
+
+Status DecodeAll(const std::vector<uint8_t>& bytes, const std::vector<Interval>& symbols) {
+  AnsDecoder dec(bytes.data(), bytes.size());
+  for (const Interval& s : symbols) {
+    const uint32_t q = dec.Peek();
+    if (q < s.cum || q - s.cum >= s.freq) return Internal("quantile outside the encoded interval");
+    DCODEC_RETURN_IF_ERROR(dec.Advance(s.cum, s.freq));
+  }
+  return dec.Finish();
+}
+
+TEST(AnsTest, EmptyStreamIsJustTheState) {
+  AnsEncoder enc;
+  const std::vector<uint8_t> bytes = enc.Finish();
+  ASSERT_EQ(bytes.size(), 8u);
+  EXPECT_EQ(bytes, (std::vector<uint8_t>{0, 0, 0, 0x80, 0, 0, 0, 0}));
+  EXPECT_TRUE(DecodeAll(bytes, {}).ok());
+}
+
+TEST(AnsTest, OneSymbol) {
+  AnsEncoder enc;
+  enc.Put(12345, 678);
+  EXPECT_EQ(enc.num_symbols(), 1u);
+  const std::vector<uint8_t> bytes = enc.Finish();
+  EXPECT_EQ(enc.num_symbols(), 0u);
+  EXPECT_TRUE(DecodeAll(bytes, {{12345, 678}}).ok());
+  // The same stream read as zero symbols fails the final-state check.
+  EXPECT_EQ(DecodeAll(bytes, {}).code(), StatusCode::kCorrupt);
+}
+
+TEST(AnsTest, RoundtripWithSentinels) {
+  std::mt19937_64 rng(1);
+  for (int trial = 0; trial < 20; ++trial) {
+    std::vector<Interval> symbols = {{0, 1}, {kProbabilityTotal - 1, 1}};  // sentinels before
+    const int n = static_cast<int>(rng() % 5000);
+    for (int i = 0; i < n; ++i) symbols.push_back(RandomInterval(rng));
+    symbols.push_back({777, 1});  // sentinels after
+    symbols.push_back({0, kProbabilityTotal});
+    symbols.push_back({100, 3});
+    AnsEncoder enc;
+    for (const Interval& s : symbols) enc.Put(s.cum, s.freq);
+    const std::vector<uint8_t> bytes = enc.Finish();
+    ASSERT_TRUE(DecodeAll(bytes, symbols).ok()) << "trial " << trial;
+  }
+}
+
+TEST(AnsTest, ExtremeProbabilities) {
+  std::vector<Interval> rare(2000, Interval{kProbabilityTotal - 1, 1});   // 24 bits each
+  std::vector<Interval> certain(100000, Interval{0, kProbabilityTotal});  // 0 bits each
+  for (const auto* symbols : {&rare, &certain}) {
+    AnsEncoder enc;
+    for (const Interval& s : *symbols) enc.Put(s.cum, s.freq);
+    const std::vector<uint8_t> bytes = enc.Finish();
+    EXPECT_TRUE(DecodeAll(bytes, *symbols).ok());
+    if (symbols == &certain) {
+      EXPECT_EQ(bytes.size(), 8u);
+    } else {
+      EXPECT_LE(bytes.size(), 2000u * 3 + 8 + 4);
+    }
+  }
+}
+
+TEST(AnsTest, WrongModelOrTruncationIsDetected) {
+  std::mt19937_64 rng(2);
+  std::vector<Interval> symbols;
+  for (int i = 0; i < 1000; ++i) symbols.push_back(RandomInterval(rng));
+  AnsEncoder enc;
+  for (const Interval& s : symbols) enc.Put(s.cum, s.freq);
+  std::vector<uint8_t> bytes = enc.Finish();
+  ASSERT_TRUE(DecodeAll(bytes, symbols).ok());
+
+  std::vector<uint8_t> cut(bytes.begin(), bytes.end() - 4);
+  EXPECT_FALSE(DecodeAll(cut, symbols).ok());
+  std::vector<uint8_t> longer = bytes;
+  longer.insert(longer.end(), {1, 2, 3, 4});
+  EXPECT_EQ(DecodeAll(longer, symbols).code(), StatusCode::kCorrupt);
+  symbols.pop_back();
+  EXPECT_FALSE(DecodeAll(bytes, symbols).ok());
+}
+
+TEST(AnsTest, MalformedSizesAreErrors) {
+  const std::vector<uint8_t> zeros(16, 0);
+  for (size_t size : {0, 1, 4, 7, 9, 15}) {
+    AnsDecoder dec(zeros.data(), size);
+    EXPECT_FALSE(dec.Advance(0, 1).ok()) << size;
+    EXPECT_FALSE(dec.Finish().ok()) << size;
+  }
+  AnsDecoder null_dec(nullptr, 0);
+  EXPECT_FALSE(null_dec.Finish().ok());
+  // A state below 2^31 (all zeros) is out of range.
+  AnsDecoder dec(zeros.data(), 8);
+  EXPECT_EQ(dec.Finish().code(), StatusCode::kCorrupt);
+}
+
+TEST(AnsTest, AdvanceOutsideTheQuantileIsAnInternalError) {
+  AnsEncoder enc;
+  enc.Put(1000, 10);
+  const std::vector<uint8_t> bytes = enc.Finish();
+  AnsDecoder dec(bytes.data(), bytes.size());
+  EXPECT_EQ(dec.Advance(0, 10).code(), StatusCode::kInternal);
+  EXPECT_TRUE(dec.Advance(1000, 10).ok());
+  EXPECT_TRUE(dec.Finish().ok());
+}
+
+TEST(AnsTest, GarbageNeverCrashes) {
+  std::mt19937_64 rng(3);
+  int accepted = 0;
+  for (int trial = 0; trial < 20000; ++trial) {
+    std::vector<uint8_t> bytes(rng() % 80);
+    for (uint8_t& b : bytes) b = static_cast<uint8_t>(rng());
+    AnsDecoder dec(bytes.data(), bytes.size());
+    Status status;
+    for (int i = 0; i < 200 && status.ok(); ++i) {
+      // A model-like interval around the quantile: [q - q % w, +w) with w from the random stream.
+      const uint32_t q = dec.Peek();
+      ASSERT_LT(q, kProbabilityTotal);
+      const uint32_t width = 1u << (rng() % 25);
+      const uint32_t cum = q - q % width;
+      status = dec.Advance(cum, std::min(width, kProbabilityTotal - cum));
+    }
+    if (status.ok() && dec.Finish().ok()) ++accepted;
+  }
+  EXPECT_LT(accepted, 5);  // the final-state check rejects garbage with probability ~ 1 - 2^-31
+}
+
+}  // namespace
+}  // namespace dcodec::bitstream

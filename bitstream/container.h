@@ -1,0 +1,108 @@
+// The .dcd stream container: a checksummed header followed by one payload per coded stage.
+//
+// Format version 1. All integers little-endian. Fields are append-only: a later version may add fields (with a new
+// version number), never reorder, resize or reinterpret existing ones. docs/format.md is the prose version.
+//
+//   offset  size    field
+//   0       4       magic 89 44 43 44 ("\x89" "DCD"; the high bit catches 7-bit transports, like PNG's)
+//   4       1       version = 1 (0 is invalid; > 1 is kUnsupported)
+//   5       1       flags: bit 0 = side information is zstd-compressed; other bits must be 0
+//   6       1       channels (1 or 3)
+//   7       1       method (0 = dithered quantization)
+//   8       4       width   (1..65535)
+//   12      4       height  (1..65535; width * height <= 2^28)
+//   16      8       model_id (hash of the model file)
+//   24      8       dither_seed
+//   32      4       tile_size
+//   36      4       tile_margin
+//   40      2       S = schedule length
+//   42      2*S     schedule: timesteps in coding order (tau_K .. tau_1, then 0 = the lossless stage)
+//   .       4       side information: B = stored bytes
+//   .       4       (only if flags bit 0) raw bytes after zstd decompression (<= 64 MiB)
+//   .       B       side information (raw, or one zstd frame)
+//   .       2       N = number of stages present (N <= S)
+//   .       14*N    stage table, per stage: u16 timestep, u32 num_bytes, u32 payload_crc (CRC-32C of the
+//                   payload), u32 symbol_hash (the codec's hash of the decoded symbols)
+//   .       4       header CRC-32C of every byte above (offset 0 up to here)
+//   .       ...     the N payloads back to back; the file ends exactly after the last one
+//
+// Worked example: a 4x2 RGB image, model_id 0x0102030405060708, method 0, dither_seed 42, no tiling, schedule
+// {500, 0}, side information {0xAA}, one stage (timestep 500, symbol_hash 0x11223344) whose payload is the
+// 8 bytes 00 00 00 80 00 00 00 00 (an empty ANS sub-stream). 79 bytes in all:
+//   00: 89 44 43 44  01  00  03  00                     magic, version 1, flags 0, 3 channels, method 0
+//   08: 04 00 00 00  02 00 00 00                        width 4, height 2
+//   10: 08 07 06 05 04 03 02 01                         model_id
+//   18: 2a 00 00 00 00 00 00 00                         dither_seed 42
+//   20: 00 00 00 00  00 00 00 00                        tile_size 0, tile_margin 0
+//   28: 02 00  f4 01  00 00                             S = 2, schedule {500, 0}
+//   2e: 01 00 00 00  aa                                 B = 1, side information
+//   33: 01 00                                           N = 1
+//   35: f4 01  08 00 00 00  d6 67 8a e2  44 33 22 11    timestep 500, 8 bytes, payload CRC, symbol hash
+//   43: 43 b7 61 87                                     header CRC-32C of bytes 00..42 = 0x8761b743
+//   47: 00 00 00 80 00 00 00 00                         the payload
+// (payload CRC-32C = 0xe28a67d6; container_test checks this example byte for byte.)
+//
+// Reading (ParseStream) never crashes or reads past `size`, on any input:
+//   wrong magic -> kInvalidInput "not a dcodec stream"; version > 1 -> kUnsupported; header cut short ->
+//   kTruncated; header CRC mismatch -> kCorrupt; a well-checksummed header with impossible values (size 0 or
+//   > 65535, > 2^28 pixels, channels not 1 or 3, N > S, unknown flags, bad zstd frame) -> kInvalidInput;
+//   payload CRC mismatch -> kCorrupt naming the stage; bytes after the last declared stage -> kInvalidInput.
+//   A file that ends inside the stage payloads is a valid prefix: `truncated` is set and `payloads` holds the
+//   complete (checksum-verified) stages only.
+#ifndef DCODEC_BITSTREAM_CONTAINER_H_
+#define DCODEC_BITSTREAM_CONTAINER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "base/status.h"
+
+namespace dcodec::bitstream {
+
+constexpr uint8_t kMagic[4] = {0x89, 'D', 'C', 'D'};
+constexpr uint8_t kFormatVersion = 1;
+constexpr uint32_t kMaxDimension = 65535;
+constexpr uint64_t kMaxPixels = uint64_t{1} << 28;
+constexpr size_t kMaxScheduleLength = 65535;
+constexpr size_t kMaxSideInfoBytes = size_t{64} << 20;
+
+struct StageEntry {
+  uint16_t timestep = 0;
+  uint32_t num_bytes = 0;    // filled by SerializeStream
+  uint32_t payload_crc = 0;  // filled by SerializeStream
+  uint32_t symbol_hash = 0;
+};
+
+struct StreamHeader {
+  uint32_t width = 0, height = 0;
+  uint8_t channels = 3;
+  uint64_t model_id = 0;  // hash of the model file
+  uint8_t method = 0;     // coding method (0 = dithered quantization)
+  uint64_t dither_seed = 0;
+  uint32_t tile_size = 0, tile_margin = 0;
+  std::vector<uint16_t> schedule;  // timesteps of the coding chain in coding order (tau_K..tau_1, then 0)
+  std::vector<uint8_t> side_info;  // opaque codec side information (stored zstd-compressed when that is smaller)
+  std::vector<StageEntry> stages;  // one per stage present in the file (may be fewer than schedule.size())
+};
+
+// Serializes header and payloads (payloads[i] belongs to header.stages[i]; num_bytes and payload_crc are taken
+// from the payloads, whatever the header says). kInvalidInput for a header ParseStream would reject,
+// kInvalidArgument if payloads.size() != header.stages.size(). Deterministic for a given zstd version (and
+// independent of it when the side information is under 64 bytes, which is stored raw).
+StatusOr<std::vector<uint8_t>> SerializeStream(const StreamHeader& header,
+                                               const std::vector<std::vector<uint8_t>>& payloads);
+
+struct ParsedStream {
+  StreamHeader header;
+  std::vector<std::pair<const uint8_t*, size_t>> payloads;  // complete, checksum-verified stages, in order;
+                                                            // pointers into the parsed buffer
+  bool truncated = false;  // the file ended inside the stage data: payloads holds the complete stages only
+};
+
+StatusOr<ParsedStream> ParseStream(const uint8_t* data, size_t size);
+
+}  // namespace dcodec::bitstream
+
+#endif  // DCODEC_BITSTREAM_CONTAINER_H_

@@ -1,0 +1,59 @@
+// dcodec train: Algorithm 1 with a progress line, checkpoints and --resume; SIGINT/SIGTERM checkpoint and stop.
+#include <csignal>
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "model/trainer.h"
+
+namespace dcodec::cli {
+namespace {
+
+std::atomic<bool> g_stop{false};
+void OnSignal(int) { g_stop = true; }
+
+}  // namespace
+
+Command AddTrainCommand(CLI::App& app, const GlobalOptions& global) {
+  auto o = std::make_shared<model::TrainOptions>();
+  auto threads = std::make_shared<int>(0);
+  app.add_option("--data", o->data, "cifar10:DIR or images:DIR")->required();
+  app.add_option("--run", o->run_dir, "run directory: checkpoints and model.safetensors")->required();
+  app.add_option("--preset", o->preset, "UNet configuration: small | cifar | tiny")->capture_default_str();
+  app.add_option("--schedule", o->schedule, "noise schedule: linear | cosine")->capture_default_str();
+  app.add_option("--crop", o->crop, "images: crop size in pixels")->capture_default_str();
+  app.add_option("--max-downscale", o->max_downscale, "images: random downscale range [1, X]")->capture_default_str();
+  app.add_option("--batch", o->batch_size, "batch size")->capture_default_str();
+  app.add_option("--steps", o->steps, "total optimizer steps")->capture_default_str();
+  app.add_option("--lr", o->lr, "Adam learning rate")->capture_default_str();
+  app.add_option("--warmup", o->warmup, "linear warm-up steps")->capture_default_str();
+  app.add_option("--grad-clip", o->grad_clip, "gradient norm clip")->capture_default_str();
+  app.add_option("--ema", o->ema_decay, "EMA decay of the weights")->capture_default_str();
+  app.add_option("--checkpoint-every", o->checkpoint_every, "checkpoint interval in steps")->capture_default_str();
+  app.add_option("--checkpoint-seconds", o->checkpoint_seconds, "checkpoint interval in seconds")
+      ->capture_default_str();
+  app.add_option("--seed", o->seed, "random seed")->capture_default_str();
+  app.add_option("--device", o->device, "cpu | cuda")->capture_default_str();
+  app.add_option("--threads", *threads, "CPU threads (0 = all cores)")->capture_default_str();
+  app.add_flag("--resume", o->resume, "continue from RUN/checkpoint.pt");
+  return [o, threads, &global]() -> Status {
+    SetThreads(*threads);
+    std::signal(SIGINT, OnSignal);
+    std::signal(SIGTERM, OnSignal);
+    auto progress = [&](const model::TrainProgress& p) {
+      if (global.quiet) return;
+      bool line_end = p.checkpointed || p.step == p.total_steps;
+      std::fprintf(stderr, "\rstep %lld/%lld  loss %.5f  %.1f img/s  lr %.2e%s%s", static_cast<long long>(p.step),
+                   static_cast<long long>(p.total_steps), p.loss, p.images_per_second, p.lr,
+                   p.skipped_nan ? "  (NaN steps skipped)" : "", p.checkpointed ? "  [checkpoint]" : "");
+      if (line_end) std::fprintf(stderr, "\n");
+      std::fflush(stderr);
+    };
+    Status status = model::Train(*o, progress, &g_stop);
+    if (status.ok() && !global.quiet) {
+      std::fprintf(stderr, "model written to %s/model.safetensors\n", o->run_dir.c_str());
+    }
+    return status;
+  };
+}
+
+}  // namespace dcodec::cli

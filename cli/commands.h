@@ -1,0 +1,35 @@
+// The dcodec subcommands. Each Add*Command registers its options on the CLI11 app and returns the function to run
+// when that subcommand was chosen; the function returns a Status that main() turns into an exit code.
+#ifndef DCODEC_CLI_COMMANDS_H_
+#define DCODEC_CLI_COMMANDS_H_
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+
+#include "base/status.h"
+
+namespace dcodec::cli {
+
+struct GlobalOptions {
+  bool quiet = false;
+  int verbose = 0;
+};
+
+using Command = std::function<Status()>;
+
+Command AddTrainCommand(CLI::App& app, const GlobalOptions& global);
+Command AddSampleCommand(CLI::App& app, const GlobalOptions& global);
+Command AddNllCommand(CLI::App& app, const GlobalOptions& global);
+Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global);
+Command AddDecodeCommand(CLI::App& app, const GlobalOptions& global);
+Command AddInfoCommand(CLI::App& app, const GlobalOptions& global);
+
+// --model default: $DCODEC_MODEL, else models/photo.safetensors in the source tree or beside the binary.
+std::string DefaultModelPath();
+// Sets LibTorch's intra-op thread count (0 = all cores).
+void SetThreads(int threads);
+
+}  // namespace dcodec::cli
+
+#endif  // DCODEC_CLI_COMMANDS_H_

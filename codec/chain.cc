@@ -1,0 +1,54 @@
+#include "codec/chain.h"
+
+#include <cmath>
+
+namespace dcodec::codec {
+
+StatusOr<std::vector<uint16_t>> MakeChain(const model::NoiseSchedule& schedule, const ChainOptions& o) {
+  const int T = schedule.num_steps();
+  if (o.stages < 1 || o.stages > 64) return InvalidArgument("--stages must be in 1..64");
+  if (o.t_max < 1 || o.t_max > T || o.t_min < 1 || o.t_min > o.t_max) {
+    return InvalidArgument("coding chain: need 1 <= t_min <= t_max <= T");
+  }
+  if (o.stages > o.t_max - o.t_min + 1) return InvalidArgument("coding chain: more stages than timesteps");
+  auto log_snr = [&](int t) {
+    double ab = schedule.alpha_bar(t);
+    return std::log(ab / (1.0 - ab));
+  };
+  std::vector<uint16_t> chain;
+  double hi = log_snr(o.t_min), lo = log_snr(o.t_max);
+  for (int j = 0; j < o.stages; ++j) {
+    double target = o.stages == 1 ? lo : lo + (hi - lo) * j / (o.stages - 1);
+    // The largest t whose log-SNR is at least the target (log-SNR falls with t).
+    int best = o.t_min;
+    for (int t = o.t_min; t <= o.t_max; ++t) {
+      if (log_snr(t) >= target) best = t;
+    }
+    // Keep the chain strictly decreasing.
+    if (!chain.empty() && best >= chain.back()) best = chain.back() - 1;
+    chain.push_back(static_cast<uint16_t>(best));
+  }
+  if (chain.back() < 1) return InvalidArgument("coding chain: too many stages for the range");
+  return chain;
+}
+
+StageCoefficients CoefficientsFor(const model::NoiseSchedule& schedule, const std::vector<uint16_t>& chain, int j) {
+  StageCoefficients c;
+  c.s = chain[j];
+  if (j == 0) {
+    double ab = schedule.alpha_bar(c.s);
+    c.t = 0;
+    c.coef_x0 = std::sqrt(ab);
+    c.coef_xt = 0.0;
+    c.variance = 1.0 - ab;
+  } else {
+    c.t = chain[j - 1];
+    auto p = schedule.posterior(c.s, c.t);
+    c.coef_x0 = p.coef_x0;
+    c.coef_xt = p.coef_xt;
+    c.variance = p.variance;
+  }
+  return c;
+}
+
+}  // namespace dcodec::codec

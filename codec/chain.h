@@ -1,0 +1,39 @@
+// The coding chain: which timesteps the progressive stream stops at.
+//
+// A stream codes x_{τ_K} with the prior, then each x_{τ_{j-1}} given x_{τ_j}, then the 8-bit pixels given x_{τ_1}.
+// The chain is placed evenly in log-SNR between t_max and t_min (the dither's shaping loss is paid once per stage,
+// so few stages placed by rate beat many placed evenly in t; see issue 4's toy measurements).
+#ifndef DCODEC_CODEC_CHAIN_H_
+#define DCODEC_CODEC_CHAIN_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "base/status.h"
+#include "model/schedule.h"
+
+namespace dcodec::codec {
+
+struct ChainOptions {
+  int stages = 6;    // K: dithered stages (the lossless pixel stage comes on top)
+  int t_max = 400;   // τ_K
+  int t_min = 10;    // τ_1
+};
+
+// τ_K > … > τ_1 (coding order), distinct, within [1, T]. Fails on K < 1 or t_min >= t_max (unless K == 1).
+StatusOr<std::vector<uint16_t>> MakeChain(const model::NoiseSchedule& schedule, const ChainOptions& options);
+
+// The coefficients of dithered stage j of `chain`: stage 0 codes x_{τ_K} from nothing (q(x_τ|x_0): coef_xt = 0),
+// stage j > 0 codes x_{chain[j]} given x_{chain[j-1]} (the posterior q(x_s | x_t, x_0)).
+struct StageCoefficients {
+  int t;          // the timestep we come from (0 for stage 0: nothing known)
+  int s;          // the timestep this stage delivers
+  double coef_x0;  // mean of x_s = coef_x0 * x_0 + coef_xt * x_t
+  double coef_xt;
+  double variance;  // of x_s around that mean
+};
+StageCoefficients CoefficientsFor(const model::NoiseSchedule& schedule, const std::vector<uint16_t>& chain, int j);
+
+}  // namespace dcodec::codec
+
+#endif  // DCODEC_CODEC_CHAIN_H_

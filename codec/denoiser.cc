@@ -1,0 +1,103 @@
+#include "codec/denoiser.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <thread>
+#include <vector>
+
+#include "model/model_file.h"
+#include "model/unet.h"
+
+namespace dcodec::codec {
+
+struct Denoiser::Impl {
+  model::LoadedModel loaded;
+  model::NoiseSchedule schedule;
+};
+
+Denoiser::Denoiser(std::unique_ptr<Impl> impl, std::string path) : impl_(std::move(impl)), path_(std::move(path)) {}
+Denoiser::~Denoiser() = default;
+
+StatusOr<std::unique_ptr<Denoiser>> Denoiser::Load(const std::string& model_path) {
+  DCODEC_ASSIGN_OR_RETURN(model::LoadedModel loaded, model::LoadModel(model_path));
+  if (loaded.info.config.in_channels != 3) return InvalidInput(model_path + ": the codec needs an RGB model");
+  loaded.net->eval();
+  auto schedule = model::NoiseSchedule::Make(loaded.info.schedule, loaded.info.num_steps);
+  auto impl = std::unique_ptr<Impl>(new Impl{std::move(loaded), schedule});
+  return std::unique_ptr<Denoiser>(new Denoiser(std::move(impl), model_path));
+}
+
+uint64_t Denoiser::model_id() const { return impl_->loaded.model_id; }
+const model::NoiseSchedule& Denoiser::schedule() const { return impl_->schedule; }
+
+Status Denoiser::PredictX0(const float* x_t, int width, int height, int t, const TileOptions& tiles,
+                           float* x0_hat) const {
+  if (t < 1 || t > impl_->schedule.num_steps()) return Internal("PredictX0: timestep out of range");
+  if (tiles.tile_size < 16 || tiles.margin < 0 || tiles.threads < 1) return InvalidArgument("bad tile options");
+  const int ts = tiles.tile_size;
+  const int tiles_x = (width + ts - 1) / ts, tiles_y = (height + ts - 1) / ts;
+  const int num_tiles = tiles_x * tiles_y;
+  const size_t plane = static_cast<size_t>(width) * height;
+  const double ab = impl_->schedule.alpha_bar(t);
+  const double coef_xt = 1.0 / std::sqrt(ab), coef_eps = std::sqrt(1.0 - ab) / std::sqrt(ab);
+  std::atomic<int> next{0};
+  std::vector<std::string> errors(tiles.threads);
+
+  auto worker = [&](int w) {
+    at::set_num_threads(1);  // one thread per tile: results independent of --threads
+    torch::NoGradGuard no_grad;
+    for (int tile = next++; tile < num_tiles; tile = next++) {
+      int tx = tile % tiles_x, ty = tile / tiles_x;
+      int x0 = tx * ts, y0 = ty * ts;
+      int x1 = std::min(width, x0 + ts), y1 = std::min(height, y0 + ts);
+      int cx0 = std::max(0, x0 - tiles.margin), cy0 = std::max(0, y0 - tiles.margin);
+      int cx1 = std::min(width, x1 + tiles.margin), cy1 = std::min(height, y1 + tiles.margin);
+      int cw = cx1 - cx0, ch = cy1 - cy0;
+      torch::Tensor input = torch::empty({1, 3, ch, cw}, torch::kFloat32);
+      float* in = input.data_ptr<float>();
+      for (int c = 0; c < 3; ++c) {
+        for (int y = 0; y < ch; ++y) {
+          std::copy_n(x_t + c * plane + static_cast<size_t>(cy0 + y) * width + cx0, cw,
+                      in + (static_cast<size_t>(c) * ch + y) * cw);
+        }
+      }
+      torch::Tensor eps;
+      try {
+        torch::Tensor tt = torch::full({1}, static_cast<float>(t), torch::kFloat32);
+        eps = impl_->loaded.net->forward(input, tt).slice(1, 0, 3).contiguous();
+      } catch (const c10::Error& e) {
+        errors[w] = e.what_without_backtrace();
+        return;
+      }
+      const float* e = eps.data_ptr<float>();
+      for (int c = 0; c < 3; ++c) {
+        for (int y = y0; y < y1; ++y) {
+          for (int x = x0; x < x1; ++x) {
+            size_t dst = c * plane + static_cast<size_t>(y) * width + x;
+            float ev = e[(static_cast<size_t>(c) * ch + (y - cy0)) * cw + (x - cx0)];
+            double v = coef_xt * x_t[dst] - coef_eps * ev;
+            x0_hat[dst] = static_cast<float>(std::clamp(v, -1.0, 1.0));
+          }
+        }
+      }
+    }
+  };
+  int threads = std::min(tiles.threads, num_tiles);
+  if (threads == 1) {
+    // Run on a fresh thread as well, so that the intra-op setting of the caller's thread is untouched.
+    std::thread(worker, 0).join();
+  } else {
+    std::vector<std::thread> pool;
+    for (int w = 0; w < threads; ++w) pool.emplace_back(worker, w);
+    for (auto& th : pool) th.join();
+  }
+  for (const auto& err : errors) {
+    if (!err.empty()) return Internal("model evaluation failed: " + err);
+  }
+  return Status::Ok();
+}
+
+}  // namespace dcodec::codec

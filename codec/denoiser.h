@@ -1,0 +1,47 @@
+// The model as the codec sees it: x̂_0(x_t, t) on a planar 3×H×W image, evaluated in tiles so that the result
+// does not depend on the thread count.
+//
+// Each tile (tile_size² pixels, seen with `margin` pixels of context on every side) is evaluated by one thread
+// with LibTorch's intra-op parallelism off; `threads` tiles run at once. The same tile is thus computed by the
+// same single-threaded code whatever the thread count, and encode --threads 2 / decode --threads 1 agree bit for
+// bit on one machine. (Another CPU may still differ: the codec's per-stage symbol hashes catch that.)
+#ifndef DCODEC_CODEC_DENOISER_H_
+#define DCODEC_CODEC_DENOISER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "base/status.h"
+#include "model/schedule.h"
+
+namespace dcodec::codec {
+
+struct TileOptions {
+  int tile_size = 256;
+  int margin = 16;
+  int threads = 1;
+};
+
+class Denoiser {
+ public:
+  static StatusOr<std::unique_ptr<Denoiser>> Load(const std::string& model_path);
+  ~Denoiser();
+
+  uint64_t model_id() const;
+  const model::NoiseSchedule& schedule() const;
+  const std::string& path() const { return path_; }
+
+  // x0_hat = clip((x_t − sqrt(1 − ᾱ_t)·ε_θ(x_t, t)) / sqrt(ᾱ_t), −1, 1), element-wise over 3·width·height values.
+  Status PredictX0(const float* x_t, int width, int height, int t, const TileOptions& tiles, float* x0_hat) const;
+
+ private:
+  struct Impl;
+  explicit Denoiser(std::unique_ptr<Impl> impl, std::string path);
+  std::unique_ptr<Impl> impl_;
+  std::string path_;
+};
+
+}  // namespace dcodec::codec
+
+#endif  // DCODEC_CODEC_DENOISER_H_

@@ -1,0 +1,227 @@
+#include "codec/stage_coder.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace dcodec::codec {
+namespace {
+
+using bitstream::Family;
+using bitstream::QuantizedContinuous;
+
+uint64_t Mix(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+// 2^(e/16) for integer e, exactly the same everywhere: 2^(e div 16) by ldexp (exact) times a table of 2^(r/16).
+double Exp2Sixteenths(int e) {
+  static const double kFrac[16] = {
+      1.0,
+      1.0442737824274138403,
+      1.0905077326652576592,
+      1.1387886347566916537,
+      1.1892071150027210667,
+      1.2418578120734840486,
+      1.2968395546510096659,
+      1.3542555469368927283,
+      1.4142135623730950488,
+      1.4768261459394993113,
+      1.5422108254079408236,
+      1.6104903319492543082,
+      1.6817928305074290861,
+      1.7562521603732994831,
+      1.8340080864093424635,
+      1.9152065613971472939,
+  };
+  int q = e >= 0 ? e / 16 : -((-e + 15) / 16);
+  int r = e - 16 * q;
+  return std::ldexp(kFrac[r], q);
+}
+
+struct Element {
+  QuantizedContinuous dist;
+  double u;
+};
+
+// The distribution of k for one element (see the header for the maths).
+inline Element DitherElement(const DitherStage& st, Family family, double scale_units, double xt, double x0h,
+                             uint64_t i) {
+  Element e;
+  e.u = Dither(st.dither_key, i);
+  double base = st.coef_xt * xt;
+  double lo = base - st.coef_x0;
+  double hi = base + st.coef_x0;
+  double mean = base + st.coef_x0 * x0h;
+  e.dist.family = family;
+  e.dist.mean = mean / st.step + e.u;
+  e.dist.scale = scale_units;
+  e.dist.lo = static_cast<int32_t>(std::floor(lo / st.step + e.u + 0.5));
+  e.dist.hi = static_cast<int32_t>(std::floor(hi / st.step + e.u + 0.5));
+  return e;
+}
+
+inline int32_t DitherSymbol(const DitherStage& st, double xt, double x0, double u) {
+  double mu = st.coef_x0 * x0 + st.coef_xt * xt;
+  return static_cast<int32_t>(std::floor(mu / st.step + u + 0.5));
+}
+
+inline QuantizedContinuous PixelDist(const Belief& b, double scale, double x0h) {
+  QuantizedContinuous d;
+  d.family = b.family;
+  d.mean = 127.5 * (x0h + 1.0);
+  d.scale = scale;
+  d.lo = 0;
+  d.hi = 255;
+  return d;
+}
+
+}  // namespace
+
+double Belief::scale() const { return Exp2Sixteenths(static_cast<int>(scale_code) - 160); }
+
+uint8_t ScaleCodeFor(double scale) {
+  if (!(scale > 0)) return 0;
+  double code = 160.0 + 16.0 * std::log2(scale);
+  return static_cast<uint8_t>(std::clamp(std::lround(code), 0L, 255L));
+}
+
+uint64_t DitherKey(uint64_t seed, int stage) { return Mix(seed ^ Mix(0xD17E3000ull + stage)); }
+
+double Dither(uint64_t key, uint64_t i) {
+  uint64_t h = Mix(key + i * 0x9E3779B97F4A7C15ull);
+  return static_cast<double>(h >> 11) * 0x1.0p-53 - 0.5;
+}
+
+uint8_t UnitToPixel(double v) {
+  return static_cast<uint8_t>(std::clamp(std::floor(127.5 * (v + 1.0) + 0.5), 0.0, 255.0));
+}
+
+Status EncodeDitherStage(const DitherStage& st, const Belief& belief, const float* x_t, const float* x0_hat,
+                         const float* x0, size_t n, bitstream::AnsEncoder& enc, float* x_s, int32_t* symbols) {
+  double scale_units = belief.scale() / st.step;
+  for (size_t i = 0; i < n; ++i) {
+    Element e = DitherElement(st, belief.family, scale_units, x_t[i], x0_hat[i], i);
+    int32_t k = DitherSymbol(st, x_t[i], x0[i], e.u);
+    DCODEC_RETURN_IF_ERROR(bitstream::EncodeSymbol(enc, e.dist, k));
+    symbols[i] = k;
+    x_s[i] = static_cast<float>(st.step * (k - e.u));
+  }
+  return Status::Ok();
+}
+
+Status DecodeDitherStage(const DitherStage& st, const Belief& belief, const float* x_t, const float* x0_hat,
+                         size_t n, bitstream::AnsDecoder& dec, float* x_s, int32_t* symbols) {
+  double scale_units = belief.scale() / st.step;
+  for (size_t i = 0; i < n; ++i) {
+    Element e = DitherElement(st, belief.family, scale_units, x_t[i], x0_hat[i], i);
+    DCODEC_ASSIGN_OR_RETURN(int32_t k, bitstream::DecodeSymbol(dec, e.dist));
+    symbols[i] = k;
+    x_s[i] = static_cast<float>(st.step * (k - e.u));
+  }
+  return Status::Ok();
+}
+
+double DitherStageBits(const DitherStage& st, const Belief& belief, const float* x_t, const float* x0_hat,
+                       const float* x0, size_t n, size_t stride) {
+  double scale_units = belief.scale() / st.step;
+  double bits = 0;
+  for (size_t i = 0; i < n; i += stride) {
+    Element e = DitherElement(st, belief.family, scale_units, x_t[i], x0_hat[i], i);
+    bits += bitstream::IdealBits(e.dist, DitherSymbol(st, x_t[i], x0[i], e.u));
+  }
+  return bits;
+}
+
+Status EncodePixelStage(const Belief& belief, const float* x0_hat, const uint8_t* pixels, size_t n,
+                        bitstream::AnsEncoder& enc) {
+  double scale = belief.scale();
+  for (size_t i = 0; i < n; ++i) {
+    DCODEC_RETURN_IF_ERROR(bitstream::EncodeSymbol(enc, PixelDist(belief, scale, x0_hat[i]), pixels[i]));
+  }
+  return Status::Ok();
+}
+
+Status DecodePixelStage(const Belief& belief, const float* x0_hat, size_t n, bitstream::AnsDecoder& dec,
+                        uint8_t* pixels) {
+  double scale = belief.scale();
+  for (size_t i = 0; i < n; ++i) {
+    DCODEC_ASSIGN_OR_RETURN(int32_t p, bitstream::DecodeSymbol(dec, PixelDist(belief, scale, x0_hat[i])));
+    pixels[i] = static_cast<uint8_t>(p);
+  }
+  return Status::Ok();
+}
+
+double PixelStageBits(const Belief& belief, const float* x0_hat, const uint8_t* pixels, size_t n, size_t stride) {
+  double scale = belief.scale();
+  double bits = 0;
+  for (size_t i = 0; i < n; i += stride) bits += bitstream::IdealBits(PixelDist(belief, scale, x0_hat[i]), pixels[i]);
+  return bits;
+}
+
+namespace {
+
+// Golden-section-free search: the cost is smooth and unimodal in the log-scale, so scan codes around the RMS
+// guess in steps of 4, then refine by single codes. `cost` is evaluated on a subsample.
+template <typename Cost>
+Belief SearchBelief(double rms_guess, const Cost& cost) {
+  Belief best;
+  double best_bits = INFINITY;
+  for (Family family : {Family::kGaussian, Family::kLogistic}) {
+    // A logistic with scale s has standard deviation s·π/√3.
+    double guess = family == Family::kGaussian ? rms_guess : rms_guess * 0.5513;
+    int center = ScaleCodeFor(std::max(guess, 1e-6));
+    Belief b;
+    b.family = family;
+    int best_code = center;
+    double family_best = INFINITY;
+    for (int code = std::max(0, center - 24); code <= std::min(255, center + 24); code += 4) {
+      b.scale_code = static_cast<uint8_t>(code);
+      double bits = cost(b);
+      if (bits < family_best) family_best = bits, best_code = code;
+    }
+    for (int code = std::max(0, best_code - 3); code <= std::min(255, best_code + 3); ++code) {
+      b.scale_code = static_cast<uint8_t>(code);
+      double bits = cost(b);
+      if (bits < family_best) family_best = bits, best_code = code;
+    }
+    if (family_best < best_bits) {
+      best_bits = family_best;
+      best.family = family;
+      best.scale_code = static_cast<uint8_t>(best_code);
+    }
+  }
+  return best;
+}
+
+size_t SubsampleStride(size_t n) { return std::max<size_t>(1, n / 20000) | 1; }
+
+}  // namespace
+
+Belief ChooseDitherBelief(const DitherStage& st, const float* x_t, const float* x0_hat, const float* x0, size_t n) {
+  size_t stride = SubsampleStride(n);
+  double sum_sq = 0;
+  size_t count = 0;
+  for (size_t i = 0; i < n; i += stride, ++count) {
+    double r = st.coef_x0 * (static_cast<double>(x0[i]) - x0_hat[i]);
+    sum_sq += r * r;
+  }
+  double rms = std::sqrt(sum_sq / std::max<size_t>(1, count));
+  return SearchBelief(std::max(rms, st.step * 1e-3),
+                      [&](const Belief& b) { return DitherStageBits(st, b, x_t, x0_hat, x0, n, stride); });
+}
+
+Belief ChoosePixelBelief(const float* x0_hat, const uint8_t* pixels, size_t n) {
+  size_t stride = SubsampleStride(n);
+  double sum_sq = 0;
+  size_t count = 0;
+  for (size_t i = 0; i < n; i += stride, ++count) {
+    double r = pixels[i] - 127.5 * (x0_hat[i] + 1.0);
+    sum_sq += r * r;
+  }
+  double rms = std::sqrt(sum_sq / std::max<size_t>(1, count));
+  return SearchBelief(std::max(rms, 0.05), [&](const Belief& b) { return PixelStageBits(b, x0_hat, pixels, n, stride); });
+}
+
+}  // namespace dcodec::codec

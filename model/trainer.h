@@ -1,0 +1,61 @@
+// The training loop of `dcodec train`: Algorithm 1 of Ho et al. (2020) on L_simple, with Adam, linear warm-up,
+// gradient clipping, an EMA of the weights, a NaN guard, periodic checkpoints and resume.
+//
+// Determinism: step i draws its data with std::mt19937_64 seeded from (seed, i) and its noise, timesteps and
+// dropout from torch's generator seeded the same way, so a run resumed from the checkpoint at step i takes exactly
+// the step an uninterrupted run would have taken (same device, same thread count).
+//
+// A run directory holds:
+//   checkpoint.pt      weights, EMA weights and optimizer state (LibTorch archive)
+//   checkpoint.json    {"step", "xxh64" of checkpoint.pt, "options"}: a corrupt checkpoint is detected on resume
+//   model.safetensors  the EMA weights as a dcodec model file, rewritten at every checkpoint
+#ifndef DCODEC_MODEL_TRAINER_H_
+#define DCODEC_MODEL_TRAINER_H_
+
+#include <atomic>
+#include <functional>
+#include <string>
+
+#include "base/status.h"
+
+namespace dcodec::model {
+
+struct TrainOptions {
+  std::string data;             // "cifar10:DIR" or "images:DIR"
+  int crop = 64;                // images: crop size
+  double max_downscale = 3.0;   // images: random downscale range [1, max_downscale]
+  std::string preset = "small"; // UNet configuration: small | cifar | tiny
+  std::string schedule = "linear";  // linear | cosine
+  int num_steps_diffusion = 1000;   // T
+  int batch_size = 64;
+  int64_t steps = 10000;        // total optimizer steps (a resumed run continues up to this)
+  double lr = 2e-4;
+  int64_t warmup = 500;
+  double grad_clip = 1.0;
+  double ema_decay = 0.999;
+  int64_t checkpoint_every = 500;   // steps
+  double checkpoint_seconds = 600;  // also checkpoint when this much wall time has passed
+  std::string run_dir;          // where checkpoints and the model file go
+  uint64_t seed = 0;
+  std::string device = "cpu";   // cpu | cuda
+  bool resume = false;          // continue from run_dir/checkpoint.pt
+};
+
+struct TrainProgress {
+  int64_t step;
+  int64_t total_steps;
+  double loss;           // running mean of the recent steps
+  double images_per_second;
+  double lr;
+  bool checkpointed;     // a checkpoint was written at this step
+  int64_t skipped_nan;   // steps skipped because the loss or gradient was not finite
+};
+
+// Runs until options.steps or until *stop becomes true (then writes a final checkpoint). `on_progress` is called
+// after every step.
+Status Train(const TrainOptions& options, const std::function<void(const TrainProgress&)>& on_progress,
+             const std::atomic<bool>* stop = nullptr);
+
+}  // namespace dcodec::model
+
+#endif  // DCODEC_MODEL_TRAINER_H_
