@@ -190,6 +190,14 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
     }
   }
   DCODEC_ASSIGN_OR_RETURN(result.stream, bitstream::SerializeStream(header, payloads));
+  // Report what a prefix of this file costs: its full header plus the stages up to each one.
+  size_t prefix = result.stream.size();
+  for (const auto& p : payloads) prefix -= p.size();
+  for (size_t j = 0; j < result.stages.size(); ++j) {
+    prefix += payloads[j].size();
+    result.stages[j].prefix_bytes = prefix;
+    result.stages[j].bpp = prefix * 8.0 / num_pixels;
+  }
   return result;
 }
 

@@ -1,0 +1,176 @@
+// End-to-end tests of the progressive codec with a small random model (no trained weights needed).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "codec/codec.h"
+#include "tests/test_models.h"
+
+namespace dcodec::codec {
+namespace {
+
+Image RandomSmoothImage(int w, int h, int channels, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  Image image(w, h, channels);
+  double fx = 0.05 + (rng() % 100) / 1000.0, fy = 0.07 + (rng() % 100) / 1000.0;
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      for (int c = 0; c < channels; ++c) {
+        double v = 128 + 80 * std::sin(fx * x * (c + 1)) * std::cos(fy * y) + (rng() % 21) - 10.0;
+        image.at(x, y, c) = static_cast<uint8_t>(std::clamp(v, 0.0, 255.0));
+      }
+  return image;
+}
+
+class CodecE2ETest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    model_path_ = new std::string(dcodec::testing::TempPath("model.safetensors"));
+    other_path_ = new std::string(dcodec::testing::TempPath("other.safetensors"));
+    dcodec::testing::WriteRandomModel(*model_path_, 1);
+    dcodec::testing::WriteRandomModel(*other_path_, 2);
+  }
+  static void TearDownTestSuite() {
+    std::remove(model_path_->c_str());
+    std::remove(other_path_->c_str());
+    delete model_path_;
+    delete other_path_;
+  }
+  std::unique_ptr<Codec> Load(const std::string& path) {
+    auto codec = Codec::Load(path);
+    EXPECT_TRUE(codec.ok()) << codec.status().ToString();
+    return std::move(codec).value();
+  }
+  static EncodeOptions SmallOptions() {
+    EncodeOptions o;
+    o.chain = {4, 300, 10};
+    o.tiles = {16, 8, 1};
+    o.seed = 11;
+    return o;
+  }
+  static std::string* model_path_;
+  static std::string* other_path_;
+};
+std::string* CodecE2ETest::model_path_ = nullptr;
+std::string* CodecE2ETest::other_path_ = nullptr;
+
+TEST_F(CodecE2ETest, LosslessRoundtripRgbGreyOddSizes) {
+  auto codec = Load(*model_path_);
+  for (auto [w, h, c] : {std::tuple{19, 13, 3}, {1, 1, 3}, {23, 9, 1}}) {
+    Image image = RandomSmoothImage(w, h, c, w * 100 + h);
+    auto enc = codec->Encode(image, SmallOptions());
+    ASSERT_TRUE(enc.ok()) << enc.status().ToString();
+    EXPECT_EQ(enc->stages.size(), 5u);
+    auto dec = codec->Decode(enc->stream.data(), enc->stream.size(), {});
+    ASSERT_TRUE(dec.ok()) << dec.status().ToString();
+    EXPECT_TRUE(dec->exact);
+    EXPECT_EQ(dec->image, image) << w << "x" << h << "x" << c;
+  }
+}
+
+TEST_F(CodecE2ETest, EveryPrefixDecodesAndRealBytesMatchIdeal) {
+  auto codec = Load(*model_path_);
+  Image image = RandomSmoothImage(48, 40, 3, 5);
+  auto enc = codec->Encode(image, SmallOptions());
+  ASSERT_TRUE(enc.ok()) << enc.status().ToString();
+  const auto& stream = enc->stream;
+  double payload_bits = 0, ideal_bits = 0;
+  size_t previous = 0;
+  for (size_t j = 0; j < enc->stages.size(); ++j) {
+    const auto& s = enc->stages[j];
+    EXPECT_GT(s.prefix_bytes, previous);
+    previous = s.prefix_bytes;
+    payload_bits += s.payload_bytes * 8.0;
+    ideal_bits += s.ideal_bits;
+    // The prefix ending exactly at this stage decodes this many stages; one byte less decodes one fewer.
+    DecodeOptions o;
+    o.max_bytes = s.prefix_bytes;
+    auto dec = codec->Decode(stream.data(), stream.size(), o);
+    ASSERT_TRUE(dec.ok()) << dec.status().ToString();
+    EXPECT_EQ(dec->stages_decoded, static_cast<int>(j + 1));
+    EXPECT_EQ(dec->bytes_used, s.prefix_bytes);
+    o.max_bytes = s.prefix_bytes - 1;
+    auto less = codec->Decode(stream.data(), stream.size(), o);
+    ASSERT_TRUE(less.ok()) << less.status().ToString();
+    EXPECT_EQ(less->stages_decoded, static_cast<int>(j));
+    // --stage K gives the same picture as the byte prefix.
+    DecodeOptions by_stage;
+    by_stage.max_stages = static_cast<int>(j + 1);
+    auto staged = codec->Decode(stream.data(), stream.size(), by_stage);
+    ASSERT_TRUE(staged.ok());
+    EXPECT_EQ(staged->image, dec->image);
+    if (j + 1 < enc->stages.size()) {
+      EXPECT_NEAR(Psnr(dec->image, image), s.psnr, 1e-9);  // the encoder's report is what the decoder shows
+    }
+  }
+  EXPECT_EQ(previous, stream.size());
+  // Each stage carries 2 bytes of side information and up to 8 bytes of final coder state.
+  EXPECT_LT(payload_bits, ideal_bits * 1.01 + enc->stages.size() * 80);
+}
+
+TEST_F(CodecE2ETest, TwoThreadEncodeOneThreadDecodeIdentical) {
+  auto codec = Load(*model_path_);
+  Image image = RandomSmoothImage(40, 36, 3, 6);  // 3x3 tiles of 16
+  EncodeOptions two = SmallOptions();
+  two.tiles.threads = 2;
+  auto enc2 = codec->Encode(image, two);
+  auto enc1 = codec->Encode(image, SmallOptions());
+  ASSERT_TRUE(enc2.ok() && enc1.ok());
+  EXPECT_EQ(enc2->stream, enc1->stream);
+  for (int threads : {1, 2}) {
+    DecodeOptions o;
+    o.threads = threads;
+    o.max_stages = 3;
+    auto lossy = codec->Decode(enc2->stream.data(), enc2->stream.size(), o);
+    ASSERT_TRUE(lossy.ok()) << lossy.status().ToString();
+    o.max_stages = -1;
+    auto full = codec->Decode(enc2->stream.data(), enc2->stream.size(), o);
+    ASSERT_TRUE(full.ok()) << full.status().ToString();
+    EXPECT_EQ(full->image, image);
+    static Image first_lossy;
+    if (threads == 1) first_lossy = lossy->image;
+    else EXPECT_EQ(lossy->image, first_lossy);
+  }
+}
+
+TEST_F(CodecE2ETest, RefusesOtherModelTruncatedHeaderAndCorruption) {
+  auto codec = Load(*model_path_);
+  auto other = Load(*other_path_);
+  Image image = RandomSmoothImage(20, 20, 3, 7);
+  auto enc = codec->Encode(image, SmallOptions());
+  ASSERT_TRUE(enc.ok());
+  auto mismatch = other->Decode(enc->stream.data(), enc->stream.size(), {});
+  EXPECT_EQ(mismatch.status().code(), StatusCode::kModelMismatch);
+  auto cut = codec->Decode(enc->stream.data(), 10, {});
+  EXPECT_EQ(cut.status().code(), StatusCode::kTruncated);
+  std::vector<uint8_t> bad = enc->stream;
+  bad[bad.size() - 3] ^= 0x10;  // inside the last stage's payload
+  auto corrupt = codec->Decode(bad.data(), bad.size(), {});
+  EXPECT_EQ(corrupt.status().code(), StatusCode::kCorrupt);
+}
+
+TEST_F(CodecE2ETest, TargetsEndTheStreamEarly) {
+  auto codec = Load(*model_path_);
+  Image image = RandomSmoothImage(32, 32, 3, 8);
+  auto full = codec->Encode(image, SmallOptions());
+  ASSERT_TRUE(full.ok());
+  EncodeOptions o = SmallOptions();
+  o.target_bpp = full->stages[2].bpp + 0.01;
+  auto by_bpp = codec->Encode(image, o);
+  ASSERT_TRUE(by_bpp.ok());
+  EXPECT_LE(by_bpp->stream.size() * 8.0 / 1024, o.target_bpp);
+  EXPECT_EQ(by_bpp->stages.size(), 3u);
+  o = SmallOptions();
+  o.target_psnr = full->stages[1].psnr - 1e-6;
+  auto by_psnr = codec->Encode(image, o);
+  ASSERT_TRUE(by_psnr.ok());
+  EXPECT_LE(by_psnr->stages.size(), 2u);
+  EXPECT_GE(by_psnr->stages.back().psnr, o.target_psnr);
+  auto dec = codec->Decode(by_psnr->stream.data(), by_psnr->stream.size(), {});
+  ASSERT_TRUE(dec.ok());
+  EXPECT_FALSE(dec->exact);
+}
+
+}  // namespace
+}  // namespace dcodec::codec
