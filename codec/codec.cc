@@ -258,7 +258,10 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
   };
   for (int j = 0; j < std::min(available, K); ++j) {
     StageCoefficients c = CoefficientsFor(schedule, chain, j);
-    if (j > 0) DCODEC_RETURN_IF_ERROR(denoiser_->PredictX0(x_t.data(), w, h, c.t, tiles, x0_hat.data()));
+    if (j > 0) {
+      DCODEC_RETURN_IF_ERROR(denoiser_->PredictX0(x_t.data(), w, h, c.t, tiles, x0_hat.data()));
+      if (options.on_prefix) options.on_prefix(j, FromPlanarRgb(UnitsToPixels(x0_hat).data(), w, h, header.channels));
+    }
     const auto& [payload, payload_size] = parsed.payloads[j];
     DCODEC_ASSIGN_OR_RETURN(Belief belief, ParseBelief(payload, payload_size, j + 1));
     bitstream::AnsDecoder dec(payload + 2, payload_size - 2);
@@ -275,6 +278,9 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
   } else {
     int s = chain[decoded - 1];
     DCODEC_RETURN_IF_ERROR(denoiser_->PredictX0(x_t.data(), w, h, s, tiles, x0_hat.data()));
+    if (options.on_prefix) {
+      options.on_prefix(decoded, FromPlanarRgb(UnitsToPixels(x0_hat).data(), w, h, header.channels));
+    }
     if (available > K) {
       const auto& [payload, payload_size] = parsed.payloads[K];
       DCODEC_ASSIGN_OR_RETURN(Belief belief, ParseBelief(payload, payload_size, K + 1));
@@ -314,6 +320,7 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
   result.stages_decoded = decoded;
   result.bytes_used = bytes_used;
   result.image = FromPlanarRgb(pixels.data(), w, h, header.channels);
+  if (result.exact && options.on_prefix) options.on_prefix(decoded, result.image);
   return result;
 }
 

@@ -8,6 +8,7 @@
 #define DCODEC_CODEC_CODEC_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -50,6 +51,9 @@ struct DecodeOptions {
   int recon_steps = 10;    // network evaluations for kOde / kSample
   uint64_t recon_seed = 0; // kSample's noise
   int threads = 1;
+  // Called with the mean reconstruction after each decoded stage (stage counts 1, 2, …; the last call for a
+  // complete stream carries the exact image). Costs nothing extra: the decoder computes these anyway.
+  std::function<void(int stages, const Image& image)> on_prefix;
 };
 
 struct DecodeResult {

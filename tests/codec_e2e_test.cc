@@ -105,6 +105,19 @@ TEST_F(CodecE2ETest, EveryPrefixDecodesAndRealBytesMatchIdeal) {
     }
   }
   EXPECT_EQ(previous, stream.size());
+  // One full decode reports every prefix's reconstruction, equal to decoding that prefix alone.
+  std::vector<Image> prefixes;
+  DecodeOptions all;
+  all.on_prefix = [&](int stages, const Image& im) {
+    EXPECT_EQ(stages, static_cast<int>(prefixes.size()) + 1);
+    prefixes.push_back(im);
+  };
+  ASSERT_TRUE(codec->Decode(stream.data(), stream.size(), all).ok());
+  ASSERT_EQ(prefixes.size(), enc->stages.size());
+  EXPECT_EQ(prefixes.back(), image);
+  DecodeOptions two;
+  two.max_stages = 2;
+  EXPECT_EQ(codec->Decode(stream.data(), stream.size(), two)->image, prefixes[1]);
   // Each stage carries 2 bytes of side information and up to 8 bytes of final coder state.
   EXPECT_LT(payload_bits, ideal_bits * 1.01 + enc->stages.size() * 80);
 }
