@@ -24,6 +24,8 @@ Command AddNllCommand(CLI::App& app, const GlobalOptions& global);
 Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global);
 Command AddDecodeCommand(CLI::App& app, const GlobalOptions& global);
 Command AddInfoCommand(CLI::App& app, const GlobalOptions& global);
+Command AddBenchCommand(CLI::App& app, const GlobalOptions& global);
+Command AddRdCommand(CLI::App& app, const GlobalOptions& global);
 
 // --model default: $DCODEC_MODEL, else models/photo.safetensors in the source tree or beside the binary.
 std::string DefaultModelPath();

@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
   add("info", "print a stream's header and per-stage table", AddInfoCommand);
   add("train", "train a diffusion model (Algorithm 1)", AddTrainCommand);
   add("sample", "draw samples from a model into a PNG grid", AddSampleCommand);
+  add("bench", "encode/decode time and memory at 32x32, 256x256 and 768x512", AddBenchCommand);
+  add("rd", "rate-distortion curves against JPEG, WebP, JPEG XL and AVIF", AddRdCommand);
   add("nll", "the model's variational bound in bits/dim on a data set", AddNllCommand);
   try {
     app.parse(argc, argv);

@@ -2,6 +2,7 @@
 #ifndef DCODEC_DATASETS_IMAGE_H_
 #define DCODEC_DATASETS_IMAGE_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 

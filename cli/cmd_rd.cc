@@ -1,0 +1,301 @@
+// dcodec rd: rate-distortion curves of dcodec (every stage prefix of one stream per image) and of the classic
+// codecs found on the machine, on the same images with the same metric code; JSON, CSV, BD-rates and a plot.
+//
+// Resumable: every finished (image, codec) result is appended to OUTPUT.rows.jsonl and skipped on the next run.
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "base/file_io.h"
+#include "cli/commands.h"
+#include "codec/codec.h"
+#include "datasets/cifar10.h"
+#include "datasets/png.h"
+#include "datasets/training_data.h"
+#include "eval/bd_rate.h"
+#include "eval/classic_codecs.h"
+#include "eval/metrics.h"
+#include "eval/plot.h"
+#include "eval/results.h"
+
+namespace dcodec::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+struct NamedImage {
+  std::string name;
+  Image image;
+};
+
+StatusOr<std::vector<NamedImage>> LoadImages(const std::string& spec, int limit) {
+  std::vector<NamedImage> out;
+  if (spec.rfind("cifar10:", 0) == 0) {
+    DCODEC_ASSIGN_OR_RETURN(CifarImages all, LoadCifar10(spec.substr(8)));
+    CifarImages held = SelectSplit(all, CifarSplit::kHoldout);
+    for (int i = 0; i < held.count() && static_cast<int>(out.size()) < limit; ++i) {
+      out.push_back({"cifar_holdout_" + std::to_string(i), held.ToImage(i)});
+    }
+    return out;
+  }
+  DCODEC_ASSIGN_OR_RETURN(std::vector<std::string> paths, ListPngs(spec));
+  for (const auto& path : paths) {
+    if (static_cast<int>(out.size()) >= limit) break;
+    DCODEC_ASSIGN_OR_RETURN(Image image, ReadPng(path));
+    out.push_back({path.substr(path.find_last_of('/') + 1), std::move(image)});
+  }
+  if (out.empty()) return InvalidInput(spec + ": no PNG images");
+  return out;
+}
+
+std::vector<std::string> Split(const std::string& s) {
+  std::vector<std::string> parts;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (!item.empty()) parts.push_back(item);
+  }
+  return parts;
+}
+
+nlohmann::json RowJson(const eval::RdRow& r) {
+  return {{"codec", r.codec}, {"image", r.image}, {"point", r.point}, {"bpp", r.bpp},
+          {"psnr", std::isinf(r.psnr) ? 999.0 : r.psnr}, {"ms_ssim", r.ms_ssim},
+          {"encode_seconds", r.encode_seconds}, {"decode_seconds", r.decode_seconds}};
+}
+
+eval::RdRow RowFromJson(const nlohmann::json& j) {
+  eval::RdRow r;
+  r.codec = j["codec"];
+  r.image = j["image"];
+  r.point = j["point"];
+  r.bpp = j["bpp"];
+  r.psnr = j["psnr"].get<double>() >= 999.0 ? INFINITY : j["psnr"].get<double>();
+  r.ms_ssim = j["ms_ssim"];
+  r.encode_seconds = j["encode_seconds"];
+  r.decode_seconds = j["decode_seconds"];
+  return r;
+}
+
+}  // namespace
+
+Command AddRdCommand(CLI::App& app, const GlobalOptions& global) {
+  struct Args {
+    std::string images, model, output, plot, compare = "jpeg,webp,jxl,avif", recon = "mean";
+    int limit = 1000000, threads = 2;
+    codec::EncodeOptions options;
+  };
+  auto a = std::make_shared<Args>();
+  app.add_option("--images", a->images, "a folder of PNGs, or cifar10:DIR for its held-out images")->required();
+  app.add_option("--model", a->model, "model file (default: the shipped photo model)");
+  app.add_option("-o,--output", a->output, "results JSON (per-image CSV and resume log beside it)")->required();
+  app.add_option("--plot", a->plot, "PNG plot of bpp against PSNR");
+  app.add_option("--compare", a->compare, "classic codecs: any of jpeg,webp,jxl,avif (empty: none)")
+      ->capture_default_str();
+  app.add_option("--limit", a->limit, "at most this many images");
+  app.add_option("--recon", a->recon, "dcodec reconstructions: mean and/or ode")->capture_default_str();
+  app.add_option("--stages", a->options.chain.stages, "dithered stages K")->capture_default_str();
+  app.add_option("--t-max", a->options.chain.t_max, "first timestep of the coding chain")->capture_default_str();
+  app.add_option("--t-min", a->options.chain.t_min, "last timestep of the coding chain")->capture_default_str();
+  app.add_option("--threads", a->threads, "threads")->capture_default_str();
+  return [a, &global]() -> Status {
+    SetThreads(a->threads);
+    a->options.tiles.threads = a->threads;
+    DCODEC_ASSIGN_OR_RETURN(std::vector<NamedImage> images, LoadImages(a->images, a->limit));
+    std::string model = a->model.empty() ? DefaultModelPath() : a->model;
+    DCODEC_ASSIGN_OR_RETURN(auto codec, codec::Codec::Load(model));
+    std::vector<std::string> recons = Split(a->recon);
+    for (const auto& r : recons) {
+      if (r != "mean" && r != "ode") return InvalidArgument("--recon '" + r + "': expected mean and/or ode");
+    }
+    std::vector<eval::ClassicCodec> classics;
+    for (const auto& name : Split(a->compare)) {
+      bool known = false;
+      for (const auto& c : eval::DefaultSweeps()) {
+        if (c.name != name) continue;
+        known = true;
+        if (eval::IsAvailable(name)) {
+          classics.push_back(c);
+        } else if (!global.quiet) {
+          std::fprintf(stderr, "rd: %s tools not found; skipped\n", name.c_str());
+        }
+      }
+      if (!known) return InvalidArgument("--compare: unknown codec '" + name + "'");
+    }
+
+    // Resume: the rows already measured.
+    std::string log_path = a->output + ".rows.jsonl";
+    std::vector<eval::RdRow> rows;
+    std::set<std::pair<std::string, std::string>> done;
+    {
+      std::ifstream in(log_path);
+      std::string line;
+      while (std::getline(in, line)) {
+        auto j = nlohmann::json::parse(line, nullptr, false);
+        if (j.is_discarded() || !j.contains("codec")) continue;  // a line cut by an interruption
+        rows.push_back(RowFromJson(j));
+        done.insert({rows.back().codec, rows.back().image});
+      }
+    }
+    std::ofstream log(log_path, std::ios::app);
+    if (!log) return IoError(log_path + ": cannot open for appending");
+    auto record = [&](const std::vector<eval::RdRow>& new_rows) {
+      for (const auto& r : new_rows) {
+        log << RowJson(r).dump() << "\n";
+        rows.push_back(r);
+      }
+      log.flush();
+    };
+
+    const std::string dcodec_name = "dcodec";
+    auto start = Clock::now();
+    for (size_t i = 0; i < images.size(); ++i) {
+      const NamedImage& item = images[i];
+      Image rgb = ToRgb(item.image);
+      double pixels = static_cast<double>(rgb.num_pixels());
+      if (!global.quiet) {
+        std::fprintf(stderr, "\r[%zu/%zu] %-40s %6.0f s elapsed", i + 1, images.size(), item.name.c_str(),
+                     Since(start));
+        std::fflush(stderr);
+      }
+      if (!done.count({dcodec_name, item.name})) {
+        auto t0 = Clock::now();
+        DCODEC_ASSIGN_OR_RETURN(codec::EncodeResult enc, codec->Encode(item.image, a->options));
+        double encode_seconds = Since(t0);
+        std::vector<eval::RdRow> new_rows;
+        codec::DecodeOptions d;
+        d.threads = a->threads;
+        auto t1 = Clock::now();
+        d.on_prefix = [&](int stages, const Image& recon) {
+          double seconds = Since(t1);
+          const auto& s = enc.stages[stages - 1];
+          Image recon_rgb = ToRgb(recon);
+          new_rows.push_back({dcodec_name, item.name, "stage" + std::to_string(stages), s.prefix_bytes * 8.0 / pixels,
+                              eval::Psnr(recon_rgb, rgb), eval::MsSsim(recon_rgb, rgb), encode_seconds, seconds});
+        };
+        DCODEC_ASSIGN_OR_RETURN(codec::DecodeResult dec, codec->Decode(enc.stream.data(), enc.stream.size(), d));
+        if (!dec.exact || !(dec.image == item.image)) return Internal(item.name + ": dcodec did not decode exactly");
+        if (std::find(recons.begin(), recons.end(), "ode") != recons.end()) {
+          for (int stages = 1; stages < static_cast<int>(enc.stages.size()); ++stages) {
+            codec::DecodeOptions o;
+            o.threads = a->threads;
+            o.max_stages = stages;
+            o.recon = codec::Reconstruction::kOde;
+            auto t2 = Clock::now();
+            DCODEC_ASSIGN_OR_RETURN(codec::DecodeResult r, codec->Decode(enc.stream.data(), enc.stream.size(), o));
+            Image recon_rgb = ToRgb(r.image);
+            new_rows.push_back({dcodec_name + "-ode", item.name, "stage" + std::to_string(stages),
+                                enc.stages[stages - 1].prefix_bytes * 8.0 / pixels, eval::Psnr(recon_rgb, rgb),
+                                eval::MsSsim(recon_rgb, rgb), encode_seconds, Since(t2)});
+          }
+        }
+        record(new_rows);
+      }
+      for (const auto& classic : classics) {
+        if (done.count({classic.name, item.name})) continue;
+        std::vector<eval::RdRow> new_rows;
+        for (int q : classic.qualities) {
+          auto r = eval::RunClassic(classic.name, q, rgb);
+          if (!r.ok()) return r.status().Prefixed(item.name);
+          new_rows.push_back({classic.name, item.name, "q" + std::to_string(q), r->bytes * 8.0 / pixels,
+                              eval::Psnr(r->decoded, rgb), eval::MsSsim(r->decoded, rgb), r->encode_seconds,
+                              r->decode_seconds});
+        }
+        record(new_rows);
+      }
+    }
+    if (!global.quiet) std::fprintf(stderr, "\n");
+
+    // Curves averaged per point over the images; the lossless end point is kept out of the curves and BD-rates.
+    std::set<std::string> codec_names;
+    for (const auto& r : rows) codec_names.insert(r.codec);
+    std::vector<eval::RdCurve> curves;
+    std::vector<eval::RdRow> finite_rows;
+    for (const auto& r : rows) {
+      if (std::isfinite(r.psnr)) finite_rows.push_back(r);
+    }
+    for (const auto& name : codec_names) {
+      eval::RdCurve curve = eval::AverageCurve(finite_rows, name);
+      curve.description = name.rfind("dcodec", 0) == 0 ? "dcodec, model " + model : "Debian command-line tools";
+      curves.push_back(curve);
+    }
+    // Lossless rate of dcodec (its last stage), per image mean.
+    double lossless_bpp = 0;
+    int lossless_n = 0;
+    for (const auto& r : rows) {
+      if (r.codec == dcodec_name && std::isinf(r.psnr)) lossless_bpp += r.bpp, ++lossless_n;
+    }
+
+    nlohmann::json out;
+    out["images"] = a->images;
+    out["num_images"] = images.size();
+    out["model"] = model;
+    out["stages"] = a->options.chain.stages;
+    out["codecs"] = nlohmann::json::array();
+    for (const auto& c : curves) out["codecs"].push_back(c.ToJson());
+    if (lossless_n) out["dcodec_lossless_bpp"] = lossless_bpp / lossless_n;
+    // BD-rates against JPEG and against the best classic codec (the one with the lowest BD-rate vs JPEG).
+    auto find = [&](const std::string& name) -> const eval::RdCurve* {
+      for (const auto& c : curves) {
+        if (c.name == name) return &c;
+      }
+      return nullptr;
+    };
+    nlohmann::json bd = nlohmann::json::object();
+    const eval::RdCurve* jpeg = find("jpeg");
+    std::string best_classic;
+    double best_vs_jpeg = INFINITY;
+    for (const auto& c : classics) {
+      const eval::RdCurve* curve = find(c.name);
+      if (!curve || !jpeg) continue;
+      auto r = eval::BdRate(jpeg->bpp, jpeg->psnr, curve->bpp, curve->psnr);
+      if (r.ok() && *r < best_vs_jpeg) best_vs_jpeg = *r, best_classic = c.name;
+    }
+    if (best_classic.empty() && jpeg) best_classic = "jpeg";
+    for (const auto& c : curves) {
+      for (const auto& [ref_label, ref_name] : {std::pair<std::string, std::string>{"vs_jpeg", "jpeg"},
+                                                {"vs_best_classic", best_classic}}) {
+        const eval::RdCurve* ref = find(ref_name);
+        if (!ref || ref == &c) continue;
+        auto psnr = eval::BdRate(ref->bpp, ref->psnr, c.bpp, c.psnr);
+        auto ssim = eval::BdRate(ref->bpp, ref->ms_ssim, c.bpp, c.ms_ssim);
+        bd[c.name][ref_label] = {{"reference", ref_name},
+                                 {"bd_rate_psnr_percent", psnr.ok() ? nlohmann::json(*psnr) : nlohmann::json()},
+                                 {"bd_rate_ms_ssim_percent", ssim.ok() ? nlohmann::json(*ssim) : nlohmann::json()}};
+      }
+    }
+    out["bd_rate"] = bd;
+    out["best_classic"] = best_classic;
+    std::string text = out.dump(2) + "\n";
+    DCODEC_RETURN_IF_ERROR(
+        WriteFileAtomic(a->output, reinterpret_cast<const uint8_t*>(text.data()), text.size(), true));
+    std::string csv = a->output.substr(0, a->output.rfind('.')) + ".csv";
+    DCODEC_RETURN_IF_ERROR(eval::WriteCsv(csv, rows));
+    if (!a->plot.empty()) {
+      DCODEC_RETURN_IF_ERROR(eval::PlotRd(curves, a->plot, a->images + " (" + std::to_string(images.size()) +
+                                          " images)", eval::Metric::kPsnr));
+    }
+    // The table.
+    std::printf("%-12s BD-rate (PSNR) vs jpeg / vs best classic (%s)\n", "codec", best_classic.c_str());
+    for (const auto& c : curves) {
+      auto cell = [&](const char* label) -> std::string {
+        if (!bd.contains(c.name) || !bd[c.name].contains(label) || bd[c.name][label]["bd_rate_psnr_percent"].is_null())
+          return "-";
+        char buf[32];
+        std::snprintf(buf, sizeof(buf), "%+.1f%%", bd[c.name][label]["bd_rate_psnr_percent"].get<double>());
+        return buf;
+      };
+      std::printf("%-12s %10s %10s\n", c.name.c_str(), cell("vs_jpeg").c_str(), cell("vs_best_classic").c_str());
+    }
+    if (lossless_n) std::printf("dcodec lossless: %.3f bpp (mean over images)\n", lossless_bpp / lossless_n);
+    return Status::Ok();
+  };
+}
+
+}  // namespace dcodec::cli
