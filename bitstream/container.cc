@@ -2,6 +2,7 @@
 
 #include <zstd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -20,10 +21,17 @@ class Writer {
  public:
   explicit Writer(std::vector<uint8_t>& out) : out_(out) {}
   void U8(uint8_t v) { out_.push_back(v); }
-  void U16(uint16_t v) { Le(v, 2); }
   void U32(uint32_t v) { Le(v, 4); }
   void U64(uint64_t v) { Le(v, 8); }
   void Bytes(const uint8_t* p, size_t n) { out_.insert(out_.end(), p, p + n); }
+  // LEB128: 7 bits a byte, low first, high bit set on every byte but the last.
+  void Varint(uint64_t v) {
+    while (v >= 0x80) {
+      out_.push_back(static_cast<uint8_t>(v | 0x80));
+      v >>= 7;
+    }
+    out_.push_back(static_cast<uint8_t>(v));
+  }
 
  private:
   void Le(uint64_t v, int bytes) {
@@ -39,9 +47,20 @@ class Reader {
   bool ok() const { return ok_; }
   size_t pos() const { return pos_; }
   uint8_t U8() { return static_cast<uint8_t>(Le(1)); }
-  uint16_t U16() { return static_cast<uint16_t>(Le(2)); }
   uint32_t U32() { return static_cast<uint32_t>(Le(4)); }
   uint64_t U64() { return Le(8); }
+  // LEB128 of at most max_bytes bytes (10 for 64 bits); anything longer, or cut short, fails.
+  uint64_t Varint(int max_bytes = 10) {
+    uint64_t v = 0;
+    for (int i = 0; i < max_bytes; ++i) {
+      const uint8_t* p = Bytes(1);
+      if (p == nullptr) return 0;
+      v |= uint64_t{static_cast<uint8_t>(*p & 0x7f)} << (7 * i);
+      if (!(*p & 0x80)) return v;
+    }
+    ok_ = false;
+    return 0;
+  }
   const uint8_t* Bytes(size_t n) {
     if (!ok_ || n > size_ - pos_) {
       ok_ = false;
@@ -126,26 +145,25 @@ StatusOr<std::vector<uint8_t>> SerializeStream(const StreamHeader& header,
   w.U8(flags);
   w.U8(header.channels);
   w.U8(header.method);
-  w.U32(header.width);
-  w.U32(header.height);
+  w.Varint(header.width);
+  w.Varint(header.height);
   w.U64(header.model_id);
-  w.U64(header.dither_seed);
-  w.U32(header.tile_size);
-  w.U32(header.tile_margin);
-  w.U16(static_cast<uint16_t>(header.schedule.size()));
-  for (uint16_t t : header.schedule) w.U16(t);
+  w.Varint(header.dither_seed);
+  w.Varint(header.tile_size);
+  w.Varint(header.tile_margin);
+  w.Varint(header.schedule.size());
+  for (uint16_t t : header.schedule) w.Varint(t);
   if (flags & kFlagSideInfoZstd) {
-    w.U32(static_cast<uint32_t>(side_stored.size()));
-    w.U32(static_cast<uint32_t>(header.side_info.size()));
+    w.Varint(side_stored.size());
+    w.Varint(header.side_info.size());
     w.Bytes(side_stored.data(), side_stored.size());
   } else {
-    w.U32(static_cast<uint32_t>(header.side_info.size()));
+    w.Varint(header.side_info.size());
     w.Bytes(header.side_info.data(), header.side_info.size());
   }
-  w.U16(static_cast<uint16_t>(header.stages.size()));
+  w.Varint(header.stages.size());
   for (size_t i = 0; i < header.stages.size(); ++i) {
-    w.U16(header.stages[i].timestep);
-    w.U32(static_cast<uint32_t>(payloads[i].size()));
+    w.Varint(payloads[i].size());
     w.U32(Crc32c(payloads[i]));
     w.U32(header.stages[i].symbol_hash);
   }
@@ -176,29 +194,37 @@ StatusOr<ParsedStream> ParseStream(const uint8_t* data, size_t size) {
   const uint8_t flags = r.U8();
   h.channels = r.U8();
   h.method = r.U8();
-  h.width = r.U32();
-  h.height = r.U32();
+  h.width = static_cast<uint32_t>(std::min<uint64_t>(r.Varint(5), UINT32_MAX));
+  h.height = static_cast<uint32_t>(std::min<uint64_t>(r.Varint(5), UINT32_MAX));
   h.model_id = r.U64();
-  h.dither_seed = r.U64();
-  h.tile_size = r.U32();
-  h.tile_margin = r.U32();
-  const uint16_t schedule_length = r.U16();
-  if (r.ok()) {
+  h.dither_seed = r.Varint();
+  h.tile_size = static_cast<uint32_t>(std::min<uint64_t>(r.Varint(5), UINT32_MAX));
+  h.tile_margin = static_cast<uint32_t>(std::min<uint64_t>(r.Varint(5), UINT32_MAX));
+  const uint64_t schedule_length = r.Varint(3);
+  // Each schedule entry takes at least one byte: a length beyond the bytes left is a cut (or bad) header.
+  if (r.ok() && schedule_length <= std::min<uint64_t>(kMaxScheduleLength, size - r.pos())) {
     h.schedule.resize(schedule_length);
-    for (uint16_t& t : h.schedule) t = r.U16();
+    for (uint16_t& t : h.schedule) t = static_cast<uint16_t>(std::min<uint64_t>(r.Varint(3), UINT16_MAX));
+  } else if (r.ok()) {
+    return Truncated("stream header cut short");  // (or a damaged length: the CRC cannot be reached)
   }
-  const uint32_t side_stored_bytes = r.U32();
-  const uint32_t side_raw_bytes = (flags & kFlagSideInfoZstd) ? r.U32() : side_stored_bytes;
-  const uint8_t* side_stored = r.Bytes(side_stored_bytes);
-  const uint16_t num_stages = r.U16();
-  if (r.ok()) {
+  const uint64_t side_stored_bytes = r.Varint();
+  const uint64_t side_raw_bytes = (flags & kFlagSideInfoZstd) ? r.Varint() : side_stored_bytes;
+  if (r.ok() && side_stored_bytes > size - r.pos()) return Truncated("stream header cut short");
+  const uint8_t* side_stored = r.Bytes(static_cast<size_t>(side_stored_bytes));
+  const uint64_t num_stages = r.Varint(3);
+  // Each stage entry takes at least 9 bytes.
+  if (r.ok() && num_stages <= std::min<uint64_t>(kMaxScheduleLength, (size - r.pos()) / 9)) {
     h.stages.resize(num_stages);
-    for (StageEntry& s : h.stages) {
-      s.timestep = r.U16();
-      s.num_bytes = r.U32();
+    for (size_t i = 0; i < h.stages.size(); ++i) {
+      StageEntry& s = h.stages[i];
+      s.timestep = i < h.schedule.size() ? h.schedule[i] : 0;
+      s.num_bytes = static_cast<uint32_t>(std::min<uint64_t>(r.Varint(5), UINT32_MAX));
       s.payload_crc = r.U32();
       s.symbol_hash = r.U32();
     }
+  } else if (r.ok()) {
+    return Truncated("stream header cut short");
   }
   const size_t crc_offset = r.pos();
   const uint32_t header_crc = r.U32();

@@ -1,45 +1,43 @@
 // The .dcd stream container: a checksummed header followed by one payload per coded stage.
 //
-// Format version 1. All integers little-endian. Fields are append-only: a later version may add fields (with a new
-// version number), never reorder, resize or reinterpret existing ones. docs/format.md is the prose version.
+// Format version 1. Fixed-size integers are little-endian; "varint" is LEB128 (7 bits a byte, low first, the high
+// bit set on all but the last byte). Small images pay for every header byte (a 32x32 image: 1 byte = 0.008 bpp),
+// hence the varints. Fields are append-only: a later version may add fields (with a new version number), never
+// reorder, resize or reinterpret existing ones. docs/format.md is the prose version.
 //
-//   offset  size    field
-//   0       4       magic 89 44 43 44 ("\x89" "DCD"; the high bit catches 7-bit transports, like PNG's)
-//   4       1       version = 1 (0 is invalid; > 1 is kUnsupported)
-//   5       1       flags: bit 0 = side information is zstd-compressed; other bits must be 0
-//   6       1       channels (1 or 3)
-//   7       1       method (0 = dithered quantization)
-//   8       4       width   (1..65535)
-//   12      4       height  (1..65535; width * height <= 2^28)
-//   16      8       model_id (hash of the model file)
-//   24      8       dither_seed
-//   32      4       tile_size
-//   36      4       tile_margin
-//   40      2       S = schedule length
-//   42      2*S     schedule: timesteps in coding order (tau_K .. tau_1, then 0 = the lossless stage)
-//   .       4       side information: B = stored bytes
-//   .       4       (only if flags bit 0) raw bytes after zstd decompression (<= 64 MiB)
-//   .       B       side information (raw, or one zstd frame)
-//   .       2       N = number of stages present (N <= S)
-//   .       14*N    stage table, per stage: u16 timestep, u32 num_bytes, u32 payload_crc (CRC-32C of the
-//                   payload), u32 symbol_hash (the codec's hash of the decoded symbols)
-//   .       4       header CRC-32C of every byte above (offset 0 up to here)
-//   .       ...     the N payloads back to back; the file ends exactly after the last one
+//   size    field
+//   4       magic 89 44 43 44 ("\x89" "DCD"; the high bit catches 7-bit transports, like PNG's)
+//   1       version = 1 (0 is invalid; > 1 is kUnsupported)
+//   1       flags: bit 0 = side information is zstd-compressed; other bits must be 0
+//   1       channels (1 or 3)
+//   1       method (0 = dithered quantization)
+//   varint  width   (1..65535)
+//   varint  height  (1..65535; width * height <= 2^28)
+//   8       model_id (hash of the model file)
+//   varint  dither_seed
+//   varint  tile_size
+//   varint  tile_margin
+//   varint  S = schedule length, then S varints: timesteps in coding order (tau_K .. tau_1, then 0 = lossless)
+//   varint  B = stored side-information bytes; (only if flags bit 0) varint raw bytes after zstd (<= 64 MiB);
+//           then B bytes (raw, or one zstd frame)
+//   varint  N = number of stages present (N <= S); stage i's timestep is schedule[i]
+//   per stage: varint num_bytes, u32 payload_crc (CRC-32C of the payload), u32 symbol_hash (the codec's hash
+//           of the decoded symbols)
+//   4       header CRC-32C of every byte above
+//   ...     the N payloads back to back; the file ends exactly after the last one
 //
 // Worked example: a 4x2 RGB image, model_id 0x0102030405060708, method 0, dither_seed 42, no tiling, schedule
-// {500, 0}, side information {0xAA}, one stage (timestep 500, symbol_hash 0x11223344) whose payload is the
-// 8 bytes 00 00 00 80 00 00 00 00 (an empty ANS sub-stream). 79 bytes in all:
-//   00: 89 44 43 44  01  00  03  00                     magic, version 1, flags 0, 3 channels, method 0
-//   08: 04 00 00 00  02 00 00 00                        width 4, height 2
-//   10: 08 07 06 05 04 03 02 01                         model_id
-//   18: 2a 00 00 00 00 00 00 00                         dither_seed 42
-//   20: 00 00 00 00  00 00 00 00                        tile_size 0, tile_margin 0
-//   28: 02 00  f4 01  00 00                             S = 2, schedule {500, 0}
-//   2e: 01 00 00 00  aa                                 B = 1, side information
-//   33: 01 00                                           N = 1
-//   35: f4 01  08 00 00 00  d6 67 8a e2  44 33 22 11    timestep 500, 8 bytes, payload CRC, symbol hash
-//   43: 43 b7 61 87                                     header CRC-32C of bytes 00..42 = 0x8761b743
-//   47: 00 00 00 80 00 00 00 00                         the payload
+// {500, 0}, side information {0xAA}, one stage (symbol_hash 0x11223344) whose payload is the 8 bytes
+// 00 00 00 80 00 00 00 00 (an empty ANS sub-stream). 49 bytes in all:
+//   00: 89 44 43 44  01  00  03  00          magic, version 1, flags 0, 3 channels, method 0
+//   08: 04  02                               width 4, height 2
+//   0a: 08 07 06 05 04 03 02 01              model_id
+//   12: 2a  00  00                           dither_seed 42, tile_size 0, tile_margin 0
+//   15: 02  f4 03  00                        S = 2, schedule {500, 0}
+//   19: 01  aa                               B = 1, side information
+//   1b: 01  08  d6 67 8a e2  44 33 22 11     N = 1; 8 bytes, payload CRC, symbol hash
+//   25: 51 3c e0 ad                          header CRC-32C of bytes 00..24 = 0xade03c51
+//   29: 00 00 00 80 00 00 00 00              the payload
 // (payload CRC-32C = 0xe28a67d6; container_test checks this example byte for byte.)
 //
 // Reading (ParseStream) never crashes or reads past `size`, on any input:

@@ -72,21 +72,23 @@ TEST(ContainerTest, WorkedExampleFromTheHeader) {
   const std::vector<uint8_t> payload = {0, 0, 0, 0x80, 0, 0, 0, 0};
   const std::vector<uint8_t> bytes = Serialize(ExampleHeader(), {payload});
   const uint32_t payload_crc = Crc32c(payload);
-  const uint32_t header_crc = Crc32c(bytes.data(), 0x43);
+  const uint32_t header_crc = Crc32c(bytes.data(), 0x25);
   std::vector<uint8_t> expected = {
-      0x89, 0x44, 0x43, 0x44, 0x01, 0x00, 0x03, 0x00, 0x04, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00,  //
-      0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01, 0x2a, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  //
-      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0xf4, 0x01, 0x00, 0x00,              //
-      0x01, 0x00, 0x00, 0x00, 0xaa, 0x01, 0x00,                                                        //
-      0xf4, 0x01, 0x08, 0x00, 0x00, 0x00};
+      0x89, 0x44, 0x43, 0x44, 0x01, 0x00, 0x03, 0x00,  // magic, version 1, flags 0, 3 channels, method 0
+      0x04, 0x02,                                      // width 4, height 2 (varints)
+      0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,  // model_id
+      0x2a, 0x00, 0x00,                                // dither_seed 42, tile_size 0, tile_margin 0
+      0x02, 0xf4, 0x03, 0x00,                          // S = 2, schedule {500, 0}
+      0x01, 0xaa,                                      // B = 1, side information
+      0x01, 0x08};                                     // N = 1, stage 1: 8 bytes
   for (uint32_t v : {payload_crc, 0x11223344u, header_crc}) {
     for (int i = 0; i < 4; ++i) expected.push_back(static_cast<uint8_t>(v >> (8 * i)));
   }
   expected.insert(expected.end(), payload.begin(), payload.end());
-  ASSERT_EQ(bytes.size(), 79u);
+  ASSERT_EQ(bytes.size(), 49u);
   EXPECT_EQ(bytes, expected);
   EXPECT_EQ(payload_crc, 0xe28a67d6u);
-  EXPECT_EQ(header_crc, 0x8761b743u);
+  EXPECT_EQ(header_crc, 0xade03c51u);
 }
 
 TEST(ContainerTest, Roundtrip) {
@@ -123,8 +125,8 @@ TEST(ContainerTest, Roundtrip) {
 // update the constant.
 TEST(ContainerTest, GoldenBytes) {
   const std::vector<uint8_t> bytes = Serialize(GoldenHeader(), GoldenPayloads());
-  EXPECT_EQ(bytes.size(), size_t{449});
-  EXPECT_EQ(Xxh64(bytes), 0x312766dd38dc91b6ull) << std::hex << Xxh64(bytes);
+  EXPECT_EQ(bytes.size(), size_t{422});
+  EXPECT_EQ(Xxh64(bytes), 0xd57f6bb481c1c5ecull) << std::hex << Xxh64(bytes);
 }
 
 TEST(ContainerTest, SideInformationIsCompressedOnlyWhenItPays) {
@@ -216,23 +218,30 @@ TEST(ContainerTest, ErrorKinds) {
   EXPECT_EQ(corrupt.status().code(), StatusCode::kCorrupt);
   EXPECT_NE(corrupt.status().message().find("stage 2"), std::string::npos) << corrupt.status().message();
 
-  // Well-checksummed headers with impossible values.
+  // Well-checksummed headers with impossible values. GoldenHeader's width 768 is the varint 80 06 at offset 8.
   const std::vector<std::pair<size_t, std::vector<uint8_t>>> patches = {
-      {8, {0, 0, 0, 0}},        // width 0
-      {12, {0, 0, 1, 0}},       // height 65536
-      {8, {0xFF, 0xFF, 0, 0}},  // 65535 x 512 > 2^28 pixels... is 33.5M, allowed; see next
-      {6, {2}},                 // channels 2
-      {5, {0x80}},              // unknown flag
+      {8, {0x80, 0x00}},  // width 0 (a non-minimal varint, still 0)
+      {6, {2}},           // channels 2
+      {5, {0x80}},        // unknown flag
   };
   for (size_t i = 0; i < patches.size(); ++i) {
     v = bytes;
     PatchHeader(v, patches[i].first, patches[i].second, crc_offset);
-    EXPECT_EQ(ParseCode(v), i == 2 ? StatusCode::kOk : StatusCode::kInvalidInput) << i;
+    EXPECT_EQ(ParseCode(v), StatusCode::kInvalidInput) << i;
   }
-  v = bytes;
-  PatchHeader(v, 8, {0xFF, 0xFF, 0, 0}, crc_offset);
-  PatchHeader(v, 12, {0xFF, 0xFF, 0, 0}, crc_offset);
-  EXPECT_EQ(ParseCode(v), StatusCode::kInvalidInput);  // 65535^2 > 2^28
+  // 65535 x 4096 is allowed (just under 2^28 pixels); 65535 x 4097 and a 131071-pixel side are not.
+  StreamHeader wide = GoldenHeader();
+  wide.width = 65535;   // ff ff 03 at offset 8
+  wide.height = 4096;   // 80 20 at offset 11
+  std::vector<uint8_t> w = Serialize(wide, GoldenPayloads());
+  const size_t wide_crc = w.size() - 337 - 4;
+  EXPECT_EQ(ParseCode(w), StatusCode::kOk);
+  v = w;
+  PatchHeader(v, 11, {0x81, 0x20}, wide_crc);
+  EXPECT_EQ(ParseCode(v), StatusCode::kInvalidInput);
+  v = w;
+  PatchHeader(v, 8, {0xff, 0xff, 0x07}, wide_crc);
+  EXPECT_EQ(ParseCode(v), StatusCode::kInvalidInput);
 }
 
 TEST(ContainerTest, MoreStagesThanScheduleIsRejected) {
