@@ -15,7 +15,7 @@
 namespace dcodec::codec {
 
 struct ChainOptions {
-  int stages = 6;    // K: dithered stages (the lossless pixel stage comes on top)
+  int stages = 4;    // K: dithered stages (the lossless pixel stage comes on top); 4 measured best of {2,3,4,6}
   int t_max = 400;   // τ_K
   int t_min = 10;    // τ_1
 };

@@ -13,6 +13,7 @@ namespace dcodec::codec {
 namespace {
 
 constexpr uint8_t kMethodDitheredQuantization = 0;
+constexpr size_t kBeliefBytes = 3;  // family, scale code, gain code
 
 // Planar RGB (3·w·h) from an interleaved grey or RGB image.
 std::vector<uint8_t> ToPlanarRgb(const Image& image) {
@@ -54,22 +55,25 @@ uint32_t SymbolHash(const int32_t* symbols, size_t n) {
 }
 
 std::vector<uint8_t> StagePayload(const Belief& belief, std::vector<uint8_t> coded) {
-  coded.insert(coded.begin(), {static_cast<uint8_t>(belief.family), belief.scale_code});
+  coded.insert(coded.begin(), {static_cast<uint8_t>(belief.family), belief.scale_code, belief.gain_code});
   return coded;
 }
 
 StatusOr<Belief> ParseBelief(const uint8_t* data, size_t size, int stage) {
-  if (size < 2 || data[0] > 1) {
+  if (size < kBeliefBytes || data[0] > 1) {
     return Corrupt("stage " + std::to_string(stage) + ": bad side information");
   }
   Belief b;
   b.family = data[0] == 0 ? bitstream::Family::kGaussian : bitstream::Family::kLogistic;
   b.scale_code = data[1];
+  b.gain_code = data[2];
   return b;
 }
 
-DitherStage MakeDitherStage(const StageCoefficients& c, uint64_t seed, int j) {
-  return DitherStage{c.coef_x0, c.coef_xt, std::sqrt(12.0 * c.variance), DitherKey(seed, j)};
+// `activity` is nullptr for the first stage, whose x̂_0 is 0 everywhere.
+DitherStage MakeDitherStage(const StageCoefficients& c, uint64_t seed, int j, const std::vector<float>& activity) {
+  return DitherStage{c.coef_x0, c.coef_xt, std::sqrt(12.0 * c.variance), DitherKey(seed, j),
+                     j > 0 ? activity.data() : nullptr};
 }
 
 double PsnrPlanar(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b) {
@@ -112,6 +116,7 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
   std::vector<float> x0(n), x_t(n, 0.0f), x_s(n), x0_hat(n, 0.0f);
   for (size_t i = 0; i < n; ++i) x0[i] = PixelToUnit(pixels[i]);
   std::vector<int32_t> symbols(n);
+  std::vector<float> activity;
 
   bitstream::StreamHeader header;
   header.width = w;
@@ -160,7 +165,8 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
       result.stages.back().psnr = PsnrPlanar(UnitsToPixels(x0_hat), pixels);
       if (options.target_psnr > 0 && result.stages.back().psnr >= options.target_psnr) break;
     }
-    DitherStage st = MakeDitherStage(c, options.seed, j);
+    if (j > 0) activity = Activity(x0_hat.data(), w, h);
+    DitherStage st = MakeDitherStage(c, options.seed, j, activity);
     Belief belief = ChooseDitherBelief(st, x_t.data(), x0_hat.data(), x0.data(), n);
     bitstream::AnsEncoder enc;
     DCODEC_RETURN_IF_ERROR(EncodeDitherStage(st, belief, x_t.data(), x0_hat.data(), x0.data(), n, enc, x_s.data(),
@@ -179,10 +185,11 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
     result.stages.back().psnr = PsnrPlanar(UnitsToPixels(x0_hat), pixels);
     bool psnr_met = options.target_psnr > 0 && result.stages.back().psnr >= options.target_psnr;
     if (!psnr_met) {
-      Belief belief = ChoosePixelBelief(x0_hat.data(), pixels.data(), n);
+      activity = Activity(x0_hat.data(), w, h);
+      Belief belief = ChoosePixelBelief(x0_hat.data(), pixels.data(), n, activity.data());
       bitstream::AnsEncoder enc;
-      DCODEC_RETURN_IF_ERROR(EncodePixelStage(belief, x0_hat.data(), pixels.data(), n, enc));
-      double ideal = PixelStageBits(belief, x0_hat.data(), pixels.data(), n);
+      DCODEC_RETURN_IF_ERROR(EncodePixelStage(belief, x0_hat.data(), pixels.data(), n, enc, activity.data()));
+      double ideal = PixelStageBits(belief, x0_hat.data(), pixels.data(), n, 1, activity.data());
       std::vector<int32_t> as_symbols(pixels.begin(), pixels.end());
       DCODEC_RETURN_IF_ERROR(add_stage(0, belief, enc, SymbolHash(as_symbols.data(), n), ideal));
       result.stages.back().psnr = std::numeric_limits<double>::infinity();
@@ -244,6 +251,7 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
 
   std::vector<float> x_t(n, 0.0f), x_s(n), x0_hat(n, 0.0f);
   std::vector<int32_t> symbols(n);
+  std::vector<float> activity;
   std::vector<uint8_t> pixels;
   size_t bytes_used = parsed.payloads.empty() ? usable : static_cast<size_t>(parsed.payloads[0].first - data);
   int decoded = 0;
@@ -264,8 +272,9 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
     }
     const auto& [payload, payload_size] = parsed.payloads[j];
     DCODEC_ASSIGN_OR_RETURN(Belief belief, ParseBelief(payload, payload_size, j + 1));
-    bitstream::AnsDecoder dec(payload + 2, payload_size - 2);
-    DitherStage st = MakeDitherStage(c, header.dither_seed, j);
+    bitstream::AnsDecoder dec(payload + kBeliefBytes, payload_size - kBeliefBytes);
+    if (j > 0) activity = Activity(x0_hat.data(), w, h);
+    DitherStage st = MakeDitherStage(c, header.dither_seed, j, activity);
     Status s = DecodeDitherStage(st, belief, x_t.data(), x0_hat.data(), n, dec, x_s.data(), symbols.data());
     if (!s.ok()) DCODEC_RETURN_IF_ERROR(check_stage(j, dec, ~header.stages[j].symbol_hash));
     DCODEC_RETURN_IF_ERROR(check_stage(j, dec, SymbolHash(symbols.data(), n)));
@@ -284,9 +293,10 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
     if (available > K) {
       const auto& [payload, payload_size] = parsed.payloads[K];
       DCODEC_ASSIGN_OR_RETURN(Belief belief, ParseBelief(payload, payload_size, K + 1));
-      bitstream::AnsDecoder dec(payload + 2, payload_size - 2);
+      bitstream::AnsDecoder dec(payload + kBeliefBytes, payload_size - kBeliefBytes);
       pixels.resize(n);
-      Status st = DecodePixelStage(belief, x0_hat.data(), n, dec, pixels.data());
+      activity = Activity(x0_hat.data(), w, h);
+      Status st = DecodePixelStage(belief, x0_hat.data(), n, dec, pixels.data(), activity.data());
       std::vector<int32_t> as_symbols(pixels.begin(), pixels.end());
       DCODEC_RETURN_IF_ERROR(check_stage(K, dec, st.ok() ? SymbolHash(as_symbols.data(), n)
                                                            : ~header.stages[K].symbol_hash));

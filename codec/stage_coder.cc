@@ -46,17 +46,17 @@ struct Element {
 };
 
 // The distribution of k for one element (see the header for the maths).
-inline Element DitherElement(const DitherStage& st, Family family, double scale_units, double xt, double x0h,
-                             uint64_t i) {
+inline Element DitherElement(const DitherStage& st, const Belief& b, double xt, double x0h, uint64_t i) {
   Element e;
   e.u = Dither(st.dither_key, i);
   double base = st.coef_xt * xt;
   double lo = base - st.coef_x0;
   double hi = base + st.coef_x0;
   double mean = base + st.coef_x0 * x0h;
-  e.dist.family = family;
+  e.dist.family = b.family;
   e.dist.mean = mean / st.step + e.u;
-  e.dist.scale = scale_units;
+  double a = st.activity ? st.activity[i] : 0.0;
+  e.dist.scale = (b.scale() + b.gain() * a * st.coef_x0) / st.step;
   e.dist.lo = static_cast<int32_t>(std::floor(lo / st.step + e.u + 0.5));
   e.dist.hi = static_cast<int32_t>(std::floor(hi / st.step + e.u + 0.5));
   return e;
@@ -67,11 +67,11 @@ inline int32_t DitherSymbol(const DitherStage& st, double xt, double x0, double 
   return static_cast<int32_t>(std::floor(mu / st.step + u + 0.5));
 }
 
-inline QuantizedContinuous PixelDist(const Belief& b, double scale, double x0h) {
+inline QuantizedContinuous PixelDist(const Belief& b, double scale, double x0h, const float* activity, size_t i) {
   QuantizedContinuous d;
   d.family = b.family;
   d.mean = 127.5 * (x0h + 1.0);
-  d.scale = scale;
+  d.scale = scale + (activity ? b.gain() * 127.5 * activity[i] : 0.0);
   d.lo = 0;
   d.hi = 255;
   return d;
@@ -87,6 +87,27 @@ uint8_t ScaleCodeFor(double scale) {
   return static_cast<uint8_t>(std::clamp(std::lround(code), 0L, 255L));
 }
 
+std::vector<float> Activity(const float* x0_hat, int width, int height) {
+  const size_t plane = static_cast<size_t>(width) * height;
+  std::vector<float> a(3 * plane);
+  for (int c = 0; c < 3; ++c) {
+    const float* p = x0_hat + c * plane;
+    for (int y = 0; y < height; ++y) {
+      for (int x = 0; x < width; ++x) {
+        double center = p[static_cast<size_t>(y) * width + x], sum = 0;
+        for (int dy = -1; dy <= 1; ++dy) {
+          for (int dx = -1; dx <= 1; ++dx) {
+            int yy = std::clamp(y + dy, 0, height - 1), xx = std::clamp(x + dx, 0, width - 1);
+            sum += std::abs(p[static_cast<size_t>(yy) * width + xx] - center);
+          }
+        }
+        a[c * plane + static_cast<size_t>(y) * width + x] = static_cast<float>(sum / 8.0);
+      }
+    }
+  }
+  return a;
+}
+
 uint64_t DitherKey(uint64_t seed, int stage) { return Mix(seed ^ Mix(0xD17E3000ull + stage)); }
 
 double Dither(uint64_t key, uint64_t i) {
@@ -100,9 +121,8 @@ uint8_t UnitToPixel(double v) {
 
 Status EncodeDitherStage(const DitherStage& st, const Belief& belief, const float* x_t, const float* x0_hat,
                          const float* x0, size_t n, bitstream::AnsEncoder& enc, float* x_s, int32_t* symbols) {
-  double scale_units = belief.scale() / st.step;
   for (size_t i = 0; i < n; ++i) {
-    Element e = DitherElement(st, belief.family, scale_units, x_t[i], x0_hat[i], i);
+    Element e = DitherElement(st, belief, x_t[i], x0_hat[i], i);
     int32_t k = DitherSymbol(st, x_t[i], x0[i], e.u);
     DCODEC_RETURN_IF_ERROR(bitstream::EncodeSymbol(enc, e.dist, k));
     symbols[i] = k;
@@ -113,9 +133,8 @@ Status EncodeDitherStage(const DitherStage& st, const Belief& belief, const floa
 
 Status DecodeDitherStage(const DitherStage& st, const Belief& belief, const float* x_t, const float* x0_hat,
                          size_t n, bitstream::AnsDecoder& dec, float* x_s, int32_t* symbols) {
-  double scale_units = belief.scale() / st.step;
   for (size_t i = 0; i < n; ++i) {
-    Element e = DitherElement(st, belief.family, scale_units, x_t[i], x0_hat[i], i);
+    Element e = DitherElement(st, belief, x_t[i], x0_hat[i], i);
     DCODEC_ASSIGN_OR_RETURN(int32_t k, bitstream::DecodeSymbol(dec, e.dist));
     symbols[i] = k;
     x_s[i] = static_cast<float>(st.step * (k - e.u));
@@ -125,38 +144,38 @@ Status DecodeDitherStage(const DitherStage& st, const Belief& belief, const floa
 
 double DitherStageBits(const DitherStage& st, const Belief& belief, const float* x_t, const float* x0_hat,
                        const float* x0, size_t n, size_t stride) {
-  double scale_units = belief.scale() / st.step;
   double bits = 0;
   for (size_t i = 0; i < n; i += stride) {
-    Element e = DitherElement(st, belief.family, scale_units, x_t[i], x0_hat[i], i);
+    Element e = DitherElement(st, belief, x_t[i], x0_hat[i], i);
     bits += bitstream::IdealBits(e.dist, DitherSymbol(st, x_t[i], x0[i], e.u));
   }
   return bits;
 }
 
 Status EncodePixelStage(const Belief& belief, const float* x0_hat, const uint8_t* pixels, size_t n,
-                        bitstream::AnsEncoder& enc) {
+                        bitstream::AnsEncoder& enc, const float* activity) {
   double scale = belief.scale();
   for (size_t i = 0; i < n; ++i) {
-    DCODEC_RETURN_IF_ERROR(bitstream::EncodeSymbol(enc, PixelDist(belief, scale, x0_hat[i]), pixels[i]));
+    DCODEC_RETURN_IF_ERROR(bitstream::EncodeSymbol(enc, PixelDist(belief, scale, x0_hat[i], activity, i), pixels[i]));
   }
   return Status::Ok();
 }
 
 Status DecodePixelStage(const Belief& belief, const float* x0_hat, size_t n, bitstream::AnsDecoder& dec,
-                        uint8_t* pixels) {
+                        uint8_t* pixels, const float* activity) {
   double scale = belief.scale();
   for (size_t i = 0; i < n; ++i) {
-    DCODEC_ASSIGN_OR_RETURN(int32_t p, bitstream::DecodeSymbol(dec, PixelDist(belief, scale, x0_hat[i])));
+    DCODEC_ASSIGN_OR_RETURN(int32_t p, bitstream::DecodeSymbol(dec, PixelDist(belief, scale, x0_hat[i], activity, i)));
     pixels[i] = static_cast<uint8_t>(p);
   }
   return Status::Ok();
 }
 
-double PixelStageBits(const Belief& belief, const float* x0_hat, const uint8_t* pixels, size_t n, size_t stride) {
+double PixelStageBits(const Belief& belief, const float* x0_hat, const uint8_t* pixels, size_t n, size_t stride,
+                      const float* activity) {
   double scale = belief.scale();
   double bits = 0;
-  for (size_t i = 0; i < n; i += stride) bits += bitstream::IdealBits(PixelDist(belief, scale, x0_hat[i]), pixels[i]);
+  for (size_t i = 0; i < n; i += stride) bits += bitstream::IdealBits(PixelDist(belief, scale, x0_hat[i], activity, i), pixels[i]);
   return bits;
 }
 
@@ -165,31 +184,37 @@ namespace {
 // Golden-section-free search: the cost is smooth and unimodal in the log-scale, so scan codes around the RMS
 // guess in steps of 4, then refine by single codes. `cost` is evaluated on a subsample.
 template <typename Cost>
-Belief SearchBelief(double rms_guess, const Cost& cost) {
+Belief SearchBelief(double rms_guess, bool adaptive, const Cost& cost) {
   Belief best;
   double best_bits = INFINITY;
+  // Gains 0, ¼, ½, 1, 2, 4; with a gain the base scale shrinks, so the scan also reaches further down.
+  const std::vector<int> gains = adaptive ? std::vector<int>{0, 4, 8, 16, 32, 64} : std::vector<int>{0};
   for (Family family : {Family::kGaussian, Family::kLogistic}) {
     // A logistic with scale s has standard deviation s·π/√3.
     double guess = family == Family::kGaussian ? rms_guess : rms_guess * 0.5513;
     int center = ScaleCodeFor(std::max(guess, 1e-6));
-    Belief b;
-    b.family = family;
-    int best_code = center;
-    double family_best = INFINITY;
-    for (int code = std::max(0, center - 24); code <= std::min(255, center + 24); code += 4) {
-      b.scale_code = static_cast<uint8_t>(code);
-      double bits = cost(b);
-      if (bits < family_best) family_best = bits, best_code = code;
-    }
-    for (int code = std::max(0, best_code - 3); code <= std::min(255, best_code + 3); ++code) {
-      b.scale_code = static_cast<uint8_t>(code);
-      double bits = cost(b);
-      if (bits < family_best) family_best = bits, best_code = code;
-    }
-    if (family_best < best_bits) {
-      best_bits = family_best;
-      best.family = family;
-      best.scale_code = static_cast<uint8_t>(best_code);
+    for (int gain : gains) {
+      Belief b;
+      b.family = family;
+      b.gain_code = static_cast<uint8_t>(gain);
+      int best_code = center;
+      double family_best = INFINITY;
+      int low = std::max(0, center - (gain ? 64 : 24)), high = std::min(255, center + 24);
+      for (int code = low; code <= high; code += 4) {
+        b.scale_code = static_cast<uint8_t>(code);
+        double bits = cost(b);
+        if (bits < family_best) family_best = bits, best_code = code;
+      }
+      for (int code = std::max(0, best_code - 3); code <= std::min(255, best_code + 3); ++code) {
+        b.scale_code = static_cast<uint8_t>(code);
+        double bits = cost(b);
+        if (bits < family_best) family_best = bits, best_code = code;
+      }
+      if (family_best < best_bits) {
+        best_bits = family_best;
+        best = b;
+        best.scale_code = static_cast<uint8_t>(best_code);
+      }
     }
   }
   return best;
@@ -208,11 +233,11 @@ Belief ChooseDitherBelief(const DitherStage& st, const float* x_t, const float* 
     sum_sq += r * r;
   }
   double rms = std::sqrt(sum_sq / std::max<size_t>(1, count));
-  return SearchBelief(std::max(rms, st.step * 1e-3),
+  return SearchBelief(std::max(rms, st.step * 1e-3), st.activity != nullptr,
                       [&](const Belief& b) { return DitherStageBits(st, b, x_t, x0_hat, x0, n, stride); });
 }
 
-Belief ChoosePixelBelief(const float* x0_hat, const uint8_t* pixels, size_t n) {
+Belief ChoosePixelBelief(const float* x0_hat, const uint8_t* pixels, size_t n, const float* activity) {
   size_t stride = SubsampleStride(n);
   double sum_sq = 0;
   size_t count = 0;
@@ -221,7 +246,9 @@ Belief ChoosePixelBelief(const float* x0_hat, const uint8_t* pixels, size_t n) {
     sum_sq += r * r;
   }
   double rms = std::sqrt(sum_sq / std::max<size_t>(1, count));
-  return SearchBelief(std::max(rms, 0.05), [&](const Belief& b) { return PixelStageBits(b, x0_hat, pixels, n, stride); });
+  return SearchBelief(std::max(rms, 0.05), activity != nullptr, [&](const Belief& b) {
+    return PixelStageBits(b, x0_hat, pixels, n, stride, activity);
+  });
 }
 
 }  // namespace dcodec::codec

@@ -28,12 +28,21 @@
 
 namespace dcodec::codec {
 
-// The belief's shape, sent as two bytes at the start of each stage payload.
+// The belief's shape, sent as three bytes at the start of each stage payload. Element i's scale adapts to the
+// local activity a_i of x̂_0 (both sides compute it, see Activity()):
+//   scale_i = scale + gain · a_i · (c0 for dithered stages, 127.5 for the pixel stage)
+// so that edges and texture, where the model errs most, get wider beliefs than flat areas.
 struct Belief {
   bitstream::Family family = bitstream::Family::kGaussian;
-  uint8_t scale_code = 160;  // scale = 2^((scale_code - 160) / 16), in the stage's value units
+  uint8_t scale_code = 160;   // scale = 2^((scale_code - 160) / 16), in the stage's value units
+  uint8_t gain_code = 0;      // gain = gain_code / 16
   double scale() const;
+  double gain() const { return gain_code / 16.0; }
 };
+
+// a_i = mean |x̂_0(j) − x̂_0(i)| over the 8 neighbours j of sample i in its plane (edges replicated); planes of
+// width × height, 3 of them. Computed identically by encoder and decoder.
+std::vector<float> Activity(const float* x0_hat, int width, int height);
 uint8_t ScaleCodeFor(double scale);  // the nearest code
 
 struct DitherStage {
@@ -41,6 +50,7 @@ struct DitherStage {
   double coef_xt;
   double step;  // Δ = sqrt(12 σ̃²)
   uint64_t dither_key;
+  const float* activity = nullptr;  // a_i per element (nullptr: all zero)
 };
 
 // The dither of element i: U[-½, ½) from a counter-based hash, the same on every machine.
@@ -57,15 +67,17 @@ Status DecodeDitherStage(const DitherStage& stage, const Belief& belief, const f
 double DitherStageBits(const DitherStage& stage, const Belief& belief, const float* x_t, const float* x0_hat,
                        const float* x0, size_t n, size_t stride = 1);
 
+// `activity` may be nullptr (all zero).
 Status EncodePixelStage(const Belief& belief, const float* x0_hat, const uint8_t* pixels, size_t n,
-                        bitstream::AnsEncoder& enc);
+                        bitstream::AnsEncoder& enc, const float* activity = nullptr);
 Status DecodePixelStage(const Belief& belief, const float* x0_hat, size_t n, bitstream::AnsDecoder& dec,
-                        uint8_t* pixels);
-double PixelStageBits(const Belief& belief, const float* x0_hat, const uint8_t* pixels, size_t n, size_t stride = 1);
+                        uint8_t* pixels, const float* activity = nullptr);
+double PixelStageBits(const Belief& belief, const float* x0_hat, const uint8_t* pixels, size_t n, size_t stride = 1,
+                      const float* activity = nullptr);
 
 // The belief (family and scale code) that minimises the stage's ideal bits, searched on a subsample.
 Belief ChooseDitherBelief(const DitherStage& stage, const float* x_t, const float* x0_hat, const float* x0, size_t n);
-Belief ChoosePixelBelief(const float* x0_hat, const uint8_t* pixels, size_t n);
+Belief ChoosePixelBelief(const float* x0_hat, const uint8_t* pixels, size_t n, const float* activity = nullptr);
 
 // x_0 of an 8-bit sample: p / 127.5 − 1.
 inline float PixelToUnit(uint8_t p) { return static_cast<float>(p / 127.5 - 1.0); }
