@@ -38,7 +38,9 @@ Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global) {
   app.add_option("--t-min", a->options.chain.t_min, "last timestep of the coding chain")->capture_default_str();
   auto* bpp = app.add_option("--bpp", a->options.target_bpp, "keep the stages that fit in X bits per pixel");
   app.add_option("--psnr", a->options.target_psnr, "end at the first stage reaching this PSNR (dB)")->excludes(bpp);
-  app.add_option("--threads", a->options.tiles.threads, "threads (tiles evaluated in parallel)")->capture_default_str();
+  a->options.tiles.threads = 0;
+  app.add_option("--threads", a->options.tiles.threads, "threads, 0 = all cores (tiles in parallel; the stream "
+                 "does not depend on it)")->capture_default_str();
   app.add_option("--tile", a->options.tiles.tile_size, "tile size in pixels")->capture_default_str();
   app.add_option("--seed", a->options.seed, "dither seed")->capture_default_str();
   app.add_flag("-f,--force", a->force, "overwrite the output file");
@@ -49,6 +51,7 @@ Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global) {
     DCODEC_ASSIGN_OR_RETURN(Image image, ReadPng(a->input));
     std::string model = a->model.empty() ? DefaultModelPath() : a->model;
     DCODEC_ASSIGN_OR_RETURN(auto codec, codec::Codec::Load(model));
+    a->options.tiles.threads = ResolveThreads(a->options.tiles.threads);
     DCODEC_ASSIGN_OR_RETURN(codec::EncodeResult result, codec->Encode(image, a->options));
     DCODEC_RETURN_IF_ERROR(WriteFileAtomic(a->output, result.stream, a->force));
     if (global.verbose) {
@@ -87,7 +90,9 @@ Command AddDecodeCommand(CLI::App& app, const GlobalOptions& global) {
   app.add_option("--recon-steps", a->options.recon_steps, "network evaluations for ode / sample")
       ->capture_default_str();
   app.add_option("--seed", a->options.recon_seed, "noise seed for --recon sample")->capture_default_str();
-  app.add_option("--threads", a->options.threads, "threads (tiles evaluated in parallel)")->capture_default_str();
+  a->options.threads = 0;
+  app.add_option("--threads", a->options.threads, "threads, 0 = all cores (the picture does not depend on it)")
+      ->capture_default_str();
   app.add_flag("-f,--force", a->force, "overwrite the output file");
   return [a, &global]() -> Status {
     if (!a->force && FileExists(a->output)) {
@@ -108,6 +113,7 @@ Command AddDecodeCommand(CLI::App& app, const GlobalOptions& global) {
     }
     std::string model = a->model.empty() ? DefaultModelPath() : a->model;
     DCODEC_ASSIGN_OR_RETURN(auto codec, codec::Codec::Load(model));
+    a->options.threads = ResolveThreads(a->options.threads);
     auto result = codec->Decode(data.data(), data.size(), a->options);
     if (!result.ok()) return result.status().Prefixed(a->input);
     DCODEC_RETURN_IF_ERROR(WritePng(a->output, result->image, a->force));

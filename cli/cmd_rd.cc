@@ -144,7 +144,7 @@ Command AddRdCommand(CLI::App& app, const GlobalOptions& global) {
       }
     }
     std::ofstream log(log_path, std::ios::app);
-    if (!log) return IoError(log_path + ": cannot open for appending");
+    if (!log) return IoError(log_path + ": cannot open for appending (does its directory exist?)");
     auto record = [&](const std::vector<eval::RdRow>& new_rows) {
       for (const auto& r : new_rows) {
         log << RowJson(r).dump() << "\n";

@@ -31,6 +31,8 @@ Command AddRdCommand(CLI::App& app, const GlobalOptions& global);
 std::string DefaultModelPath();
 // Sets LibTorch's intra-op thread count (0 = all cores).
 void SetThreads(int threads);
+// 0 (or less) means all cores.
+int ResolveThreads(int threads);
 
 }  // namespace dcodec::cli
 

@@ -19,9 +19,10 @@ std::string DefaultModelPath() {
   return "models/photo.safetensors";
 }
 
-void SetThreads(int threads) {
-  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  at::set_num_threads(threads);
+int ResolveThreads(int threads) {
+  return threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
+
+void SetThreads(int threads) { at::set_num_threads(ResolveThreads(threads)); }
 
 }  // namespace dcodec::cli
