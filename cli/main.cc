@@ -1,6 +1,8 @@
 // dcodec: the command line. Messages go to stderr; stdout carries only what a command is asked to print.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <exception>
+#include <new>
 #include <map>
 
 #include "cli/commands.h"
@@ -36,7 +38,14 @@ int main(int argc, char** argv) {
   }
   for (auto& [sub, run] : commands) {
     if (!sub->parsed()) continue;
-    dcodec::Status status = run();
+    dcodec::Status status;
+    try {
+      status = run();
+    } catch (const std::bad_alloc&) {
+      status = dcodec::Internal("out of memory");
+    } catch (const std::exception& e) {
+      status = dcodec::Internal(e.what());
+    }
     if (!status.ok()) {
       std::fprintf(stderr, "dcodec %s: %s\n", sub->get_name().c_str(), status.ToString().c_str());
       return ExitCodeFor(status);

@@ -1,5 +1,6 @@
 #include "codec/chain.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace dcodec::codec {
@@ -24,11 +25,12 @@ StatusOr<std::vector<uint16_t>> MakeChain(const model::NoiseSchedule& schedule, 
     for (int t = o.t_min; t <= o.t_max; ++t) {
       if (log_snr(t) >= target) best = t;
     }
-    // Keep the chain strictly decreasing.
-    if (!chain.empty() && best >= chain.back()) best = chain.back() - 1;
+    // Strictly decreasing, leaving room for the stages still to come: τ_j in [t_min + (K-1-j), previous - 1].
+    int upper = chain.empty() ? o.t_max : chain.back() - 1;
+    int lower = o.t_min + (o.stages - 1 - j);
+    best = std::clamp(best, lower, upper);  // lower <= upper since K <= t_max - t_min + 1
     chain.push_back(static_cast<uint16_t>(best));
   }
-  if (chain.back() < 1) return InvalidArgument("coding chain: too many stages for the range");
   return chain;
 }
 

@@ -24,6 +24,14 @@ TEST(ChainTest, DecreasingWithinRangeAndEvenInLogSnr) {
   EXPECT_FALSE(MakeChain(schedule, {6, 10, 400}).ok());
   EXPECT_FALSE(MakeChain(schedule, {6, 2000, 10}).ok());
   EXPECT_FALSE(MakeChain(schedule, {20, 12, 3}).ok());  // more stages than timesteps
+  // Dense chains: every timestep of the range, never out of it (a fuzzer found K = 7 in [1, 7] wrapping around).
+  for (int k = 1; k <= 8; ++k) {
+    for (int t_min = 1; t_min <= 3; ++t_min) {
+      auto dense = MakeChain(schedule, {k, t_min + k - 1, t_min});
+      ASSERT_TRUE(dense.ok()) << k << " " << t_min;
+      for (int j = 0; j < k; ++j) EXPECT_EQ((*dense)[j], t_min + k - 1 - j);
+    }
+  }
   auto one = MakeChain(schedule, {1, 300, 10});
   ASSERT_TRUE(one.ok());
   EXPECT_EQ(one->front(), 300);

@@ -106,6 +106,9 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
   if (image.width < 1 || image.height < 1 || (image.channels != 1 && image.channels != 3)) {
     return InvalidArgument("encode: the image must be grey or RGB and at least 1x1");
   }
+  if (image.num_pixels() > kMaxCodecPixels) {
+    return Unsupported("encode: images over 16.7 Mpixel (2^24) are not supported yet");
+  }
   const auto& schedule = denoiser_->schedule();
   DCODEC_ASSIGN_OR_RETURN(std::vector<uint16_t> chain, MakeChain(schedule, options.chain));
   const int K = static_cast<int>(chain.size());
@@ -237,6 +240,10 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
   }
   if (header.tile_size < 16 || header.tile_size > 4096 || header.tile_margin > 256) {
     return InvalidInput("the stream's tile size is out of range");
+  }
+  if (uint64_t{header.width} * header.height > kMaxCodecPixels) {
+    return InvalidInput("the stream claims " + std::to_string(header.width) + "x" + std::to_string(header.height) +
+                        " pixels, more than any encoder of this format writes (2^24)");
   }
   TileOptions tiles{static_cast<int>(header.tile_size), static_cast<int>(header.tile_margin), options.threads};
   const int K = static_cast<int>(chain.size());

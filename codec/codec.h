@@ -79,6 +79,9 @@ class Codec {
   std::unique_ptr<Denoiser> denoiser_;
 };
 
+// The largest image the codec handles (its working memory is about 60 bytes a pixel): 2^24 pixels.
+constexpr uint64_t kMaxCodecPixels = uint64_t{1} << 24;
+
 // PSNR in dB between two 8-bit images of the same size (MSE over all samples); +inf if identical.
 double Psnr(const Image& a, const Image& b);
 

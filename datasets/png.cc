@@ -74,6 +74,14 @@ StatusOr<Image> DecodePng(const uint8_t* data, size_t size, const std::string& n
                            " pixels is larger than dcodec accepts");
     longjmp(png_jmpbuf(png), 1);
   }
+  // deflate expands at most 1032:1 (a 258-byte match in 2 bits), so a file this short cannot hold the samples its
+  // header announces: refuse it before allocating the image (a 69-byte file could otherwise claim 192 MiB).
+  const uint64_t sample_bytes = static_cast<uint64_t>(height) * png_get_rowbytes(png, info);
+  if (sample_bytes / 1032 > size) {
+    failure = InvalidInput(name + ": corrupt PNG (" + std::to_string(size) + " bytes cannot hold the " +
+                           std::to_string(width) + "x" + std::to_string(height) + " image its header declares)");
+    longjmp(png_jmpbuf(png), 1);
+  }
   if ((color_type & PNG_COLOR_MASK_ALPHA) || png_get_valid(png, info, PNG_INFO_tRNS)) {
     failure = Unsupported(name + ": the image has an alpha channel (transparency); dcodec codes opaque images only");
     longjmp(png_jmpbuf(png), 1);

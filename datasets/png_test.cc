@@ -133,6 +133,29 @@ TEST(PngTest, HugeHeaderRefusedBeforeAllocating) {
   EXPECT_NE(r.status().message().find("huge.png"), std::string::npos);
 }
 
+// Regression (found with fuzz/fuzz_png): a 69-byte file whose header claims 8192 x 8192 (within kMaxPixels) made
+// DecodePng allocate the 192 MiB image before libpng found the data missing. deflate cannot expand more than
+// 1032:1, so such a file is refused from its size alone; a file of maximal compressibility still decodes.
+TEST(PngTest, HeaderLargerThanTheDataCanHoldRefusedBeforeAllocating) {
+  auto small = MakePng(1, 1, PNG_COLOR_TYPE_RGB, 8, false, [](int, int, int) { return 0; });
+  auto put32 = [&](size_t at, uint32_t v) {
+    for (int i = 0; i < 4; ++i) small[at + i] = (v >> (24 - 8 * i)) & 255;
+  };
+  put32(16, 8192);
+  put32(20, 8192);
+  put32(29, crc32(crc32(0, nullptr, 0), small.data() + 12, 17));
+  auto r = DecodePng(small.data(), small.size(), "lying.png");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidInput);
+  EXPECT_NE(r.status().message().find("cannot hold"), std::string::npos) << r.status().ToString();
+
+  auto flat = MakePng(2000, 2000, PNG_COLOR_TYPE_GRAY, 8, false, [](int, int, int) { return 7; });
+  ASSERT_LT(flat.size() * 200, size_t{2000} * 2000);  // compresses far beyond 200:1
+  auto decoded = DecodePng(flat.data(), flat.size(), "flat.png");
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(decoded->width, 2000);
+}
+
 TEST(PngTest, ToRgbReplicatesGrey) {
   Image g(2, 1, 1);
   g.data = {5, 200};

@@ -11,6 +11,7 @@ packages=(
   libpng-dev libzstd-dev libxxhash-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev
+  clang-14 libclang-rt-14-dev               # scripts/fuzz.sh: libFuzzer + ASan/UBSan
   gnuplot-nox                               # dcodec rd --plot
   libjpeg-turbo-progs webp libjxl-tools libavif-bin   # classic codecs for dcodec rd --compare
 )

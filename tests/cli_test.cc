@@ -1,0 +1,266 @@
+// The dcodec command line, run as a real process: exit codes by class of failure (cli/exit_codes.h), what goes to
+// stdout and stderr, output files (never clobbered without -f, never left behind by a failed run), and bit-exact
+// roundtrips with the golden tiny model (tests/golden/model.safetensors) and the PNG fixtures of tests/golden/png/.
+#include <dirent.h>
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cli/exit_codes.h"
+
+#ifndef DCODEC_BIN
+#error "DCODEC_BIN must name the dcodec binary"
+#endif
+#ifndef DCODEC_GOLDEN_DIR
+#error "DCODEC_GOLDEN_DIR must name tests/golden"
+#endif
+
+namespace dcodec::cli {
+namespace {
+
+const std::string kGolden = DCODEC_GOLDEN_DIR;
+const std::string kModel = kGolden + "/model.safetensors";
+
+std::string Png(const std::string& name) { return kGolden + "/png/" + name + ".png"; }
+
+struct Result {
+  int exit_code = -1;
+  std::string out, err;
+  long max_rss_kb = 0;
+};
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::set<std::string> ListDir(const std::string& dir) {
+  std::set<std::string> names;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d)) {
+      std::string n = e->d_name;
+      if (n != "." && n != "..") names.insert(n);
+    }
+    closedir(d);
+  }
+  return names;
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/dcodec_cli_XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    io_ = dir_ + "/.io";  // stdout/stderr captures live beside, not inside, the files a test lists
+    ASSERT_EQ(::mkdir(io_.c_str(), 0700), 0);
+  }
+  void TearDown() override {
+    std::string cmd = "rm -rf '" + dir_ + "'";
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+  }
+  std::string Path(const std::string& name) const { return dir_ + "/" + name; }
+  // The files a test made (the captures excluded).
+  std::set<std::string> Files() const {
+    auto f = ListDir(dir_);
+    f.erase(".io");
+    return f;
+  }
+
+  // Runs dcodec with `args` (no shell), one intra-op thread, and the model path unset so --model is explicit.
+  Result Run(const std::vector<std::string>& args) {
+    const std::string out_path = io_ + "/stdout", err_path = io_ + "/stderr";
+    pid_t pid = fork();
+    if (pid == 0) {
+      FILE* o = std::freopen(out_path.c_str(), "w", stdout);
+      FILE* e = std::freopen(err_path.c_str(), "w", stderr);
+      if (!o || !e) _exit(127);
+      ::setenv("OMP_NUM_THREADS", "1", 1);
+      ::unsetenv("DCODEC_MODEL");
+      std::vector<char*> argv;
+      argv.push_back(const_cast<char*>(DCODEC_BIN));
+      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+      argv.push_back(nullptr);
+      execv(DCODEC_BIN, argv.data());
+      _exit(127);
+    }
+    Result r;
+    int status = 0;
+    rusage usage{};
+    EXPECT_EQ(wait4(pid, &status, 0, &usage), pid);
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    r.max_rss_kb = usage.ru_maxrss;
+    r.out = Slurp(out_path);
+    r.err = Slurp(err_path);
+    return r;
+  }
+
+  Result Encode(const std::string& in, const std::string& out, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"encode", in, "-o", out, "--model", kModel, "--stages", "2", "--tile", "16"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return Run(args);
+  }
+  Result Decode(const std::string& in, const std::string& out, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"decode", in, "-o", out, "--model", kModel};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return Run(args);
+  }
+
+  std::string dir_, io_;
+};
+
+#define EXPECT_EXIT_CODE(result, code) \
+  EXPECT_EQ((result).exit_code, code) << "stderr: " << (result).err << "stdout: " << (result).out
+
+TEST_F(CliTest, EncodeDecodeRoundtripIsExactAndReportsSize) {
+  Result enc = Encode(Png("rgb16x16"), Path("a.dcd"));
+  EXPECT_EXIT_CODE(enc, kExitOk);
+  EXPECT_EQ(enc.out, "");  // stdout stays clean
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(enc.err, m, std::regex(R"(Compressed to (\d+) bytes \((\d+\.\d+) bpp\))")))
+      << enc.err;
+  const std::string stream = Slurp(Path("a.dcd"));
+  EXPECT_EQ(std::stoul(m[1]), stream.size());
+  EXPECT_NEAR(std::stod(m[2]), stream.size() * 8.0 / 256, 1e-3);
+
+  Result dec = Decode(Path("a.dcd"), Path("a.png"));
+  EXPECT_EXIT_CODE(dec, kExitOk);
+  EXPECT_EQ(dec.out, "");
+  // The decoded PNG has the input's pixels: encoding it again gives the same stream.
+  EXPECT_EXIT_CODE(Encode(Path("a.png"), Path("b.dcd")), kExitOk);
+  EXPECT_EQ(Slurp(Path("b.dcd")), stream);
+  EXPECT_EQ(Files(), (std::set<std::string>{"a.dcd", "a.png", "b.dcd"}));
+}
+
+TEST_F(CliTest, InfoJsonListsStages) {
+  Result info = Run({"info", kGolden + "/rgb16x16.dcd", "--json"});
+  EXPECT_EXIT_CODE(info, kExitOk);
+  auto j = nlohmann::json::parse(info.out, nullptr, /*allow_exceptions=*/false);
+  ASSERT_FALSE(j.is_discarded()) << info.out;
+  ASSERT_TRUE(j.contains("stages") && j["stages"].is_array()) << info.out;
+  EXPECT_EQ(j["stages"].size(), 3u);
+  EXPECT_EQ(j["width"], 16);
+  EXPECT_EQ(j["stages"].back()["timestep"], 0);
+  EXPECT_EQ(j["stages"].back()["cumulative_bytes"], Slurp(kGolden + "/rgb16x16.dcd").size());
+  Result text = Run({"info", kGolden + "/rgb16x16_prefix.dcd"});
+  EXPECT_EXIT_CODE(text, kExitOk);
+  EXPECT_NE(text.out.find("truncated"), std::string::npos) << text.out;
+}
+
+TEST_F(CliTest, AcceptedPngLayoutsRoundtrip) {
+  for (const char* name : {"rgb16bit5x3", "grey9x7", "grey4bit7x5", "grey1bit9x2", "palette6x4", "palette2bit5x5",
+                           "interlaced11x10", "interlacedgrey3x3", "one1x1"}) {
+    SCOPED_TRACE(name);
+    std::string stream = Path(std::string(name) + ".dcd"), out = Path(std::string(name) + ".png");
+    EXPECT_EXIT_CODE(Encode(Png(name), stream), kExitOk);
+    EXPECT_EXIT_CODE(Decode(stream, out), kExitOk);
+    // Lossless: re-encoding the decoded PNG reproduces the stream (the same 8-bit samples went in).
+    std::string again = Path(std::string(name) + ".again.dcd");
+    EXPECT_EXIT_CODE(Encode(out, again), kExitOk);
+    EXPECT_EQ(Slurp(again), Slurp(stream));
+  }
+}
+
+TEST_F(CliTest, ExitCodesByClassOfFailure) {
+  const std::string out = Path("out.dcd");
+  EXPECT_EXIT_CODE(Encode(Path("missing.png"), out), kExitIo);
+  std::ofstream(Path("empty.png")).close();
+  Result empty = Encode(Path("empty.png"), out);
+  EXPECT_EXIT_CODE(empty, kExitInvalidInput);
+  EXPECT_NE(empty.err.find("empty"), std::string::npos) << empty.err;
+  Result not_png = Encode(kGolden + "/rgb16x16.dcd", out);
+  EXPECT_EXIT_CODE(not_png, kExitInvalidInput);
+  EXPECT_NE(not_png.err.find("not a PNG"), std::string::npos) << not_png.err;
+  for (const char* alpha : {"rgba3x3", "greyalpha3x3", "palette_trns4x4"}) {
+    Result r = Encode(Png(alpha), out);
+    EXPECT_EXIT_CODE(r, kExitUnsupported) << alpha;
+    EXPECT_NE(r.err.find("alpha"), std::string::npos) << r.err;
+  }
+  // 100000 x 100000 in the IHDR: refused from the header, before the pixel buffer (30 GB) is allocated.
+  Result huge = Encode(Png("huge_header"), out);
+  EXPECT_EXIT_CODE(huge, kExitInvalidInput);
+  EXPECT_LT(huge.max_rss_kb, 1024 * 1024) << "peak RSS " << huge.max_rss_kb << " kB";
+  // A 69-byte file claiming 8192 x 8192: refused from its size, not after allocating 192 MiB.
+  Result lying = Encode(Png("big_header_8192"), out);
+  EXPECT_EXIT_CODE(lying, kExitInvalidInput);
+  EXPECT_LT(lying.max_rss_kb, huge.max_rss_kb + 64 * 1024) << "peak RSS " << lying.max_rss_kb << " kB";
+  EXPECT_EXIT_CODE(Decode(kGolden + "/broken/bad_payload_checksum.dcd", Path("x.png")), kExitCorrupt);
+  EXPECT_EXIT_CODE(Decode(kGolden + "/broken/bad_header_checksum.dcd", Path("x.png")), kExitCorrupt);
+  EXPECT_EXIT_CODE(Decode(kGolden + "/broken/truncated_header.dcd", Path("x.png")), kExitInvalidInput);
+  EXPECT_EXIT_CODE(Decode(kGolden + "/broken/wrong_magic.dcd", Path("x.png")), kExitInvalidInput);
+  EXPECT_EXIT_CODE(Decode(kGolden + "/broken/future_version.dcd", Path("x.png")), kExitUnsupported);
+  Result other = Decode(kGolden + "/broken/other_model.dcd", Path("x.png"));
+  EXPECT_EXIT_CODE(other, kExitModelMismatch);
+  EXPECT_NE(other.err.find("--model"), std::string::npos) << other.err;
+  EXPECT_EXIT_CODE(Encode(Png("rgb16x16"), out, {"--stages", "abc"}), kExitUsage);
+  EXPECT_EXIT_CODE(Decode(kGolden + "/rgb16x16.dcd", Path("x.png"), {"--recon", "blurry"}), kExitUsage);
+  EXPECT_EXIT_CODE(Run({"encode", Png("rgb16x16")}), kExitUsage);  // -o missing
+  EXPECT_EXIT_CODE(Run({"frobnicate"}), kExitUsage);
+  // Nothing was written by any of the failures: no output, no temporary file.
+  EXPECT_EQ(Files(), std::set<std::string>{"empty.png"});
+}
+
+TEST_F(CliTest, ExistingOutputNeedsForce) {
+  const std::string out = Path("out.dcd");
+  { std::ofstream(out) << "precious"; }
+  Result r = Encode(Png("rgb16x16"), out);
+  EXPECT_EXIT_CODE(r, kExitUsage);
+  EXPECT_NE(r.err.find("-f"), std::string::npos) << r.err;
+  EXPECT_EQ(Slurp(out), "precious");
+  const std::string png = Path("out.png");
+  { std::ofstream(png) << "precious"; }
+  EXPECT_EXIT_CODE(Decode(kGolden + "/rgb16x16.dcd", png), kExitUsage);
+  EXPECT_EQ(Slurp(png), "precious");
+
+  EXPECT_EXIT_CODE(Encode(Png("rgb16x16"), out, {"-f"}), kExitOk);
+  EXPECT_EQ(Slurp(out).substr(0, 4), "\x89" "DCD");
+  EXPECT_EXIT_CODE(Decode(out, png, {"--force"}), kExitOk);
+  EXPECT_EQ(Slurp(png).substr(1, 3), "PNG");
+  EXPECT_EQ(Files(), (std::set<std::string>{"out.dcd", "out.png"}));
+}
+
+TEST_F(CliTest, FailedRunsLeaveNoFiles) {
+  // A decode that fails after reading (corrupt stage), and one that fails before: neither leaves out.png or a
+  // temporary beside it.
+  EXPECT_EXIT_CODE(Decode(kGolden + "/broken/bad_payload_checksum.dcd", Path("out.png")), kExitCorrupt);
+  EXPECT_EXIT_CODE(Decode(kGolden + "/broken/other_model.dcd", Path("out.png")), kExitModelMismatch);
+  EXPECT_EXIT_CODE(Encode(Png("rgba3x3"), Path("out.dcd")), kExitUnsupported);
+  EXPECT_EXIT_CODE(Run({"encode", Png("rgb16x16"), "-o", Path("out.dcd"), "--model", Path("no_model")}), kExitIo);
+  EXPECT_EXIT_CODE(Decode(kGolden + "/rgb16x16.dcd", Path("no/such/dir/out.png")), kExitIo);
+  EXPECT_EQ(Files(), std::set<std::string>{});
+}
+
+// Tiles are evaluated by single-threaded code whatever --threads says (codec/denoiser.h), so the stream and every
+// prefix's picture are the same for any thread count, on an image of 3 x 3 tiles of 16.
+TEST_F(CliTest, ThreadCountDoesNotChangeStreamOrPictures) {
+  EXPECT_EXIT_CODE(Encode(Png("multitile48x40"), Path("t1.dcd"), {"--threads", "1"}), kExitOk);
+  EXPECT_EXIT_CODE(Encode(Png("multitile48x40"), Path("t2.dcd"), {"--threads", "2"}), kExitOk);
+  ASSERT_EQ(Slurp(Path("t1.dcd")), Slurp(Path("t2.dcd")));
+  for (const char* stage : {"1", "2"}) {
+    SCOPED_TRACE(stage);
+    // Encoded with 1 thread, decoded with 2, and the reverse; a lossy prefix and the whole stream.
+    EXPECT_EXIT_CODE(Decode(Path("t1.dcd"), Path(std::string("d12_") + stage + ".png"), {"--threads", "2", "--stage", stage}), kExitOk);
+    EXPECT_EXIT_CODE(Decode(Path("t2.dcd"), Path(std::string("d21_") + stage + ".png"), {"--threads", "1", "--stage", stage}), kExitOk);
+    EXPECT_EQ(Slurp(Path(std::string("d12_") + stage + ".png")), Slurp(Path(std::string("d21_") + stage + ".png")));
+  }
+  EXPECT_EXIT_CODE(Decode(Path("t1.dcd"), Path("full12.png"), {"--threads", "2"}), kExitOk);
+  EXPECT_EXIT_CODE(Decode(Path("t2.dcd"), Path("full21.png"), {"--threads", "1"}), kExitOk);
+  EXPECT_EQ(Slurp(Path("full12.png")), Slurp(Path("full21.png")));
+  EXPECT_NE(Slurp(Path("full12.png")), Slurp(Path("d12_2.png")));  // the lossy prefix is not yet exact
+}
+
+}  // namespace
+}  // namespace dcodec::cli

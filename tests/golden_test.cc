@@ -1,0 +1,295 @@
+// Golden files (tests/golden/): committed streams that must decode to fixed pixels with the committed tiny model,
+// and broken streams that must be refused with a specific StatusCode and a message naming the problem.
+//
+// Regenerate (only for an intended format or model change; see tests/golden/README.md):
+//   build/tests/golden_test --gtest_also_run_disabled_tests --gtest_filter='*RegenerateGoldenFiles'
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "base/file_io.h"
+#include "bitstream/checksum.h"
+#include "bitstream/container.h"
+#include "codec/codec.h"
+#include "datasets/png.h"
+#include "tests/test_models.h"
+
+#ifndef DCODEC_GOLDEN_DIR
+#error "DCODEC_GOLDEN_DIR must name tests/golden"
+#endif
+
+namespace dcodec::codec {
+namespace {
+
+const std::string kDir = DCODEC_GOLDEN_DIR;
+
+std::vector<uint8_t> ReadGolden(const std::string& name) {
+  auto bytes = ReadFileBytes(kDir + "/" + name);
+  EXPECT_TRUE(bytes.ok()) << bytes.status().ToString();
+  return bytes.ok() ? *bytes : std::vector<uint8_t>{};
+}
+
+uint64_t PixelHash(const Image& image) { return bitstream::Xxh64(image.data); }
+
+// The options every golden stream is encoded with (the generator and the encoder-determinism test share them).
+EncodeOptions GoldenOptions() {
+  EncodeOptions o;
+  o.chain = {2, 300, 10};
+  o.tiles = {16, 4, 1};
+  o.seed = 7;
+  return o;
+}
+
+// streams.txt: one valid stream per line: file width height channels stages_decoded exact pixels_xxh64 (hex).
+struct ValidStream {
+  std::string file;
+  int width, height, channels, stages_decoded, exact;
+  uint64_t pixels_xxh64;
+};
+
+std::vector<ValidStream> ReadManifest() {
+  std::vector<ValidStream> out;
+  std::ifstream in(kDir + "/streams.txt");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream fields(line);
+    ValidStream v;
+    std::string hash;
+    fields >> v.file >> v.width >> v.height >> v.channels >> v.stages_decoded >> v.exact >> hash;
+    EXPECT_FALSE(fields.fail()) << "bad line in streams.txt: " << line;
+    v.pixels_xxh64 = std::stoull(hash, nullptr, 16);
+    out.push_back(v);
+  }
+  return out;
+}
+
+class GoldenTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto codec = Codec::Load(kDir + "/model.safetensors");
+    ASSERT_TRUE(codec.ok()) << codec.status().ToString();
+    codec_ = std::move(codec).value().release();
+  }
+  static void TearDownTestSuite() {
+    delete codec_;
+    codec_ = nullptr;
+  }
+  static Codec* codec_;
+};
+Codec* GoldenTest::codec_ = nullptr;
+
+TEST_F(GoldenTest, ValidStreamsDecodeToFixedPixels) {
+  auto manifest = ReadManifest();
+  ASSERT_GE(manifest.size(), 4u);
+  for (const ValidStream& v : manifest) {
+    SCOPED_TRACE(v.file);
+    std::vector<uint8_t> stream = ReadGolden(v.file);
+    auto dec = codec_->Decode(stream.data(), stream.size(), {});
+    ASSERT_TRUE(dec.ok()) << dec.status().ToString();
+    EXPECT_EQ(dec->image.width, v.width);
+    EXPECT_EQ(dec->image.height, v.height);
+    EXPECT_EQ(dec->image.channels, v.channels);
+    EXPECT_EQ(dec->stages_decoded, v.stages_decoded);
+    EXPECT_EQ(dec->exact, v.exact != 0);
+    char hex[17];
+    std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(PixelHash(dec->image)));
+    EXPECT_EQ(PixelHash(dec->image), v.pixels_xxh64) << "decoded pixels hash to " << hex;
+  }
+}
+
+TEST_F(GoldenTest, LosslessStreamsReproduceTheirPng) {
+  for (const char* name : {"rgb16x16", "grey9x7"}) {
+    SCOPED_TRACE(name);
+    auto png = ReadPng(kDir + "/png/" + name + ".png");
+    ASSERT_TRUE(png.ok()) << png.status().ToString();
+    std::vector<uint8_t> stream = ReadGolden(std::string(name) + ".dcd");
+    auto dec = codec_->Decode(stream.data(), stream.size(), {});
+    ASSERT_TRUE(dec.ok()) << dec.status().ToString();
+    EXPECT_TRUE(dec->exact);
+    EXPECT_EQ(dec->image, *png);
+  }
+}
+
+// The encoder still writes the committed bytes: a change here is a format (or model-evaluation) change.
+TEST_F(GoldenTest, EncoderReproducesGoldenStreams) {
+  for (const char* name : {"rgb16x16", "grey9x7"}) {
+    SCOPED_TRACE(name);
+    auto png = ReadPng(kDir + "/png/" + name + ".png");
+    ASSERT_TRUE(png.ok()) << png.status().ToString();
+    auto enc = codec_->Encode(*png, GoldenOptions());
+    ASSERT_TRUE(enc.ok()) << enc.status().ToString();
+    EXPECT_EQ(enc->stream, ReadGolden(std::string(name) + ".dcd"));
+  }
+}
+
+// The container of a real codec stream: header fields as written, and parse -> serialize is the identity.
+TEST_F(GoldenTest, ContainerOfGoldenStreamRoundtrips) {
+  std::vector<uint8_t> stream = ReadGolden("rgb16x16.dcd");
+  auto parsed = bitstream::ParseStream(stream.data(), stream.size());
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  const auto& h = parsed->header;
+  EXPECT_EQ(h.width, 16u);
+  EXPECT_EQ(h.height, 16u);
+  EXPECT_EQ(h.channels, 3);
+  EXPECT_EQ(h.method, 0);
+  EXPECT_EQ(h.model_id, codec_->denoiser().model_id());
+  EXPECT_EQ(h.dither_seed, 7u);
+  EXPECT_EQ(h.tile_size, 16u);
+  EXPECT_EQ(h.tile_margin, 4u);
+  ASSERT_EQ(h.schedule.size(), 3u);
+  EXPECT_EQ(h.schedule.back(), 0);
+  ASSERT_EQ(h.stages.size(), 3u);
+  EXPECT_FALSE(parsed->truncated);
+  std::vector<std::vector<uint8_t>> payloads;
+  for (const auto& [p, n] : parsed->payloads) payloads.emplace_back(p, p + n);
+  auto again = bitstream::SerializeStream(h, payloads);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(*again, stream);
+}
+
+struct Broken {
+  const char* file;
+  StatusCode code;
+  const char* message;  // a substring the message must contain
+};
+
+TEST_F(GoldenTest, BrokenStreamsAreRefusedWithTheirReason) {
+  const Broken kBroken[] = {
+      {"broken/truncated_header.dcd", StatusCode::kTruncated, "header cut short"},
+      {"broken/wrong_magic.dcd", StatusCode::kInvalidInput, "not a dcodec stream"},
+      {"broken/future_version.dcd", StatusCode::kUnsupported, "format version 2 is newer"},
+      {"broken/version_zero.dcd", StatusCode::kInvalidInput, "format version 0"},
+      {"broken/bad_header_checksum.dcd", StatusCode::kCorrupt, "header checksum mismatch"},
+      {"broken/bad_payload_checksum.dcd", StatusCode::kCorrupt, "payload checksum mismatch"},
+      {"broken/absurd_dimensions.dcd", StatusCode::kInvalidInput, "image size 70000x16 out of range"},
+      {"broken/too_many_pixels.dcd", StatusCode::kInvalidInput, "image size 65535x65535 out of range"},
+      {"broken/trailing_garbage.dcd", StatusCode::kInvalidInput, "trailing garbage"},
+      {"broken/other_model.dcd", StatusCode::kModelMismatch, "made with model"},
+  };
+  for (const Broken& b : kBroken) {
+    SCOPED_TRACE(b.file);
+    std::vector<uint8_t> stream = ReadGolden(b.file);
+    ASSERT_FALSE(stream.empty());
+    auto dec = codec_->Decode(stream.data(), stream.size(), {});
+    ASSERT_FALSE(dec.ok());
+    EXPECT_EQ(dec.status().code(), b.code) << dec.status().ToString();
+    EXPECT_NE(dec.status().message().find(b.message), std::string::npos) << dec.status().ToString();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The generator. Writes tests/golden/{model.safetensors, *.dcd, streams.txt, broken/*}; the PNG sources come from
+// make_pngs.py. Run only on purpose (see the top of this file).
+
+void WriteOrDie(const std::string& name, const std::vector<uint8_t>& bytes) {
+  Status s = WriteFileAtomic(kDir + "/" + name, bytes, /*overwrite=*/true);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+}
+
+size_t HeaderEnd(const std::vector<uint8_t>& stream) {
+  auto parsed = bitstream::ParseStream(stream.data(), stream.size());
+  EXPECT_TRUE(parsed.ok() && !parsed->payloads.empty());
+  return static_cast<size_t>(parsed->payloads[0].first - stream.data());
+}
+
+// Re-seals the header CRC (the 4 bytes ending at header_end) after an edit, so that the parser gets past the
+// checksum to the edited value.
+void ResealHeader(std::vector<uint8_t>& stream, size_t header_end) {
+  uint32_t crc = bitstream::Crc32c(stream.data(), header_end - 4);
+  for (int i = 0; i < 4; ++i) stream[header_end - 4 + i] = static_cast<uint8_t>(crc >> (8 * i));
+}
+
+std::vector<uint8_t> Varint(uint64_t v) {
+  std::vector<uint8_t> out;
+  for (; v >= 0x80; v >>= 7) out.push_back(static_cast<uint8_t>(v | 0x80));
+  out.push_back(static_cast<uint8_t>(v));
+  return out;
+}
+
+size_t VarintLength(const std::vector<uint8_t>& s, size_t at) {
+  size_t n = 1;
+  while (s[at + n - 1] & 0x80) ++n;
+  return n;
+}
+
+// Replaces the width and height varints (they follow the 8 fixed bytes of magic, version, flags, channels and
+// method) and re-seals the header CRC at its moved position.
+void SetDimensions(std::vector<uint8_t>& s, size_t header_end, uint64_t width, uint64_t height) {
+  const size_t w_len = VarintLength(s, 8), h_len = VarintLength(s, 8 + w_len);
+  std::vector<uint8_t> dims = Varint(width), h = Varint(height);
+  dims.insert(dims.end(), h.begin(), h.end());
+  s.erase(s.begin() + 8, s.begin() + 8 + w_len + h_len);
+  s.insert(s.begin() + 8, dims.begin(), dims.end());
+  ResealHeader(s, header_end + dims.size() - (w_len + h_len));
+}
+
+TEST(GoldenGenerator, DISABLED_RegenerateGoldenFiles) {
+  const std::string model = kDir + "/model.safetensors";
+  const std::string other = dcodec::testing::TempPath("other.safetensors");
+  dcodec::testing::WriteRandomModel(model, 1);
+  dcodec::testing::WriteRandomModel(other, 2);
+  auto codec = Codec::Load(model);
+  auto other_codec = Codec::Load(other);
+  ASSERT_TRUE(codec.ok() && other_codec.ok());
+  std::remove(other.c_str());
+
+  std::ostringstream manifest;
+  manifest << "# Written by golden_test's DISABLED_RegenerateGoldenFiles: file width height channels stages_decoded "
+              "exact pixels_xxh64\n";
+  auto add = [&](const std::string& file, const std::vector<uint8_t>& stream) {
+    WriteOrDie(file, stream);
+    auto dec = (*codec)->Decode(stream.data(), stream.size(), {});
+    ASSERT_TRUE(dec.ok()) << dec.status().ToString();
+    char hex[17];
+    std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(PixelHash(dec->image)));
+    manifest << file << " " << dec->image.width << " " << dec->image.height << " " << dec->image.channels << " "
+             << dec->stages_decoded << " " << (dec->exact ? 1 : 0) << " " << hex << "\n";
+  };
+
+  std::vector<uint8_t> rgb;
+  for (const char* name : {"rgb16x16", "grey9x7"}) {
+    auto png = ReadPng(kDir + "/png/" + name + ".png");
+    ASSERT_TRUE(png.ok()) << png.status().ToString();
+    auto enc = (*codec)->Encode(*png, GoldenOptions());
+    ASSERT_TRUE(enc.ok()) << enc.status().ToString();
+    ASSERT_EQ(enc->stages.size(), 3u);
+    const std::vector<uint8_t>& s = enc->stream;
+    add(std::string(name) + ".dcd", s);
+    // rgb: the prefix that ends exactly after stage 2; grey: a prefix that ends 5 bytes into stage 2.
+    size_t cut = std::string(name) == "rgb16x16" ? enc->stages[1].prefix_bytes : enc->stages[0].prefix_bytes + 5;
+    add(std::string(name) + "_prefix.dcd", std::vector<uint8_t>(s.begin(), s.begin() + cut));
+    if (std::string(name) == "rgb16x16") rgb = s;
+  }
+  const std::string text = manifest.str();
+  WriteOrDie("streams.txt", std::vector<uint8_t>(text.begin(), text.end()));
+
+  const size_t header_end = HeaderEnd(rgb);
+  auto edit = [&](const std::string& name, auto&& change) {
+    std::vector<uint8_t> s = rgb;
+    change(s);
+    WriteOrDie("broken/" + name, s);
+  };
+  edit("truncated_header.dcd", [&](auto& s) { s.resize(header_end - 10); });
+  edit("wrong_magic.dcd", [](auto& s) { s[1] = 'X'; });
+  edit("future_version.dcd", [](auto& s) { s[4] = 2; });
+  edit("version_zero.dcd", [](auto& s) { s[4] = 0; });
+  edit("bad_header_checksum.dcd", [&](auto& s) { s[header_end - 2] ^= 0x01; });  // a bit of the stored CRC
+  edit("bad_payload_checksum.dcd", [](auto& s) { s[s.size() - 3] ^= 0x10; });
+  edit("absurd_dimensions.dcd", [&](auto& s) { SetDimensions(s, header_end, 70000, 16); });
+  edit("too_many_pixels.dcd", [&](auto& s) { SetDimensions(s, header_end, 65535, 65535); });
+  edit("trailing_garbage.dcd", [](auto& s) { s.push_back(0); });
+  auto png = ReadPng(kDir + "/png/rgb16x16.png");
+  ASSERT_TRUE(png.ok());
+  auto foreign = (*other_codec)->Encode(*png, GoldenOptions());
+  ASSERT_TRUE(foreign.ok()) << foreign.status().ToString();
+  WriteOrDie("broken/other_model.dcd", foreign->stream);
+}
+
+}  // namespace
+}  // namespace dcodec::codec
