@@ -183,44 +183,55 @@ namespace {
 
 // Golden-section-free search: the cost is smooth and unimodal in the log-scale, so scan codes around the RMS
 // guess in steps of 4, then refine by single codes. `cost` is evaluated on a subsample.
+// The cost is smooth and unimodal in the log-scale: scan scale codes around the RMS guess in steps of 8, then
+// refine in steps of 2 and 1. First the family (at gain 0), then the gain for that family. `cost` is evaluated on a
+// subsample.
 template <typename Cost>
 Belief SearchBelief(double rms_guess, bool adaptive, const Cost& cost) {
+  auto best_scale = [&](Belief b, int center, int reach_down, double* bits_out) {
+    double best_bits = INFINITY;
+    int best_code = center;
+    auto try_code = [&](int code) {
+      if (code < 0 || code > 255) return;
+      b.scale_code = static_cast<uint8_t>(code);
+      double bits = cost(b);
+      if (bits < best_bits) best_bits = bits, best_code = code;
+    };
+    for (int code = center - reach_down; code <= center + 24; code += 8) try_code(code);
+    int coarse = best_code;
+    for (int code : {coarse - 6, coarse - 4, coarse - 2, coarse + 2, coarse + 4, coarse + 6}) try_code(code);
+    int fine = best_code;
+    try_code(fine - 1);
+    try_code(fine + 1);
+    b.scale_code = static_cast<uint8_t>(best_code);
+    *bits_out = best_bits;
+    return b;
+  };
   Belief best;
   double best_bits = INFINITY;
-  // Gains 0, ¼, ½, 1, 2, 4; with a gain the base scale shrinks, so the scan also reaches further down.
-  const std::vector<int> gains = adaptive ? std::vector<int>{0, 4, 8, 16, 32, 64} : std::vector<int>{0};
   for (Family family : {Family::kGaussian, Family::kLogistic}) {
+    Belief b;
+    b.family = family;
     // A logistic with scale s has standard deviation s·π/√3.
     double guess = family == Family::kGaussian ? rms_guess : rms_guess * 0.5513;
-    int center = ScaleCodeFor(std::max(guess, 1e-6));
-    for (int gain : gains) {
-      Belief b;
-      b.family = family;
-      b.gain_code = static_cast<uint8_t>(gain);
-      int best_code = center;
-      double family_best = INFINITY;
-      int low = std::max(0, center - (gain ? 64 : 24)), high = std::min(255, center + 24);
-      for (int code = low; code <= high; code += 4) {
-        b.scale_code = static_cast<uint8_t>(code);
-        double bits = cost(b);
-        if (bits < family_best) family_best = bits, best_code = code;
-      }
-      for (int code = std::max(0, best_code - 3); code <= std::min(255, best_code + 3); ++code) {
-        b.scale_code = static_cast<uint8_t>(code);
-        double bits = cost(b);
-        if (bits < family_best) family_best = bits, best_code = code;
-      }
-      if (family_best < best_bits) {
-        best_bits = family_best;
-        best = b;
-        best.scale_code = static_cast<uint8_t>(best_code);
-      }
-    }
+    double bits;
+    Belief found = best_scale(b, ScaleCodeFor(std::max(guess, 1e-6)), 24, &bits);
+    if (bits < best_bits) best_bits = bits, best = found;
+  }
+  if (!adaptive) return best;
+  // Gains ¼, ½, 1, 2, 4 of the local activity; with a gain the base scale shrinks, so the scan reaches further down.
+  const int center = best.scale_code;
+  for (int gain : {4, 8, 16, 32, 64}) {
+    Belief b = best;
+    b.gain_code = static_cast<uint8_t>(gain);
+    double bits;
+    Belief found = best_scale(b, center, 64, &bits);
+    if (bits < best_bits) best_bits = bits, best = found;
   }
   return best;
 }
 
-size_t SubsampleStride(size_t n) { return std::max<size_t>(1, n / 20000) | 1; }
+size_t SubsampleStride(size_t n) { return std::max<size_t>(1, n / 8192) | 1; }
 
 }  // namespace
 
