@@ -10,14 +10,6 @@ namespace {
 
 const torch::Device kCpu(torch::kCPU);
 
-UNetConfig Tiny() {
-  UNetConfig c;
-  c.base_channels = 8;
-  c.channel_mult = {1, 2};
-  c.groups = 4;
-  return c;
-}
-
 int TimeOf(const torch::Tensor& t) { return static_cast<int>(std::lround(t[0].item<double>())); }
 
 // The ideal denoiser for a known x0: eps = (x_t - sqrt(ab_t) x0) / sqrt(1 - ab_t).
@@ -104,7 +96,7 @@ TEST(DiffusionTest, SamplersRecoverDataWithOracle) {
 
 TEST(DiffusionTest, SamplerDeterministicBySeed) {
   torch::manual_seed(7);
-  UNet net(Tiny());
+  UNet net(UNetConfig::Tiny());
   net->eval();
   {
     torch::NoGradGuard no_grad;
@@ -157,7 +149,7 @@ TEST(DiffusionTest, BoundWithOracleMatchesClosedForm) {
 // network on uniformly random pixels cannot beat 8 bits/dim.
 TEST(DiffusionTest, TinyModelOverfitsAndBoundFalls) {
   torch::manual_seed(0);
-  UNet net(Tiny());
+  UNet net(UNetConfig::Tiny());
   Diffusion d(NoiseSchedule::Make(BetaSchedule::kLinear, 1000));
   const auto pixels = TrainingImages();
   const auto x0 = PixelsToModel(pixels);

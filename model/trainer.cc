@@ -33,13 +33,7 @@ uint64_t StepSeed(uint64_t seed, int64_t step) {
 StatusOr<UNetConfig> PresetConfig(const std::string& preset) {
   if (preset == "small") return UNetConfig::Small();
   if (preset == "cifar") return UNetConfig::Cifar();
-  if (preset == "tiny") {
-    UNetConfig c = UNetConfig::Small();
-    c.base_channels = 8;
-    c.channel_mult = {1, 2};
-    c.groups = 4;
-    return c;
-  }
+  if (preset == "tiny") return UNetConfig::Tiny();
   return InvalidArgument("--preset '" + preset + "': expected small, cifar or tiny");
 }
 

@@ -353,6 +353,14 @@ UNetConfig UNetConfig::Cifar() {
   return c;
 }
 
+UNetConfig UNetConfig::Tiny() {
+  UNetConfig c = Small();
+  c.base_channels = 8;
+  c.channel_mult = {1, 2};
+  c.groups = 4;
+  return c;
+}
+
 int UNetConfig::DownsampleFactor() const { return 1 << (static_cast<int>(channel_mult.size()) - 1); }
 
 int UNetConfig::OutputChannels() const { return output == Output::kEpsilon ? in_channels : 2 * in_channels; }

@@ -9,11 +9,8 @@ namespace dcodec::model {
 namespace {
 
 UNetConfig Tiny() {
-  UNetConfig c;
-  c.base_channels = 8;
-  c.channel_mult = {1, 2};
-  c.groups = 4;
-  c.attention_levels = {1};
+  UNetConfig c = UNetConfig::Tiny();
+  c.attention_levels = {1};  // cover the attention block too
   return c;
 }
 

@@ -11,10 +11,7 @@ namespace dcodec::testing {
 
 void WriteRandomModel(const std::string& path, uint64_t seed) {
   torch::manual_seed(seed);
-  model::UNetConfig config = model::UNetConfig::Small();
-  config.base_channels = 8;
-  config.channel_mult = {1, 2};
-  config.groups = 4;
+  model::UNetConfig config = model::UNetConfig::Tiny();
   model::UNet net(config);
   model::ModelFile info;
   info.config = config;
