@@ -34,6 +34,7 @@ Command AddTrainCommand(CLI::App& app, const GlobalOptions& global) {
   app.add_option("--seed", o->seed, "random seed")->capture_default_str();
   app.add_option("--device", o->device, "cpu | cuda")->capture_default_str();
   app.add_option("--threads", *threads, "CPU threads (0 = all cores)")->capture_default_str();
+  app.add_option("--init", o->init_model, "warm start: a model file with the preset's config (fresh optimizer)");
   app.add_flag("--resume", o->resume, "continue from RUN/checkpoint.pt");
   return [o, threads, &global]() -> Status {
     SetThreads(*threads);

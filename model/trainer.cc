@@ -41,7 +41,8 @@ nlohmann::json OptionsJson(const TrainOptions& o) {
   return {{"data", o.data},     {"crop", o.crop},          {"max_downscale", o.max_downscale},
           {"preset", o.preset}, {"schedule", o.schedule}, {"T", o.num_steps_diffusion},
           {"batch_size", o.batch_size}, {"lr", o.lr},     {"warmup", o.warmup},
-          {"grad_clip", o.grad_clip},   {"ema_decay", o.ema_decay}, {"seed", o.seed}};
+          {"grad_clip", o.grad_clip},   {"ema_decay", o.ema_decay}, {"seed", o.seed},
+          {"init", o.init_model}};
 }
 
 std::string ToHex(uint64_t v) {
@@ -132,6 +133,27 @@ Status LoadCheckpoint(const TrainOptions& options, State& s, const torch::Device
   return Status::Ok();
 }
 
+// Copies a model file's weights into the network and its EMA (--init).
+Status WarmStart(const TrainOptions& options, const UNetConfig& config, BetaSchedule schedule, State& s,
+                 const torch::Device& device) {
+  DCODEC_ASSIGN_OR_RETURN(LoadedModel init, LoadModel(options.init_model));
+  if (init.info.config != config) {
+    return InvalidArgument("--init " + options.init_model + ": its UNet config " + init.info.config.ToJson().dump() +
+                           " is not --preset " + options.preset + "'s");
+  }
+  if (init.info.schedule != schedule || init.info.num_steps != options.num_steps_diffusion) {
+    return InvalidArgument("--init " + options.init_model + ": trained with another noise schedule");
+  }
+  torch::NoGradGuard no_grad;
+  auto params = s.net->parameters();
+  auto source = init.net->parameters();
+  for (size_t i = 0; i < params.size(); ++i) {
+    params[i].copy_(source[i].to(device));
+    s.ema[i] = params[i].detach().clone();
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status Train(const TrainOptions& options, const std::function<void(const TrainProgress&)>& on_progress,
@@ -159,7 +181,11 @@ Status Train(const TrainOptions& options, const std::function<void(const TrainPr
   s.net->to(device);
   for (auto& p : s.net->parameters()) s.ema.push_back(p.detach().clone());
   s.optimizer = std::make_unique<torch::optim::Adam>(s.net->parameters(), torch::optim::AdamOptions(options.lr));
-  if (options.resume) DCODEC_RETURN_IF_ERROR(LoadCheckpoint(options, s, device));
+  if (options.resume) {
+    DCODEC_RETURN_IF_ERROR(LoadCheckpoint(options, s, device));
+  } else if (!options.init_model.empty()) {
+    DCODEC_RETURN_IF_ERROR(WarmStart(options, config, schedule_kind, s, device));
+  }
 
   const int crop = data->crop();
   std::vector<uint8_t> batch(static_cast<size_t>(options.batch_size) * 3 * crop * crop);

@@ -39,6 +39,9 @@ struct TrainOptions {
   uint64_t seed = 0;
   std::string device = "cpu";   // cpu | cuda
   bool resume = false;          // continue from run_dir/checkpoint.pt
+  // Warm start: a dcodec model file whose weights start the network and its EMA (fresh optimizer and step 0).
+  // Its UNet config and schedule must match the preset's. Ignored by --resume, whose checkpoint already holds them.
+  std::string init_model;
 };
 
 struct TrainProgress {

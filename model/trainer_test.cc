@@ -93,6 +93,36 @@ TEST(TrainerTest, ResumedRunTakesTheSameStepsAsAnUninterruptedOne) {
   EXPECT_EQ(Train(other, nullptr).code(), StatusCode::kInvalidArgument);
 }
 
+TEST(TrainerTest, InitStartsFromAModelFileAndRefusesAnotherConfig) {
+  std::string data = MakeImageDir();
+  std::string a = ::testing::TempDir() + "/run_init_a" + std::to_string(::getpid());
+  std::string b = ::testing::TempDir() + "/run_init_b" + std::to_string(::getpid());
+  TrainOptions first = TinyOptions(data, a);
+  ASSERT_TRUE(Train(first, nullptr).ok());
+
+  // With a zero learning rate the warm-started run's weights (and so its EMA) stay exactly the init's.
+  TrainOptions warm = TinyOptions(data, b);
+  warm.init_model = a + "/model.safetensors";
+  warm.seed = 1234;  // another initialisation would differ
+  warm.lr = 0;
+  warm.steps = 2;
+  Status s = Train(warm, nullptr);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  auto init = LoadModel(a + "/model.safetensors");
+  auto out = LoadModel(b + "/model.safetensors");
+  ASSERT_TRUE(init.ok() && out.ok());
+  auto pa = init->net->named_parameters(), pb = out->net->named_parameters();
+  ASSERT_EQ(pa.size(), pb.size());
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i].value(), pb[i].value())) << pa[i].key();
+
+  TrainOptions other = TinyOptions(data, b + "_other");
+  other.init_model = a + "/model.safetensors";
+  other.preset = "small";
+  Status mismatch = Train(other, nullptr);
+  EXPECT_EQ(mismatch.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(mismatch.message().find("--init"), std::string::npos);
+}
+
 TEST(TrainerTest, BadOptionsAreRefused) {
   TrainOptions o;
   o.data = "cifar10:/no/such/dir";

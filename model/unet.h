@@ -48,8 +48,8 @@ struct UNetConfig {
   Status Validate() const;
 
   static UNetConfig Small();  // ~1M params, no attention: fast on CPU, any image size (the photo default)
-  static UNetConfig Cifar();
-  static UNetConfig Tiny();   // base 8, two levels: for tests and smoke runs  // a few M params, attention at 16x16 for 32x32 inputs (DDPM's CIFAR-10 layout, smaller)
+  static UNetConfig Cifar();  // a few M params, attention at 16x16 for 32x32 inputs (DDPM's CIFAR-10 layout, smaller)
+  static UNetConfig Tiny();   // base 8, two levels: for tests and smoke runs
 
   int DownsampleFactor() const;  // 2^(levels - 1)
   int OutputChannels() const;    // in_channels or 2 * in_channels
