@@ -57,6 +57,8 @@ struct State {
   std::vector<torch::Tensor> ema;
   std::unique_ptr<torch::optim::Adam> optimizer;
   int64_t step = 0;
+  double train_seconds = 0;  // wall time spent training, summed over resumed runs
+  double loss = 0;           // running mean of the recent steps' L_simple
 };
 
 Status SaveCheckpoint(const TrainOptions& options, const UNetConfig& config, BetaSchedule schedule, State& s) {
@@ -77,8 +79,11 @@ Status SaveCheckpoint(const TrainOptions& options, const UNetConfig& config, Bet
   }
   DCODEC_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFileBytes(tmp));
   if (std::rename(tmp.c_str(), path.c_str()) != 0) return IoError(path + ": cannot rename checkpoint into place");
-  nlohmann::json meta = {{"step", s.step}, {"xxh64", ToHex(XXH64(bytes.data(), bytes.size(), 0))},
-                         {"options", OptionsJson(options)}};
+  nlohmann::json meta = {{"step", s.step},
+                         {"xxh64", ToHex(XXH64(bytes.data(), bytes.size(), 0))},
+                         {"options", OptionsJson(options)},
+                         {"train_seconds", std::round(s.train_seconds)},
+                         {"loss", s.loss}};
   std::string text = meta.dump(2);
   DCODEC_RETURN_IF_ERROR(WriteFileAtomic(options.run_dir + "/checkpoint.json",
                                          reinterpret_cast<const uint8_t*>(text.data()), text.size(), true));
@@ -130,6 +135,7 @@ Status LoadCheckpoint(const TrainOptions& options, State& s, const torch::Device
     return Corrupt(path + ": cannot read checkpoint: " + e.what_without_backtrace());
   }
   s.step = meta["step"].get<int64_t>();
+  s.train_seconds = meta.value("train_seconds", 0.0);
   return Status::Ok();
 }
 
@@ -193,6 +199,8 @@ Status Train(const TrainOptions& options, const std::function<void(const TrainPr
   double recent_sum = 0;
   int64_t skipped = 0, consecutive_bad = 0;
   auto last_checkpoint = Clock::now();
+  const auto run_start = Clock::now();
+  const double seconds_before = s.train_seconds;
   auto window_start = Clock::now();
   int64_t window_images = 0;
   s.net->train();
@@ -244,6 +252,8 @@ Status Train(const TrainOptions& options, const std::function<void(const TrainPr
     bool checkpoint = s.step % options.checkpoint_every == 0 || s.step == options.steps || want_stop ||
                       since >= options.checkpoint_seconds;
     if (checkpoint) {
+      s.train_seconds = seconds_before + std::chrono::duration<double>(Clock::now() - run_start).count();
+      s.loss = recent_sum / recent.size();
       DCODEC_RETURN_IF_ERROR(SaveCheckpoint(options, config, schedule_kind, s));
       last_checkpoint = Clock::now();
     }

@@ -7,7 +7,8 @@
 //
 // A run directory holds:
 //   checkpoint.pt      weights, EMA weights and optimizer state (LibTorch archive)
-//   checkpoint.json    {"step", "xxh64" of checkpoint.pt, "options"}: a corrupt checkpoint is detected on resume
+//   checkpoint.json    {"step", "xxh64" of checkpoint.pt, "options", "train_seconds" (wall time summed over resumed
+//                      runs), "loss" (running mean at the checkpoint)}: a corrupt checkpoint is detected on resume
 //   model.safetensors  the EMA weights as a dcodec model file, rewritten at every checkpoint
 #ifndef DCODEC_MODEL_TRAINER_H_
 #define DCODEC_MODEL_TRAINER_H_

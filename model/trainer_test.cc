@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "base/file_io.h"
@@ -75,6 +76,14 @@ TEST(TrainerTest, ResumedRunTakesTheSameStepsAsAnUninterruptedOne) {
   UNet fresh(model_a->info.config);
   for (size_t i = 0; i < pa.size(); ++i) moved |= !torch::equal(pa[i].value(), fresh->named_parameters()[i].value());
   EXPECT_TRUE(moved);
+
+  // The checkpoint records the step, the running loss and the wall time for model cards.
+  auto meta_bytes = ReadFileBytes(b + "/checkpoint.json");
+  ASSERT_TRUE(meta_bytes.ok());
+  auto meta = nlohmann::json::parse(meta_bytes->begin(), meta_bytes->end());
+  EXPECT_EQ(meta["step"].get<int64_t>(), 4);
+  EXPECT_GT(meta["loss"].get<double>(), 0.0);
+  EXPECT_GE(meta["train_seconds"].get<double>(), 0.0);
 
   // A damaged checkpoint is refused on resume, naming the file.
   auto bytes = *ReadFileBytes(b + "/checkpoint.pt");
