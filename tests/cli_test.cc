@@ -6,8 +6,10 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -15,6 +17,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cli/exit_codes.h"
@@ -241,6 +244,74 @@ TEST_F(CliTest, FailedRunsLeaveNoFiles) {
   EXPECT_EXIT_CODE(Run({"encode", Png("rgb16x16"), "-o", Path("out.dcd"), "--model", Path("no_model")}), kExitIo);
   EXPECT_EXIT_CODE(Decode(kGolden + "/rgb16x16.dcd", Path("no/such/dir/out.png")), kExitIo);
   EXPECT_EQ(Files(), std::set<std::string>{});
+}
+
+// The step of a training run's last checkpoint, or -1 while there is none (checkpoint.json is replaced atomically).
+int64_t CheckpointStep(const std::string& run) {
+  auto j = nlohmann::json::parse(Slurp(run + "/checkpoint.json"), nullptr, false);
+  return j.is_discarded() || !j.contains("step") ? -1 : j["step"].get<int64_t>();
+}
+
+// `dcodec train` killed with SIGKILL at an arbitrary step resumes from its last checkpoint, which is at most one
+// checkpoint interval behind the last step it reported; a damaged checkpoint is then refused (exit code 5).
+TEST_F(CliTest, TrainKilledWithSigkillResumesLosingAtMostOneInterval) {
+  ASSERT_EQ(::mkdir(Path("data").c_str(), 0700), 0);
+  for (const char* name : {"a.png", "b.png"}) {
+    std::ofstream(Path("data/") + name, std::ios::binary) << Slurp(Png("multitile48x40"));
+  }
+  const int interval = 3;
+  std::vector<std::string> train = {"train", "--data", "images:" + Path("data"), "--run", Path("run"), "--preset",
+                                    "tiny", "--crop", "16", "--batch", "2", "--seed", "5", "--threads", "1",
+                                    "--checkpoint-every", std::to_string(interval)};
+  std::vector<std::string> endless = train;
+  endless.insert(endless.end(), {"--steps", "1000000"});
+  const std::string err_path = io_ + "/train_stderr";
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (!std::freopen(err_path.c_str(), "w", stderr)) _exit(127);
+    ::setenv("OMP_NUM_THREADS", "1", 1);
+    std::vector<char*> argv = {const_cast<char*>(DCODEC_BIN)};
+    for (const auto& a : endless) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(DCODEC_BIN, argv.data());
+    _exit(127);
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (CheckpointStep(Path("run")) < 4 * interval && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+
+  // The last step the run reported before it died ("\rstep N/1000000 ...").
+  std::string progress = Slurp(err_path);
+  int64_t last_reported = -1;
+  const std::regex step_re("step (\\d+)/");
+  std::smatch m;
+  for (auto it = progress.cbegin(); std::regex_search(it, progress.cend(), m, step_re); it = m[0].second) {
+    last_reported = std::stoll(m[1]);
+  }
+  const int64_t saved = CheckpointStep(Path("run"));
+  ASSERT_GE(saved, 4 * interval) << progress;
+  EXPECT_GE(saved, last_reported - interval);
+  EXPECT_LE(saved, last_reported + 1);  // a checkpoint is written before its step is reported
+
+  // Resumed, it goes on from the checkpoint to the new end.
+  std::vector<std::string> resume = train;
+  resume.insert(resume.end(), {"--steps", std::to_string(saved + 2), "--resume"});
+  EXPECT_EXIT_CODE(Run(resume), kExitOk);
+  EXPECT_EQ(CheckpointStep(Path("run")), saved + 2);
+
+  // A damaged checkpoint is refused, naming the file.
+  std::string bytes = Slurp(Path("run/checkpoint.pt"));
+  bytes[bytes.size() / 2] ^= 0x10;
+  std::ofstream(Path("run/checkpoint.pt"), std::ios::binary) << bytes;
+  resume[resume.size() - 2] = std::to_string(saved + 4);
+  Result corrupt = Run(resume);
+  EXPECT_EXIT_CODE(corrupt, kExitCorrupt);
+  EXPECT_NE(corrupt.err.find("checkpoint.pt"), std::string::npos) << corrupt.err;
 }
 
 // Tiles are evaluated by single-threaded code whatever --threads says (codec/denoiser.h), so the stream and every
