@@ -13,6 +13,12 @@ if [[ $what == all || $what == cifar ]]; then
   build/dcodec rd --images cifar10:$data/cifar10 --model models/cifar10.safetensors --limit 500 \
     -o results/cifar10.json --plot results/cifar10.png
 fi
+if [[ $what == all || $what == stages ]]; then
+  # Per-stage real size against the model's ideal code length, and CLI encode/decode seconds.
+  scripts/stage_table.py $data/photos/dev/*.png | tee results/stages_photos_dev.md
+  scripts/stage_table.py --model models/cifar10.safetensors --cifar $data/cifar10 --limit 100 \
+    | tee results/stages_cifar10.md
+fi
 if [[ $what == all || $what == bench ]]; then
   build/dcodec bench --image $data/photos/dev/wiki_001.png --threads 2 | tee results/bench.txt
 fi
