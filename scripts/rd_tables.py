@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+"""Markdown tables from a `dcodec rd` results JSON, as the README shows them.
+
+  scripts/rd_tables.py results/photos_dev.json
+
+Prints the BD-rates (PSNR and MS-SSIM, against JPEG and against the best classic codec) of every codec, then
+dcodec's operating points (one per stage prefix, means over the images) and its lossless rate.
+"""
+import json
+import sys
+
+
+def pct(v):
+    return "–" if v is None else f"{v:+.1f}%"
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    with open(sys.argv[1]) as f:
+        d = json.load(f)
+    best = d.get("best_classic", "")
+    print(f"{d['num_images']} images; best classic codec by BD-rate against JPEG: {best}")
+    print()
+    print(f"| codec | BD-rate vs JPEG (PSNR) | (MS-SSIM) | BD-rate vs {best} (PSNR) | (MS-SSIM) |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    bd = d.get("bd_rate", {})
+    for c in d["codecs"]:
+        name = c["name"]
+        vs_jpeg = bd.get(name, {}).get("vs_jpeg", {})
+        vs_best = bd.get(name, {}).get("vs_best_classic", {})
+        print(f"| {name} | {pct(vs_jpeg.get('bd_rate_psnr_percent'))} | {pct(vs_jpeg.get('bd_rate_ms_ssim_percent'))} "
+              f"| {pct(vs_best.get('bd_rate_psnr_percent'))} | {pct(vs_best.get('bd_rate_ms_ssim_percent'))} |")
+    for c in d["codecs"]:
+        if not c["name"].startswith("dcodec"):
+            continue
+        r = c["results"]
+        print()
+        print(f"{c['name']} operating points (means over the images):")
+        print()
+        print("| stage | bpp | PSNR (dB) | MS-SSIM | encode s | decode s (cumulative) |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: |")
+        for i in range(len(r["bpp"])):
+            print(f"| {i + 1} | {r['bpp'][i]:.3f} | {r['psnr-rgb'][i]:.2f} | {r['ms-ssim-rgb'][i]:.4f} | "
+                  f"{r['encoding_time'][i]:.2f} | {r['decoding_time'][i]:.2f} |")
+    if "dcodec_lossless_bpp" in d:
+        print()
+        print(f"dcodec lossless (the whole file): {d['dcodec_lossless_bpp']:.3f} bpp")
+
+
+if __name__ == "__main__":
+    main()
