@@ -45,6 +45,16 @@ TrainOptions TinyOptions(const std::string& data_dir, const std::string& run) {
   return o;
 }
 
+// Every parameter of the two model files is bit-identical.
+void ExpectSameWeights(const std::string& path_a, const std::string& path_b) {
+  auto a = LoadModel(path_a);
+  auto b = LoadModel(path_b);
+  ASSERT_TRUE(a.ok() && b.ok());
+  auto pa = a->net->named_parameters(), pb = b->net->named_parameters();
+  ASSERT_EQ(pa.size(), pb.size());
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i].value(), pb[i].value())) << pa[i].key();
+}
+
 TEST(TrainerTest, ResumedRunTakesTheSameStepsAsAnUninterruptedOne) {
   std::string data = MakeImageDir();
   std::string a = ::testing::TempDir() + "/run_a" + std::to_string(::getpid());
@@ -62,16 +72,12 @@ TEST(TrainerTest, ResumedRunTakesTheSameStepsAsAnUninterruptedOne) {
   ASSERT_TRUE(s.ok()) << s.ToString();
 
   // The weights after step 4 are bit-identical (the archives themselves may order their records differently).
-  auto model_a = LoadModel(a + "/model.safetensors");
-  auto model_b = LoadModel(b + "/model.safetensors");
-  ASSERT_TRUE(model_a.ok() && model_b.ok());
-  auto pa = model_a->net->named_parameters(), pb = model_b->net->named_parameters();
-  ASSERT_EQ(pa.size(), pb.size());
-  bool moved = false;
-  for (size_t i = 0; i < pa.size(); ++i) {
-    EXPECT_TRUE(torch::equal(pa[i].value(), pb[i].value())) << pa[i].key();
-  }
+  ExpectSameWeights(a + "/model.safetensors", b + "/model.safetensors");
   // ...and training did change them (the EMA after 4 steps differs from a fresh initialisation's).
+  auto model_a = LoadModel(a + "/model.safetensors");
+  ASSERT_TRUE(model_a.ok());
+  auto pa = model_a->net->named_parameters();
+  bool moved = false;
   torch::manual_seed(9);
   UNet fresh(model_a->info.config);
   for (size_t i = 0; i < pa.size(); ++i) moved |= !torch::equal(pa[i].value(), fresh->named_parameters()[i].value());
@@ -117,12 +123,7 @@ TEST(TrainerTest, InitStartsFromAModelFileAndRefusesAnotherConfig) {
   warm.steps = 2;
   Status s = Train(warm, nullptr);
   ASSERT_TRUE(s.ok()) << s.ToString();
-  auto init = LoadModel(a + "/model.safetensors");
-  auto out = LoadModel(b + "/model.safetensors");
-  ASSERT_TRUE(init.ok() && out.ok());
-  auto pa = init->net->named_parameters(), pb = out->net->named_parameters();
-  ASSERT_EQ(pa.size(), pb.size());
-  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i].value(), pb[i].value())) << pa[i].key();
+  ExpectSameWeights(a + "/model.safetensors", b + "/model.safetensors");
 
   TrainOptions other = TinyOptions(data, b + "_other");
   other.init_model = a + "/model.safetensors";
