@@ -81,12 +81,11 @@ def main():
             p, enc_s = run(["encode", path, "-o", stream, "-f", "-v", "--threads", a.threads] + model)
             stages = []
             for line in p.stderr.splitlines():
+                # "stage t bytes bpp ideal-bpp PSNR": PSNR is "NN.NN dB", or "lossless" for the pixel stage.
                 f = line.split()
-                if len(f) == 6 and f[0].isdigit():
+                if len(f) in (6, 7) and f[0].isdigit():
                     psnr = float("inf") if f[5] == "lossless" else float(f[5])
                     stages.append((int(f[2]), float(f[4]), psnr))
-                elif len(f) == 7 and f[0].isdigit():  # "PSNR" printed as "NN.NN dB"
-                    stages.append((int(f[2]), float(f[4]), float(f[5])))
             info = json.loads(run(["info", stream, "--json"])[0].stdout)
             _, dec_s = run(["decode", stream, "-o", decoded, "-f", "--threads", a.threads] + model)
             w, h = png_size(path)
