@@ -83,9 +83,10 @@ class CliTest : public ::testing::Test {
     return f;
   }
 
-  // Runs dcodec with `args` (no shell), one intra-op thread, and the model path unset so --model is explicit.
-  Result Run(const std::vector<std::string>& args) {
-    const std::string out_path = io_ + "/stdout", err_path = io_ + "/stderr";
+  // Starts dcodec with `args` (no shell), one intra-op thread, and the model path unset so --model is explicit;
+  // its stdout and stderr go to OutPath() and ErrPath().
+  pid_t Spawn(const std::vector<std::string>& args) {
+    const std::string out_path = OutPath(), err_path = ErrPath();
     pid_t pid = fork();
     if (pid == 0) {
       FILE* o = std::freopen(out_path.c_str(), "w", stdout);
@@ -100,14 +101,22 @@ class CliTest : public ::testing::Test {
       execv(DCODEC_BIN, argv.data());
       _exit(127);
     }
+    return pid;
+  }
+  std::string OutPath() const { return io_ + "/stdout"; }
+  std::string ErrPath() const { return io_ + "/stderr"; }
+
+  // Runs dcodec to completion (see Spawn).
+  Result Run(const std::vector<std::string>& args) {
+    pid_t pid = Spawn(args);
     Result r;
     int status = 0;
     rusage usage{};
     EXPECT_EQ(wait4(pid, &status, 0, &usage), pid);
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     r.max_rss_kb = usage.ru_maxrss;
-    r.out = Slurp(out_path);
-    r.err = Slurp(err_path);
+    r.out = Slurp(OutPath());
+    r.err = Slurp(ErrPath());
     return r;
   }
 
@@ -265,17 +274,8 @@ TEST_F(CliTest, TrainKilledWithSigkillResumesLosingAtMostOneInterval) {
                                     "--checkpoint-every", std::to_string(interval)};
   std::vector<std::string> endless = train;
   endless.insert(endless.end(), {"--steps", "1000000"});
-  const std::string err_path = io_ + "/train_stderr";
-  pid_t pid = fork();
-  if (pid == 0) {
-    if (!std::freopen(err_path.c_str(), "w", stderr)) _exit(127);
-    ::setenv("OMP_NUM_THREADS", "1", 1);
-    std::vector<char*> argv = {const_cast<char*>(DCODEC_BIN)};
-    for (const auto& a : endless) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(DCODEC_BIN, argv.data());
-    _exit(127);
-  }
+  pid_t pid = Spawn(endless);
+  ASSERT_GT(pid, 0);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (CheckpointStep(Path("run")) < 4 * interval && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -286,7 +286,7 @@ TEST_F(CliTest, TrainKilledWithSigkillResumesLosingAtMostOneInterval) {
   ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 
   // The last step the run reported before it died ("\rstep N/1000000 ...").
-  std::string progress = Slurp(err_path);
+  std::string progress = Slurp(ErrPath());
   int64_t last_reported = -1;
   const std::regex step_re("step (\\d+)/");
   std::smatch m;
