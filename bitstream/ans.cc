@@ -25,50 +25,76 @@ void AnsEncoder::Put(uint32_t cum, uint32_t freq) {
 }
 
 std::vector<uint8_t> AnsEncoder::Finish() {
-  // Renormalisation words come out in reverse decode order; collect them, then reverse.
+  Sealed sealed = Seal(0);
+  // The whole 8-byte state: pad the minimal state bytes with zeros (the state is little-endian).
+  sealed.bytes.insert(sealed.bytes.begin() + sealed.state_bytes, static_cast<size_t>(8 - sealed.state_bytes), 0);
+  return std::move(sealed.bytes);
+}
+
+AnsEncoder::Sealed AnsEncoder::Seal(uint32_t check, const std::vector<size_t>& marks) {
+  // Renormalisation words come out in reverse decode order; collect them, then reverse. emitted_at[i] = 1 if a
+  // word was emitted while encoding symbol i (the decoder reads it right after decoding symbol i).
   std::vector<uint32_t> words;
   words.reserve(symbols_.size() / 2 + 16);
-  uint64_t x = kInitialState;
-  for (auto it = symbols_.rbegin(); it != symbols_.rend(); ++it) {
-    const uint32_t cum = static_cast<uint32_t>(*it >> 32);
-    const uint32_t freq = static_cast<uint32_t>(*it);
+  std::vector<uint8_t> emitted_at(marks.empty() ? 0 : symbols_.size(), 0);
+  uint64_t x = kStateLow | (check & 0x7fffffffu);
+  for (size_t i = symbols_.size(); i-- > 0;) {
+    const uint32_t cum = static_cast<uint32_t>(symbols_[i] >> 32);
+    const uint32_t freq = static_cast<uint32_t>(symbols_[i]);
     // x_max = ((kStateLow >> kPrecisionBits) << 32) * freq: above it the encoded state would leave [2^31, 2^63).
     const uint64_t x_max = (uint64_t{freq} << (31 - kPrecisionBits + 32));
     if (x >= x_max) {
       words.push_back(static_cast<uint32_t>(x));
       x >>= 32;
+      if (!emitted_at.empty()) emitted_at[i] = 1;
     }
     x = ((x / freq) << kPrecisionBits) + (x % freq) + cum;
   }
-  std::vector<uint8_t> out;
+  Sealed sealed;
+  sealed.state_bytes = 4;
+  while (sealed.state_bytes < 8 && (x >> (8 * sealed.state_bytes)) != 0) ++sealed.state_bytes;
+  auto& out = sealed.bytes;
   out.reserve(8 + 4 * words.size());
-  AppendWord(out, static_cast<uint32_t>(x));
-  AppendWord(out, static_cast<uint32_t>(x >> 32));
+  for (int b = 0; b < sealed.state_bytes; ++b) out.push_back(static_cast<uint8_t>(x >> (8 * b)));
   for (auto it = words.rbegin(); it != words.rend(); ++it) AppendWord(out, *it);
+  // The first m symbols need the state and the words read after symbols 0 .. m-2.
+  for (size_t m : marks) {
+    size_t reads = 0;
+    for (size_t i = 0; i + 1 < std::min(m, symbols_.size()); ++i) reads += emitted_at[i];
+    sealed.bytes_needed.push_back(sealed.state_bytes + 4 * reads);
+  }
   symbols_.clear();
-  return out;
+  return sealed;
 }
 
-AnsDecoder::AnsDecoder(const uint8_t* data, size_t size) {
+AnsDecoder::AnsDecoder(const uint8_t* data, size_t size, int state_bytes) {
   if (data == nullptr && size != 0) {
     error_ = InvalidArgument("ANS sub-stream: null data");
     return;
   }
-  if (size < 8) {
-    error_ = Truncated("ANS sub-stream of " + std::to_string(size) + " bytes is shorter than its 8-byte state");
+  if (state_bytes < 4 || state_bytes > 8) {
+    error_ = InvalidInput("ANS sub-stream: a state of " + std::to_string(state_bytes) + " bytes (must be 4 to 8)");
     return;
   }
-  if (size % 4 != 0) {
+  const size_t s = static_cast<size_t>(state_bytes);
+  if (size < s) {
+    error_ = Truncated("ANS sub-stream of " + std::to_string(size) + " bytes is shorter than its " +
+                       std::to_string(s) + "-byte state");
+    return;
+  }
+  if ((size - s) % 4 != 0) {
     error_ = InvalidInput("ANS sub-stream of " + std::to_string(size) + " bytes is not a whole number of words");
     return;
   }
-  state_ = uint64_t{ReadWord(data)} | uint64_t{ReadWord(data + 4)} << 32;
+  state_ = 0;
+  for (size_t b = 0; b < s; ++b) state_ |= uint64_t{data[b]} << (8 * b);
   if (state_ < kStateLow || state_ >= (kStateLow << 32)) {
     state_ = 0;
     error_ = Corrupt("ANS sub-stream: initial state out of range");
     return;
   }
-  next_ = data + 8;
+  begin_ = data;
+  next_ = data + s;
   end_ = data + size;
 }
 
@@ -82,12 +108,13 @@ Status AnsDecoder::PastEnd() {
   return error_;
 }
 
-Status AnsDecoder::Finish() const {
+Status AnsDecoder::Finish(uint32_t check) const {
   if (!error_.ok()) return error_;
+  if (starved_) return Truncated("ANS sub-stream ended before the last symbol");
   if (next_ != end_) {
     return Corrupt("ANS sub-stream: " + std::to_string(remaining_bytes()) + " bytes left after the last symbol");
   }
-  if (state_ != kInitialState) return Corrupt("ANS sub-stream: final state check failed");
+  if (state_ != (kStateLow | (check & 0x7fffffffu))) return Corrupt("ANS sub-stream: final state check failed");
   return Status::Ok();
 }
 

@@ -10,15 +10,21 @@
 //  3. Decoding a symbol is two steps: Peek() gives the quantile q in [0, 2^24); the model finds the symbol whose
 //     interval contains q; Advance(cum, freq) of *that* symbol consumes it. Advance with an interval that does not
 //     contain Peek() is a caller bug (reported as kInternal, never undefined behaviour).
-//  4. Sealed sub-stream layout (little-endian 32-bit words): word 0 = low half of the final encoder state, word 1
-//     = high half, then the renormalisation words in the order the decoder consumes them. A sub-stream is always
-//     a multiple of 4 bytes and at least 8 bytes (the state), also for zero symbols.
-//  5. Integrity: the encoder starts from the state kInitialState; a decoder that consumed every word of the
-//     sub-stream and decoded every symbol must be back at kInitialState. AnsDecoder::Finish() checks both, which
-//     catches most corruption and any encoder/decoder model mismatch (about 1 in 2^31 chance of a false pass).
-//  6. Garbage input never crashes or reads out of bounds: sizes that are not a multiple of 4, shorter than the
+//  4. Sealed sub-stream layout: the final encoder state in `state_bytes` little-endian bytes, then the
+//     renormalisation words (little-endian 32-bit) in the order the decoder consumes them. Finish() writes the
+//     state whole (8 bytes: a sub-stream is then a multiple of 4 bytes and at least 8, also for zero symbols);
+//     Seal() writes only the bytes the state needs (4 to 8; the container records how many), which saves 1.5
+//     bytes on average.
+//  5. Integrity: the encoder starts from the state kStateLow | check (Seal's 31-bit check; Finish: check 0). A
+//     decoder that decoded every symbol must be back at that state with every word consumed; AnsDecoder::Finish
+//     checks both, which catches most corruption and any encoder/decoder model mismatch (a false pass has a
+//     chance of about 2^-31). The check costs no rate: the initial state's 31 bits are paid for anyway.
+//  6. Garbage input never crashes or reads out of bounds: sizes whose words are not whole, shorter than the
 //     state, or a state outside the valid range make every call return an error Status; reading past the end is
 //     kTruncated.
+//  7. Prefixes: the decoder reads a word only when the next symbol needs it, so the first m symbols decode from
+//     the first Sealed::BytesNeeded(m) bytes; reading past the end is reported by the *next* Advance (or Finish)
+//     as kTruncated. One sealed stream can thus carry several progressive stages back to back.
 // ---------------------------------------------------------------------------------------------------------------
 //
 // Invariant (both sides): the state x lies in [kStateLow, kStateLow << 32) = [2^31, 2^63).
@@ -38,7 +44,7 @@ namespace dcodec::bitstream {
 constexpr int kPrecisionBits = 24;
 constexpr uint32_t kProbabilityTotal = uint32_t{1} << kPrecisionBits;  // every model's frequencies sum to this
 constexpr uint64_t kStateLow = uint64_t{1} << 31;                      // lower bound of the normalised state
-constexpr uint64_t kInitialState = kStateLow;
+constexpr uint64_t kInitialState = kStateLow;  // Finish()'s initial state (check 0)
 
 // Buffers symbols in decode order; Finish() produces one sealed sub-stream.
 class AnsEncoder {
@@ -48,9 +54,24 @@ class AnsEncoder {
   void Put(uint32_t cum, uint32_t freq);
 
   size_t num_symbols() const { return symbols_.size(); }
+  // Keeps the first m buffered symbols (m >= num_symbols(): no change).
+  void Truncate(size_t m) {
+    if (m < symbols_.size()) symbols_.resize(m);
+  }
 
-  // Encodes all buffered symbols and returns the sub-stream (see "read me first", 4). Resets the encoder.
+  // Encodes all buffered symbols and returns the sub-stream with its 8-byte state and check 0 (see "read me
+  // first", 4). Resets the encoder.
   std::vector<uint8_t> Finish();
+
+  struct Sealed {
+    std::vector<uint8_t> bytes;
+    int state_bytes = 8;  // 4..8: what AnsDecoder needs to be told
+    // For each entry m of `marks`: the bytes a decoder needs to decode the first m symbols.
+    std::vector<size_t> bytes_needed;
+  };
+  // Encodes all buffered symbols with the initial state kStateLow | (check & 0x7fffffff), writing the final
+  // state in as few bytes as it needs. `marks`: symbol counts whose prefix sizes to report. Resets the encoder.
+  Sealed Seal(uint32_t check, const std::vector<size_t>& marks = {});
 
  private:
   std::vector<uint64_t> symbols_;  // cum << 32 | freq
@@ -59,7 +80,8 @@ class AnsEncoder {
 // Reads one sealed sub-stream. `data` must stay alive while the decoder is used.
 class AnsDecoder {
  public:
-  AnsDecoder(const uint8_t* data, size_t size);
+  // `state_bytes`: 8 for Finish()'s sub-streams, Sealed::state_bytes for Seal()'s.
+  AnsDecoder(const uint8_t* data, size_t size, int state_bytes = 8);
 
   // The quantile of the next symbol, in [0, 2^24). 0 if the sub-stream is invalid (Advance then reports it).
   uint32_t Peek() const { return static_cast<uint32_t>(state_ & (kProbabilityTotal - 1)); }
@@ -69,18 +91,36 @@ class AnsDecoder {
   Status Advance(uint32_t cum, uint32_t freq) {
     const uint32_t q = Peek();
     if (!error_.ok()) return error_;
+    if (starved_) return PastEnd();
     if (q - cum >= freq) return AdvanceMisuse(cum, freq);  // unsigned: also catches q < cum
     state_ = static_cast<uint64_t>(freq) * (state_ >> kPrecisionBits) + (q - cum);
     if (state_ < kStateLow) {
-      if (next_ == end_) return PastEnd();
-      state_ = (state_ << 32) | ReadWord(next_);
-      next_ += 4;
+      if (next_ == end_) {
+        starved_ = true;  // fine if no symbol follows: a prefix that ends here
+      } else {
+        state_ = (state_ << 32) | ReadWord(next_);
+        next_ += 4;
+        read_last_ = true;
+        return Status::Ok();
+      }
     }
+    read_last_ = false;
     return Status::Ok();
   }
 
-  // Ok iff the sub-stream was valid, every word was consumed and the state is back at kInitialState.
-  Status Finish() const;
+  // Ok iff the sub-stream was valid, every word was consumed and the state is back at kStateLow | check.
+  Status Finish(uint32_t check = 0) const;
+  // The state is back at kStateLow | check (whether or not bytes are left over).
+  bool AtState(uint32_t check) const {
+    return error_.ok() && !starved_ && state_ == (kStateLow | (check & 0x7fffffffu));
+  }
+
+  // Bytes consumed so far (the state included), and the bytes the symbols decoded so far needed: the same less
+  // the word that the last symbol's renormalisation read ahead for the next one.
+  size_t consumed_bytes() const { return static_cast<size_t>(next_ - begin_); }
+  size_t needed_bytes() const { return consumed_bytes() - (read_last_ ? 4 : 0); }
+  // The last symbol needed a word past the end: the next Advance reports kTruncated.
+  bool starved() const { return starved_; }
 
   // Bytes not yet consumed (for diagnostics).
   size_t remaining_bytes() const { return static_cast<size_t>(end_ - next_); }
@@ -93,6 +133,9 @@ class AnsDecoder {
   Status PastEnd();
 
   uint64_t state_ = 0;
+  bool starved_ = false;    // the last symbol needed a word past the end
+  bool read_last_ = false;  // the last Advance read a word
+  const uint8_t* begin_ = nullptr;
   const uint8_t* next_ = nullptr;
   const uint8_t* end_ = nullptr;
   Status error_;  // sticky: once set, every Advance/Finish returns it

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -145,6 +146,82 @@ TEST(AnsTest, GarbageNeverCrashes) {
     if (status.ok() && dec.Finish().ok()) ++accepted;
   }
   EXPECT_LT(accepted, 5);  // the final-state check rejects garbage with probability ~ 1 - 2^-31
+}
+
+// Seal: minimal state bytes, the 31-bit check, and prefixes that decode their first m symbols.
+TEST(AnsTest, SealedStreamsCheckThemselvesAndDecodeFromPrefixes) {
+  std::mt19937_64 rng(11);
+  int state_sizes[9] = {};
+  for (int trial = 0; trial < 300; ++trial) {
+    const size_t count = rng() % 3000;
+    std::vector<Interval> symbols(count);
+    AnsEncoder enc;
+    for (auto& s : symbols) {
+      s = RandomInterval(rng);
+      enc.Put(s.cum, s.freq);
+    }
+    const uint32_t check = static_cast<uint32_t>(rng()) & 0x7fffffffu;
+    const std::vector<size_t> marks = {0, count / 3, count / 2, count};
+    const AnsEncoder::Sealed sealed = enc.Seal(check, marks);
+    ASSERT_GE(sealed.state_bytes, 4);
+    ASSERT_LE(sealed.state_bytes, 8);
+    ++state_sizes[sealed.state_bytes];
+    ASSERT_EQ(sealed.bytes_needed.size(), marks.size());
+    EXPECT_EQ(sealed.bytes_needed.back(), sealed.bytes.size());
+    // The whole stream: every symbol, the right final state, nothing left over.
+    {
+      AnsDecoder dec(sealed.bytes.data(), sealed.bytes.size(), sealed.state_bytes);
+      for (const Interval& s : symbols) ASSERT_TRUE(dec.Advance(s.cum, s.freq).ok());
+      EXPECT_TRUE(dec.Finish(check).ok());
+      EXPECT_EQ(dec.needed_bytes(), sealed.bytes.size());
+      EXPECT_EQ(dec.Finish(check ^ 1).code(), StatusCode::kCorrupt);  // another check value is refused
+    }
+    // Each mark's prefix decodes exactly its symbols; one byte less does not.
+    for (size_t k = 0; k < marks.size(); ++k) {
+      const size_t m = marks[k], need = sealed.bytes_needed[k];
+      const std::vector<uint8_t> prefix(sealed.bytes.begin(), sealed.bytes.begin() + need);
+      AnsDecoder dec(prefix.data(), prefix.size() - (prefix.size() - sealed.state_bytes) % 4, sealed.state_bytes);
+      for (size_t i = 0; i < m; ++i) {
+        const uint32_t q = dec.Peek();
+        ASSERT_TRUE(q >= symbols[i].cum && q - symbols[i].cum < symbols[i].freq) << trial << " " << i;
+        ASSERT_TRUE(dec.Advance(symbols[i].cum, symbols[i].freq).ok()) << trial << " " << i;
+      }
+      EXPECT_EQ(dec.needed_bytes(), need);
+      if (m < count) {
+        // The next symbol needs more: it is reported as truncation, never as a wrong symbol.
+        const size_t shorter = need >= sealed.state_bytes + 4 ? need - 4 : need;
+        if (shorter < need && m > 0) {
+          AnsDecoder cut(prefix.data(), shorter, sealed.state_bytes);
+          Status st;
+          for (size_t i = 0; i < m && st.ok(); ++i) st = cut.Advance(symbols[i].cum, symbols[i].freq);
+          EXPECT_EQ(st.code(), StatusCode::kTruncated) << trial << " mark " << k;
+        }
+      }
+    }
+  }
+  // The state takes 4..8 bytes depending on where it ends; 8 is not always needed.
+  EXPECT_GT(state_sizes[5] + state_sizes[6] + state_sizes[7], 0);
+}
+
+TEST(AnsTest, SealedOverheadIsAFewBitsOverTheIdeal) {
+  std::mt19937_64 rng(3);
+  double overhead = 0;
+  const int trials = 200;
+  for (int trial = 0; trial < trials; ++trial) {
+    AnsEncoder enc;
+    double ideal = 0;
+    for (int i = 0; i < 500; ++i) {
+      const Interval s = RandomInterval(rng);
+      enc.Put(s.cum, s.freq);
+      ideal += kPrecisionBits - std::log2(static_cast<double>(s.freq));
+    }
+    const auto sealed = enc.Seal(static_cast<uint32_t>(rng()));
+    // The check rides in the initial state, whose 31 bits are the flush's price: bytes ~ (ideal + 31) / 8 + < 1.
+    overhead += 8.0 * sealed.bytes.size() - ideal;
+  }
+  overhead /= trials;
+  EXPECT_GT(overhead, 31.0);
+  EXPECT_LT(overhead, 31.0 + 8.0);
 }
 
 }  // namespace

@@ -20,6 +20,54 @@ std::string FormatPsnr(double psnr) {
   return buf;
 }
 
+// The rate audit (docs/rate_audit.md): per stage its real bytes against what its symbols ideally cost, and the
+// fixed bytes (header, side information, checks, coder flush) that make up the difference.
+nlohmann::json AuditJson(const std::vector<codec::StageReport>& stages, size_t header_bytes, double pixels) {
+  nlohmann::json out = nlohmann::json::array();
+  for (size_t j = 0; j < stages.size(); ++j) {
+    const auto& s = stages[j];
+    const double fixed = s.payload_bytes - s.ideal_bits / 8.0;
+    nlohmann::json row = {{"stage", j + 1},
+                          {"timestep", s.timestep},
+                          {"bytes", s.payload_bytes},
+                          {"cumulative_bytes", s.prefix_bytes},
+                          {"cumulative_bpp", s.bpp},
+                          {"ideal_bits", s.ideal_bits},
+                          {"side_bits", s.side_bits},
+                          {"check_bits", s.check_bits},
+                          {"header_bytes", j == 0 ? header_bytes : 0},
+                          {"fixed_bytes", fixed},
+                          {"flush_bytes", fixed - (j == 0 ? header_bytes : 0) - (s.side_bits + s.check_bits) / 8.0}};
+    if (s.model_bits > 0) row["model_bits"] = s.model_bits;
+    if (s.open_bits > 0 || s.timestep == 0) row["open_bits"] = s.open_bits;
+    if (s.psnr != 0 && !std::isnan(s.psnr)) row["psnr"] = std::isinf(s.psnr) ? nlohmann::json("lossless") : nlohmann::json(s.psnr);
+    out.push_back(row);
+  }
+  return out;
+}
+
+void PrintAudit(const nlohmann::json& rows, double pixels, FILE* f) {
+  std::fprintf(f, "stage     t    bytes  cum.bytes  cum.bpp   ideal-bpp  side+check  fixed-B  model-bpp  PSNR\n");
+  double ideal = 0, fixed = 0;
+  for (const auto& r : rows) {
+    ideal += r["ideal_bits"].get<double>();
+    fixed += r["fixed_bytes"].get<double>();
+    std::string psnr = "-";
+    if (r.contains("psnr")) psnr = r["psnr"].is_string() ? "lossless" : FormatPsnr(r["psnr"].get<double>());
+    std::string model = r.contains("model_bits") ? std::to_string(r["model_bits"].get<double>() / pixels) : "-";
+    if (model.size() > 7) model.resize(7);
+    std::fprintf(f, "%5d  %4d  %7d  %9d  %7.4f  %10.4f  %6.1f bit  %7.2f  %9s  %s\n", r["stage"].get<int>(),
+                 r["timestep"].get<int>(), r["bytes"].get<int>(), r["cumulative_bytes"].get<int>(),
+                 r["cumulative_bpp"].get<double>(), r["ideal_bits"].get<double>() / pixels,
+                 r["side_bits"].get<double>() + r["check_bits"].get<double>(), r["fixed_bytes"].get<double>(),
+                 model.c_str(), psnr.c_str());
+  }
+  if (!rows.empty()) {
+    std::fprintf(f, "total: %d bytes = %.1f ideal + %.1f fixed (header, side information, checks, flush)\n",
+                 rows.back()["cumulative_bytes"].get<int>(), ideal / 8.0, fixed);
+  }
+}
+
 }  // namespace
 
 Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global) {
@@ -55,12 +103,7 @@ Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global) {
     DCODEC_ASSIGN_OR_RETURN(codec::EncodeResult result, codec->Encode(image, a->options));
     DCODEC_RETURN_IF_ERROR(WriteFileAtomic(a->output, result.stream, a->force));
     if (global.verbose) {
-      std::fprintf(stderr, "stage  t     bytes   bpp      ideal-bpp  PSNR\n");
-      for (size_t j = 0; j < result.stages.size(); ++j) {
-        const auto& s = result.stages[j];
-        std::fprintf(stderr, "%5zu  %4d  %7zu  %7.4f  %8.4f  %s\n", j + 1, s.timestep, s.prefix_bytes, s.bpp,
-                     s.ideal_bits / image.num_pixels(), FormatPsnr(s.psnr).c_str());
-      }
+      PrintAudit(AuditJson(result.stages, result.header_bytes, image.num_pixels()), image.num_pixels(), stderr);
     }
     if (!global.quiet) {
       std::fprintf(stderr, "Compressed to %zu bytes (%.3f bpp)\n", result.stream.size(),
@@ -106,7 +149,7 @@ Command AddDecodeCommand(CLI::App& app, const GlobalOptions& global) {
     a->options.max_bytes = a->bytes;
     a->options.max_stages = a->stage;
     if (a->bpp > 0) {
-      auto parsed = bitstream::ParseStream(data.data(), data.size());
+      auto parsed = bitstream::ParseHeader(data.data(), data.size());
       if (!parsed.ok()) return parsed.status().Prefixed(a->input);
       double pixels = static_cast<double>(parsed->header.width) * parsed->header.height;
       a->options.max_bytes = std::max<size_t>(1, static_cast<size_t>(a->bpp * pixels / 8));
@@ -121,6 +164,10 @@ Command AddDecodeCommand(CLI::App& app, const GlobalOptions& global) {
       std::fprintf(stderr, "Decoded %d of %d stages (%zu bytes, %.3f bpp)%s\n", result->stages_decoded,
                    result->schedule_stages, result->bytes_used,
                    result->bytes_used * 8.0 / result->image.num_pixels(), result->exact ? ": lossless" : "");
+      if (a->bytes == 0 && a->bpp == 0 && a->stage < 0 && result->stages_decoded < result->stages_total) {
+        std::fprintf(stderr, "note: %s holds %d stages but ends inside stage %d (a prefix, or a damaged file)\n",
+                     a->input.c_str(), result->stages_total, result->stages_decoded + 1);
+      }
     }
     return Status::Ok();
   };
@@ -128,55 +175,66 @@ Command AddDecodeCommand(CLI::App& app, const GlobalOptions& global) {
 
 Command AddInfoCommand(CLI::App& app, const GlobalOptions& global) {
   struct Args {
-    std::string input;
-    bool json = false;
+    std::string input, model;
+    bool json = false, header_only = false;
   };
   auto a = std::make_shared<Args>();
   app.add_option("input", a->input, ".dcd stream")->required();
+  app.add_option("--model", a->model, "the stream's model, to list its stages (default: the shipped photo model)");
+  app.add_flag("--header", a->header_only, "print the header only (no model needed)");
   app.add_flag("--json", a->json, "print JSON");
-  return [a]() -> Status {
+  return [a, &global]() -> Status {
     DCODEC_ASSIGN_OR_RETURN(std::vector<uint8_t> data, ReadFileBytes(a->input));
-    auto parsed = bitstream::ParseStream(data.data(), data.size());
+    auto parsed = bitstream::ParseHeader(data.data(), data.size());
     if (!parsed.ok()) return parsed.status().Prefixed(a->input);
     const auto& h = parsed->header;
-    double pixels = static_cast<double>(h.width) * h.height;
-    size_t prefix = parsed->payloads.empty() ? data.size() : parsed->payloads[0].first - data.data();
-    size_t header_bytes = prefix;
-    char id[17];
-    std::snprintf(id, sizeof(id), "%016llx", static_cast<unsigned long long>(h.model_id));
-    nlohmann::json j = {{"file", a->input},        {"bytes", data.size()},    {"width", h.width},
-                        {"height", h.height},      {"channels", h.channels}, {"model_id", id},
-                        {"method", h.method},      {"dither_seed", h.dither_seed},
-                        {"tile_size", h.tile_size}, {"tile_margin", h.tile_margin},
-                        {"schedule", h.schedule},  {"header_bytes", header_bytes},
-                        {"truncated", parsed->truncated}};
-    j["stages"] = nlohmann::json::array();
-    for (size_t s = 0; s < h.stages.size(); ++s) {
-      bool complete = s < parsed->payloads.size();
-      if (complete) prefix += h.stages[s].num_bytes;
-      j["stages"].push_back({{"stage", s + 1},
-                             {"timestep", h.stages[s].timestep},
-                             {"bytes", h.stages[s].num_bytes},
-                             {"complete", complete},
-                             {"cumulative_bytes", prefix},
-                             {"cumulative_bpp", prefix * 8.0 / pixels}});
+    const auto& p = h.params;
+    const double pixels = static_cast<double>(h.width) * h.height;
+    char tag[8];
+    std::snprintf(tag, sizeof(tag), "%04x", h.model_tag);
+    nlohmann::json j = {{"file", a->input},           {"bytes", data.size()},
+                        {"format_version", bitstream::kFormatVersion},
+                        {"width", h.width},           {"height", h.height},
+                        {"channels", h.channels},     {"model_tag", tag},
+                        {"stages_in_stream", h.stages}, {"dither_seed", p.dither_seed},
+                        {"tile_size", p.tile_size},   {"tile_margin", p.tile_margin},
+                        {"chain", {{"stages", p.chain_stages}, {"t_max", p.chain_t_max}, {"t_min", p.chain_t_min}}},
+                        {"header_bytes", parsed->header_bytes}};
+    Status decode_status;
+    if (!a->header_only) {
+      // The stages' boundaries live inside the entropy-coded stream: listing them means decoding it.
+      std::string model = a->model.empty() ? DefaultModelPath() : a->model;
+      auto codec = codec::Codec::Load(model);
+      if (!codec.ok()) return codec.status();
+      codec::DecodeOptions options;
+      options.threads = ResolveThreads(0);
+      auto result = (*codec)->Decode(data.data(), data.size(), options);
+      if (result.ok()) {
+        j["stages"] = AuditJson(result->stages, result->header_bytes, pixels);
+        j["stages_complete"] = result->stages_decoded;
+        j["lossless"] = result->exact;
+      } else {
+        decode_status = result.status().Prefixed(a->input);
+      }
     }
     if (a->json) {
       std::printf("%s\n", j.dump(2).c_str());
-      return Status::Ok();
+      return decode_status;
     }
-    std::printf("%s: dcodec stream, %u x %u, %s, %zu bytes (%.4f bpp)\n", a->input.c_str(), h.width, h.height,
-                h.channels == 3 ? "RGB" : "grey", data.size(), data.size() * 8.0 / pixels);
-    std::printf("model %s, dither seed %llu, tiles %u+%u, header %zu bytes%s\n", id,
-                static_cast<unsigned long long>(h.dither_seed), h.tile_size, h.tile_margin, header_bytes,
-                parsed->truncated ? ", truncated" : "");
-    std::printf("stage  timestep  bytes     cumulative  bpp\n");
-    for (const auto& s : j["stages"]) {
-      std::printf("%5d  %8d  %8d  %10d  %.4f%s\n", s["stage"].get<int>(), s["timestep"].get<int>(),
-                  s["bytes"].get<int>(), s["cumulative_bytes"].get<int>(), s["cumulative_bpp"].get<double>(),
-                  s["complete"].get<bool>() ? "" : "  (missing)");
+    std::printf("%s: dcodec stream (format %d), %u x %u, %s, %zu bytes (%.4f bpp)\n", a->input.c_str(),
+                bitstream::kFormatVersion, h.width, h.height, h.channels == 3 ? "RGB" : "grey", data.size(),
+                data.size() * 8.0 / pixels);
+    std::printf("model tag %s, %u of %u stages (chain K = %u, t = %u..%u), dither seed %llu, tiles %u+%u, header %zu "
+                "bytes\n",
+                tag, h.stages, p.chain_stages + 1, p.chain_stages, p.chain_t_max, p.chain_t_min,
+                static_cast<unsigned long long>(p.dither_seed), p.tile_size, p.tile_margin, parsed->header_bytes);
+    if (j.contains("stages")) {
+      PrintAudit(j["stages"], pixels, stdout);
+      if (j["stages_complete"].get<int>() < static_cast<int>(h.stages)) {
+        std::printf("the file ends inside stage %d (a prefix)\n", j["stages_complete"].get<int>() + 1);
+      }
     }
-    return Status::Ok();
+    return decode_status;
   };
 }
 

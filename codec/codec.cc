@@ -2,18 +2,19 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "bitstream/ans.h"
 #include "bitstream/checksum.h"
 #include "bitstream/container.h"
+#include "bitstream/leaky_quantizer.h"
 #include "codec/stage_coder.h"
 
 namespace dcodec::codec {
 namespace {
 
-constexpr uint8_t kMethodDitheredQuantization = 0;
-constexpr size_t kBeliefBytes = 3;  // family, scale code, gain code
+constexpr uint32_t kCheckSymbols = 1u << 12;  // a stage's check symbol: 12 bits
 
 // Planar RGB (3·w·h) from an interleaved grey or RGB image.
 std::vector<uint8_t> ToPlanarRgb(const Image& image) {
@@ -39,41 +40,81 @@ Image FromPlanarRgb(const uint8_t* planes, int width, int height, int channels) 
   return image;
 }
 
-std::vector<uint8_t> UnitsToPixels(const std::vector<float>& x) {
+// The mean reconstruction: x̂_0 to the nearest pixel, kept inside the cells the stream has proved.
+std::vector<uint8_t> UnitsToPixels(const std::vector<float>& x, const Cells& cells) {
   std::vector<uint8_t> p(x.size());
-  for (size_t i = 0; i < x.size(); ++i) p[i] = UnitToPixel(x[i]);
+  for (size_t i = 0; i < x.size(); ++i) p[i] = std::clamp(UnitToPixel(x[i]), cells.lo(i), cells.hi(i));
   return p;
 }
 
-uint32_t SymbolHash(const int32_t* symbols, size_t n) {
-  std::vector<uint8_t> bytes(4 * n);
+// The check hash chain (codec.h).
+uint64_t HashWords(uint64_t seed, const std::vector<uint64_t>& words) {
+  std::vector<uint8_t> bytes(8 * words.size());
+  for (size_t i = 0; i < words.size(); ++i) {
+    for (int b = 0; b < 8; ++b) bytes[8 * i + b] = static_cast<uint8_t>(words[i] >> (8 * b));
+  }
+  return bitstream::Xxh64(bytes, seed);
+}
+
+uint64_t HeaderHash(const bitstream::StreamHeader& h, uint64_t model_id) {
+  const auto& p = h.params;
+  return HashWords(0x64636f6465632d32ull, {h.width, h.height, h.channels, p.dither_seed, p.tile_size, p.tile_margin,
+                                           p.chain_stages, p.chain_t_max, p.chain_t_min, model_id});
+}
+
+template <typename T>
+uint64_t StageHash(uint64_t previous, int stage, const T* symbols, size_t n) {
+  std::vector<uint8_t> bytes(4 * n + 4);
+  for (int b = 0; b < 4; ++b) bytes[b] = static_cast<uint8_t>(static_cast<uint32_t>(stage) >> (8 * b));
   for (size_t i = 0; i < n; ++i) {
-    uint32_t v = static_cast<uint32_t>(symbols[i]);
-    for (int b = 0; b < 4; ++b) bytes[4 * i + b] = static_cast<uint8_t>(v >> (8 * b));
+    const uint32_t v = static_cast<uint32_t>(static_cast<int64_t>(symbols[i]));
+    for (int b = 0; b < 4; ++b) bytes[4 + 4 * i + b] = static_cast<uint8_t>(v >> (8 * b));
   }
-  return static_cast<uint32_t>(bitstream::Xxh64(bytes));
+  return bitstream::Xxh64(bytes, previous);
 }
 
-std::vector<uint8_t> StagePayload(const Belief& belief, std::vector<uint8_t> coded) {
-  coded.insert(coded.begin(), {static_cast<uint8_t>(belief.family), belief.scale_code, belief.gain_code});
-  return coded;
-}
-
-StatusOr<Belief> ParseBelief(const uint8_t* data, size_t size, int stage) {
-  if (size < kBeliefBytes || data[0] > 1) {
-    return Corrupt("stage " + std::to_string(stage) + ": bad side information");
-  }
-  Belief b;
-  b.family = data[0] == 0 ? bitstream::Family::kGaussian : bitstream::Family::kLogistic;
-  b.scale_code = data[1];
-  b.gain_code = data[2];
-  return b;
-}
+uint32_t FinalCheck(uint64_t h, uint32_t stages) { return static_cast<uint32_t>(HashWords(h, {stages})) & 0x7fffffffu; }
 
 // `activity` is nullptr for the first stage, whose x̂_0 is 0 everywhere.
 DitherStage MakeDitherStage(const StageCoefficients& c, uint64_t seed, int j, const std::vector<float>& activity) {
   return DitherStage{c.coef_x0, c.coef_xt, std::sqrt(12.0 * c.variance), DitherKey(seed, j),
                      j > 0 ? activity.data() : nullptr};
+}
+
+// The model's own cost of a dithered stage (bits): Σ KL(q(x_s | x_t, x_0) || p_θ(x_s | x_t)) with the posterior
+// variance on both sides; stage 0 compares q(x_τ | x_0) with N(0, 1), the diffusion prior.
+double ModelBitsDither(const StageCoefficients& c, const float* x0_hat, const uint8_t* pixels, size_t n, int j) {
+  double nats = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const double x0 = PixelToUnit(pixels[i]);
+    if (j == 0) {
+      const double var = c.variance, ab = c.coef_x0 * c.coef_x0;
+      nats += 0.5 * (-1.0 - std::log(var) + var + ab * x0 * x0);
+    } else {
+      const double d = c.coef_x0 * (x0 - x0_hat[i]);
+      nats += d * d / (2.0 * c.variance);
+    }
+  }
+  return nats / std::log(2.0);
+}
+
+// The pixels under a discretized Gaussian N(127.5 (x̂_0 + 1), σ²) over 0..255 (tails folded), σ the RMS error.
+double ModelBitsPixels(const float* x0_hat, const uint8_t* pixels, size_t n) {
+  double se = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const double r = pixels[i] - 127.5 * (x0_hat[i] + 1.0);
+    se += r * r;
+  }
+  const double sigma = std::max(std::sqrt(se / std::max<size_t>(n, 1)), 0.05);
+  auto cdf = [&](double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); };
+  double bits = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const double mean = 127.5 * (x0_hat[i] + 1.0), p = pixels[i];
+    const double lo = p == 0 ? 0.0 : cdf((p - 0.5 - mean) / sigma);
+    const double hi = p == 255 ? 1.0 : cdf((p + 0.5 - mean) / sigma);
+    bits -= std::log2(std::max(hi - lo, 1e-300));
+  }
+  return bits;
 }
 
 double PsnrPlanar(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b) {
@@ -109,184 +150,245 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
   if (image.num_pixels() > kMaxCodecPixels) {
     return Unsupported("encode: images over 16.7 Mpixel (2^24) are not supported yet");
   }
+  if (options.tiles.tile_size < 16 || options.tiles.tile_size > 4096 || options.tiles.margin < 0 ||
+      options.tiles.margin > 256) {
+    return InvalidArgument("encode: the tile size must be 16..4096 and the margin 0..256");
+  }
   const auto& schedule = denoiser_->schedule();
   DCODEC_ASSIGN_OR_RETURN(std::vector<uint16_t> chain, MakeChain(schedule, options.chain));
   const int K = static_cast<int>(chain.size());
   const int w = image.width, h = image.height;
   const size_t n = 3 * image.num_pixels();
   const double num_pixels = static_cast<double>(image.num_pixels());
+  const uint64_t model_id = denoiser_->model_id();
   std::vector<uint8_t> pixels = ToPlanarRgb(image);
-  std::vector<float> x0(n), x_t(n, 0.0f), x_s(n), x0_hat(n, 0.0f);
-  for (size_t i = 0; i < n; ++i) x0[i] = PixelToUnit(pixels[i]);
+  std::vector<float> x_t(n, 0.0f), x_s(n), x0_hat(n, 0.0f);
   std::vector<int32_t> symbols(n);
   std::vector<float> activity;
+  Cells cells(n);
 
   bitstream::StreamHeader header;
   header.width = w;
   header.height = h;
   header.channels = static_cast<uint8_t>(image.channels);
-  header.model_id = denoiser_->model_id();
-  header.method = kMethodDitheredQuantization;
-  header.dither_seed = options.seed;
-  header.tile_size = options.tiles.tile_size;
-  header.tile_margin = options.tiles.margin;
-  header.schedule.assign(chain.begin(), chain.end());
-  header.schedule.push_back(0);
+  header.model_tag = static_cast<uint16_t>(model_id);
+  header.params.dither_seed = options.seed;
+  header.params.tile_size = options.tiles.tile_size;
+  header.params.tile_margin = options.tiles.margin;
+  header.params.chain_stages = options.chain.stages;
+  header.params.chain_t_max = options.chain.t_max;
+  header.params.chain_t_min = options.chain.t_min;
+  uint64_t hash = HeaderHash(header, model_id);
 
-  std::vector<std::vector<uint8_t>> payloads;
+  // Every stage goes into one encoder; `ends` records, per stage, the symbol count before and after its check
+  // symbol and the hash chain's value.
+  struct StageEnd {
+    size_t before_check, after_check;
+    uint64_t hash;
+  };
+  std::vector<StageEnd> ends;
+  bitstream::AnsEncoder enc;
   EncodeResult result;
-  auto prefix_bytes = [&]() -> StatusOr<size_t> {
-    DCODEC_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, bitstream::SerializeStream(header, payloads));
-    return bytes.size();
-  };
-  auto add_stage = [&](int timestep, const Belief& belief, bitstream::AnsEncoder& enc, uint32_t hash,
-                       double ideal) -> Status {
-    payloads.push_back(StagePayload(belief, enc.Finish()));
-    bitstream::StageEntry entry;
-    entry.timestep = static_cast<uint16_t>(timestep);
-    entry.symbol_hash = hash;
-    header.stages.push_back(entry);
-    DCODEC_ASSIGN_OR_RETURN(size_t bytes, prefix_bytes());
-    result.stages.push_back(StageReport{timestep, payloads.back().size(), bytes, bytes * 8.0 / num_pixels, ideal,
-                                        std::numeric_limits<double>::quiet_NaN()});
-    return Status::Ok();
-  };
-  auto drop_last_stage = [&]() {
-    payloads.pop_back();
-    header.stages.pop_back();
-    result.stages.pop_back();
-  };
-  auto over_budget = [&]() {
-    return options.target_bpp > 0 && result.stages.size() > 1 && result.stages.back().bpp > options.target_bpp;
+  auto end_stage = [&](StageReport report, int j, const auto* stage_symbols) {
+    hash = StageHash(hash, j, stage_symbols, n);
+    const size_t before = enc.num_symbols();
+    bitstream::EncodeUniform(enc, static_cast<uint32_t>(hash % kCheckSymbols), kCheckSymbols);
+    report.check_bits = std::log2(static_cast<double>(kCheckSymbols));
+    report.open_bits = cells.OpenBits();
+    ends.push_back({before, enc.num_symbols(), hash});
+    result.stages.push_back(report);
   };
 
-  bool done = false;
-  for (int j = 0; j < K && !done; ++j) {
+  bool psnr_met = false;
+  for (int j = 0; j < K && !psnr_met; ++j) {
     StageCoefficients c = CoefficientsFor(schedule, chain, j);
     if (j > 0) {
       DCODEC_RETURN_IF_ERROR(denoiser_->PredictX0(x_t.data(), w, h, c.t, options.tiles, x0_hat.data()));
-      result.stages.back().psnr = PsnrPlanar(UnitsToPixels(x0_hat), pixels);
+      result.stages.back().psnr = PsnrPlanar(UnitsToPixels(x0_hat, cells), pixels);
       if (options.target_psnr > 0 && result.stages.back().psnr >= options.target_psnr) break;
+      activity = Activity(x0_hat.data(), w, h);
     }
-    if (j > 0) activity = Activity(x0_hat.data(), w, h);
     DitherStage st = MakeDitherStage(c, options.seed, j, activity);
-    Belief belief = ChooseDitherBelief(st, x_t.data(), x0_hat.data(), x0.data(), n);
-    bitstream::AnsEncoder enc;
-    DCODEC_RETURN_IF_ERROR(EncodeDitherStage(st, belief, x_t.data(), x0_hat.data(), x0.data(), n, enc, x_s.data(),
-                                             symbols.data()));
-    double ideal = DitherStageBits(st, belief, x_t.data(), x0_hat.data(), x0.data(), n);
-    DCODEC_RETURN_IF_ERROR(add_stage(c.s, belief, enc, SymbolHash(symbols.data(), n), ideal));
-    if (over_budget()) {
-      drop_last_stage();
-      done = true;
-      break;
-    }
+    Belief belief = ChooseDitherBelief(st, cells, x_t.data(), x0_hat.data(), pixels.data(), n);
+    StageReport report;
+    report.timestep = c.s;
+    report.model_bits = ModelBitsDither(c, x0_hat.data(), pixels.data(), n, j);
+    EncodeBelief(enc, belief, j > 0);
+    report.side_bits = BeliefBits(j > 0);
+    DCODEC_RETURN_IF_ERROR(EncodeDitherStage(st, belief, cells, x_t.data(), x0_hat.data(), pixels.data(), n, enc,
+                                             x_s.data(), symbols.data(), &report.ideal_bits));
+    end_stage(report, j, symbols.data());
     x_t.swap(x_s);
   }
-  if (!done && static_cast<int>(result.stages.size()) == K) {
+  if (static_cast<int>(result.stages.size()) == K) {
     DCODEC_RETURN_IF_ERROR(denoiser_->PredictX0(x_t.data(), w, h, chain.back(), options.tiles, x0_hat.data()));
-    result.stages.back().psnr = PsnrPlanar(UnitsToPixels(x0_hat), pixels);
-    bool psnr_met = options.target_psnr > 0 && result.stages.back().psnr >= options.target_psnr;
-    if (!psnr_met) {
+    result.stages.back().psnr = PsnrPlanar(UnitsToPixels(x0_hat, cells), pixels);
+    if (!(options.target_psnr > 0 && result.stages.back().psnr >= options.target_psnr)) {
       activity = Activity(x0_hat.data(), w, h);
-      Belief belief = ChoosePixelBelief(x0_hat.data(), pixels.data(), n, activity.data());
-      bitstream::AnsEncoder enc;
-      DCODEC_RETURN_IF_ERROR(EncodePixelStage(belief, x0_hat.data(), pixels.data(), n, enc, activity.data()));
-      double ideal = PixelStageBits(belief, x0_hat.data(), pixels.data(), n, 1, activity.data());
-      std::vector<int32_t> as_symbols(pixels.begin(), pixels.end());
-      DCODEC_RETURN_IF_ERROR(add_stage(0, belief, enc, SymbolHash(as_symbols.data(), n), ideal));
-      result.stages.back().psnr = std::numeric_limits<double>::infinity();
-      if (over_budget()) drop_last_stage();
+      Belief belief = ChoosePixelBelief(cells, x0_hat.data(), pixels.data(), n, activity.data());
+      StageReport report;
+      report.timestep = 0;
+      report.model_bits = ModelBitsPixels(x0_hat.data(), pixels.data(), n);
+      EncodeBelief(enc, belief, true);
+      report.side_bits = BeliefBits(true);
+      DCODEC_RETURN_IF_ERROR(EncodePixelStage(belief, cells, x0_hat.data(), pixels.data(), n, enc, activity.data(),
+                                              &report.ideal_bits));
+      report.psnr = std::numeric_limits<double>::infinity();
+      end_stage(report, K, pixels.data());
+      result.stages.back().open_bits = 0;
     }
   }
-  DCODEC_ASSIGN_OR_RETURN(result.stream, bitstream::SerializeStream(header, payloads));
-  // Report what a prefix of this file costs: its full header plus the stages up to each one.
-  size_t prefix = result.stream.size();
-  for (const auto& p : payloads) prefix -= p.size();
-  for (size_t j = 0; j < result.stages.size(); ++j) {
-    prefix += payloads[j].size();
-    result.stages[j].prefix_bytes = prefix;
-    result.stages[j].bpp = prefix * 8.0 / num_pixels;
+
+  // Seals the first m stages: the last one's check symbol gives way to the stream's final check.
+  auto seal = [&](size_t m) -> StatusOr<EncodeResult> {
+    bitstream::AnsEncoder copy = enc;
+    copy.Truncate(ends[m - 1].before_check);
+    std::vector<size_t> marks;
+    for (size_t k = 0; k + 1 < m; ++k) marks.push_back(ends[k].after_check);
+    marks.push_back(ends[m - 1].before_check);
+    bitstream::AnsEncoder::Sealed sealed = copy.Seal(FinalCheck(ends[m - 1].hash, static_cast<uint32_t>(m)), marks);
+    header.stages = static_cast<uint32_t>(m);
+    header.state_bytes = static_cast<uint8_t>(sealed.state_bytes);
+    DCODEC_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, bitstream::SerializeHeader(header));
+    EncodeResult out;
+    out.header_bytes = bytes.size();
+    out.stages.assign(result.stages.begin(), result.stages.begin() + static_cast<ptrdiff_t>(m));
+    out.stages.back().check_bits = 0;
+    size_t previous = 0;
+    for (size_t k = 0; k < m; ++k) {
+      StageReport& r = out.stages[k];
+      r.prefix_bytes = bytes.size() + sealed.bytes_needed[k];
+      r.payload_bytes = r.prefix_bytes - previous;
+      r.bpp = r.prefix_bytes * 8.0 / num_pixels;
+      previous = r.prefix_bytes;
+    }
+    bytes.insert(bytes.end(), sealed.bytes.begin(), sealed.bytes.end());
+    out.stream = std::move(bytes);
+    return out;
+  };
+  DCODEC_ASSIGN_OR_RETURN(EncodeResult sealed, seal(ends.size()));
+  if (options.target_bpp > 0 && sealed.stages.back().bpp > options.target_bpp && ends.size() > 1) {
+    size_t m = 1;
+    while (m < ends.size() && sealed.stages[m].bpp <= options.target_bpp) ++m;
+    DCODEC_ASSIGN_OR_RETURN(sealed, seal(m));
   }
-  return result;
+  return sealed;
 }
 
+
 StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const DecodeOptions& options) const {
-  size_t usable = options.max_bytes > 0 ? std::min(size, options.max_bytes) : size;
-  DCODEC_ASSIGN_OR_RETURN(bitstream::ParsedStream parsed, bitstream::ParseStream(data, usable));
-  const auto& header = parsed.header;
-  if (header.method != kMethodDitheredQuantization) {
-    return Unsupported("coding method " + std::to_string(header.method) + " is not supported by this build");
-  }
-  if (header.model_id != denoiser_->model_id()) {
-    char buf[128];
-    std::snprintf(buf, sizeof(buf), "the stream was made with model %016llx, but %016llx is loaded",
-                  static_cast<unsigned long long>(header.model_id),
-                  static_cast<unsigned long long>(denoiser_->model_id()));
+  const size_t usable = options.max_bytes > 0 ? std::min(size, options.max_bytes) : size;
+  DCODEC_ASSIGN_OR_RETURN(bitstream::ParsedHeader parsed, bitstream::ParseHeader(data, usable));
+  const bitstream::StreamHeader& header = parsed.header;
+  const uint64_t model_id = denoiser_->model_id();
+  if (header.model_tag != static_cast<uint16_t>(model_id)) {
+    char buf[160];
+    std::snprintf(buf, sizeof(buf), "the stream was made with another model (tag %04x), but %016llx (tag %04x) is loaded",
+                  header.model_tag, static_cast<unsigned long long>(model_id), static_cast<unsigned>(model_id & 0xffff));
     return Status(StatusCode::kModelMismatch, std::string(buf) + " (" + denoiser_->path() + "); pass its --model");
   }
   const auto& schedule = denoiser_->schedule();
-  // The schedule: a strictly decreasing chain within [1, T], then 0 for the pixel stage.
-  const auto& sched = header.schedule;
-  if (sched.size() < 2 || sched.back() != 0) return InvalidInput("the stream's coding schedule does not end in 0");
-  std::vector<uint16_t> chain(sched.begin(), sched.end() - 1);
-  for (size_t j = 0; j < chain.size(); ++j) {
-    if (chain[j] < 1 || chain[j] > schedule.num_steps() || (j > 0 && chain[j] >= chain[j - 1])) {
-      return InvalidInput("the stream's coding schedule is not a decreasing chain of timesteps");
-    }
+  const auto& params = header.params;
+  ChainOptions chain_options;
+  chain_options.stages = static_cast<int>(params.chain_stages);
+  chain_options.t_max = static_cast<int>(params.chain_t_max);
+  chain_options.t_min = static_cast<int>(params.chain_t_min);
+  auto chain_or = MakeChain(schedule, chain_options);
+  if (!chain_or.ok()) {
+    return InvalidInput("the stream's coding chain does not fit the model's schedule: " + chain_or.status().message());
   }
-  for (size_t j = 0; j < header.stages.size(); ++j) {
-    if (header.stages[j].timestep != sched[j]) return InvalidInput("the stage table disagrees with the schedule");
-  }
-  if (header.tile_size < 16 || header.tile_size > 4096 || header.tile_margin > 256) {
-    return InvalidInput("the stream's tile size is out of range");
-  }
+  const std::vector<uint16_t> chain = *std::move(chain_or);
   if (uint64_t{header.width} * header.height > kMaxCodecPixels) {
     return InvalidInput("the stream claims " + std::to_string(header.width) + "x" + std::to_string(header.height) +
                         " pixels, more than any encoder of this format writes (2^24)");
   }
-  TileOptions tiles{static_cast<int>(header.tile_size), static_cast<int>(header.tile_margin), options.threads};
+  TileOptions tiles{static_cast<int>(params.tile_size), static_cast<int>(params.tile_margin), options.threads};
   const int K = static_cast<int>(chain.size());
+  const int N = static_cast<int>(header.stages);
   const int w = static_cast<int>(header.width), h = static_cast<int>(header.height);
   const size_t n = 3 * static_cast<size_t>(w) * h;
+  const size_t hb = parsed.header_bytes;
 
   DecodeResult result;
-  result.stages_total = static_cast<int>(header.stages.size());
+  result.stages_total = N;
   result.schedule_stages = K + 1;
-  int available = static_cast<int>(parsed.payloads.size());
-  if (options.max_stages >= 0) available = std::min(available, options.max_stages);
+  result.header_bytes = hb;
+  const int wanted = options.max_stages >= 0 ? std::min(N, options.max_stages) : N;
 
+  // A prefix may end inside a word: the decoder sees the whole words only (the rest belongs to a later stage).
+  const size_t avail = usable - hb;
+  const size_t whole = avail < header.state_bytes ? avail : avail - (avail - header.state_bytes) % 4;
+  const size_t extra = avail - whole;
+  bitstream::AnsDecoder dec(data + hb, whole, header.state_bytes);
+  uint64_t hash = HeaderHash(header, model_id);
   std::vector<float> x_t(n, 0.0f), x_s(n), x0_hat(n, 0.0f);
   std::vector<int32_t> symbols(n);
   std::vector<float> activity;
   std::vector<uint8_t> pixels;
-  size_t bytes_used = parsed.payloads.empty() ? usable : static_cast<size_t>(parsed.payloads[0].first - data);
+  Cells cells(n);
   int decoded = 0;
-  auto check_stage = [&](int j, bitstream::AnsDecoder& dec, uint32_t hash) -> Status {
-    if (!dec.Finish().ok() || hash != header.stages[j].symbol_hash) {
-      return Status(StatusCode::kNonDeterministic,
-                    "stage " + std::to_string(j + 1) + " (t=" + std::to_string(sched[j]) +
-                        ") decoded to other symbols than were encoded: this machine computes the model "
-                        "differently from the encoder's (another CPU or library build?)");
+  auto fail = [&](int j) {
+    return Corrupt("stage " + std::to_string(j + 1) + " (t=" + std::to_string(j < K ? chain[j] : 0) +
+                   ") fails its check: the stream is damaged, or this machine computes the model differently from "
+                   "the encoder's (another CPU or library build?)");
+  };
+  // Ends stage j: its check symbol, or for the stream's last stage the final state. Sets *complete = false if
+  // the data ran out first (a prefix).
+  auto finish_stage = [&](int j, StageReport report, bool* complete) -> Status {
+    *complete = false;
+    if (j + 1 < N) {
+      auto check = bitstream::DecodeUniform(dec, kCheckSymbols);
+      if (!check.ok()) return check.status().code() == StatusCode::kTruncated ? Status::Ok() : fail(j);
+      if (*check != hash % kCheckSymbols) return fail(j);
+      report.check_bits = std::log2(static_cast<double>(kCheckSymbols));
+    } else {
+      const uint32_t final_check = FinalCheck(hash, static_cast<uint32_t>(N));
+      Status s = dec.Finish(final_check);
+      if (s.code() == StatusCode::kTruncated) return Status::Ok();
+      if (dec.AtState(final_check) && dec.remaining_bytes() + extra > 0) {
+        return InvalidInput("trailing garbage: " + std::to_string(dec.remaining_bytes() + extra) +
+                            " bytes after the stream's last stage");
+      }
+      if (!s.ok()) return fail(j);
     }
+    report.prefix_bytes = hb + dec.needed_bytes();
+    report.payload_bytes = report.prefix_bytes - (result.stages.empty() ? 0 : result.stages.back().prefix_bytes);
+    report.bpp = report.prefix_bytes * 8.0 / (static_cast<double>(w) * h);
+    result.stages.push_back(report);
+    *complete = true;
     return Status::Ok();
   };
-  for (int j = 0; j < std::min(available, K); ++j) {
+  // A stage's decode error: running out of data ends the prefix, anything else is a failed stage.
+  auto stage_error = [&](const Status& s, int j) { return s.code() == StatusCode::kTruncated ? Status::Ok() : fail(j); };
+
+  bool complete = true;
+  for (int j = 0; j < std::min(wanted, K) && complete; ++j) {
     StageCoefficients c = CoefficientsFor(schedule, chain, j);
     if (j > 0) {
       DCODEC_RETURN_IF_ERROR(denoiser_->PredictX0(x_t.data(), w, h, c.t, tiles, x0_hat.data()));
-      if (options.on_prefix) options.on_prefix(j, FromPlanarRgb(UnitsToPixels(x0_hat).data(), w, h, header.channels));
+      if (options.on_prefix) options.on_prefix(j, FromPlanarRgb(UnitsToPixels(x0_hat, cells).data(), w, h, header.channels));
+      activity = Activity(x0_hat.data(), w, h);
     }
-    const auto& [payload, payload_size] = parsed.payloads[j];
-    DCODEC_ASSIGN_OR_RETURN(Belief belief, ParseBelief(payload, payload_size, j + 1));
-    bitstream::AnsDecoder dec(payload + kBeliefBytes, payload_size - kBeliefBytes);
-    if (j > 0) activity = Activity(x0_hat.data(), w, h);
-    DitherStage st = MakeDitherStage(c, header.dither_seed, j, activity);
-    Status s = DecodeDitherStage(st, belief, x_t.data(), x0_hat.data(), n, dec, x_s.data(), symbols.data());
-    if (!s.ok()) DCODEC_RETURN_IF_ERROR(check_stage(j, dec, ~header.stages[j].symbol_hash));
-    DCODEC_RETURN_IF_ERROR(check_stage(j, dec, SymbolHash(symbols.data(), n)));
+    StageReport report;
+    report.timestep = c.s;
+    auto belief = DecodeBelief(dec, j > 0);
+    if (!belief.ok()) {
+      DCODEC_RETURN_IF_ERROR(stage_error(belief.status(), j));
+      break;
+    }
+    report.side_bits = BeliefBits(j > 0);
+    DitherStage st = MakeDitherStage(c, params.dither_seed, j, activity);
+    Cells narrowed = cells;  // an incomplete stage must not narrow anything
+    Status s = DecodeDitherStage(st, *belief, narrowed, x_t.data(), x0_hat.data(), n, dec, x_s.data(), symbols.data());
+    if (!s.ok()) {
+      DCODEC_RETURN_IF_ERROR(stage_error(s, j));
+      break;
+    }
+    hash = StageHash(hash, j, symbols.data(), n);
+    DCODEC_RETURN_IF_ERROR(finish_stage(j, report, &complete));
+    if (!complete) break;
+    cells = std::move(narrowed);
     x_t.swap(x_s);
-    bytes_used += payload_size;
     decoded = j + 1;
   }
   if (decoded == 0) {
@@ -295,22 +397,31 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
     int s = chain[decoded - 1];
     DCODEC_RETURN_IF_ERROR(denoiser_->PredictX0(x_t.data(), w, h, s, tiles, x0_hat.data()));
     if (options.on_prefix) {
-      options.on_prefix(decoded, FromPlanarRgb(UnitsToPixels(x0_hat).data(), w, h, header.channels));
+      options.on_prefix(decoded, FromPlanarRgb(UnitsToPixels(x0_hat, cells).data(), w, h, header.channels));
     }
-    if (available > K) {
-      const auto& [payload, payload_size] = parsed.payloads[K];
-      DCODEC_ASSIGN_OR_RETURN(Belief belief, ParseBelief(payload, payload_size, K + 1));
-      bitstream::AnsDecoder dec(payload + kBeliefBytes, payload_size - kBeliefBytes);
-      pixels.resize(n);
+    if (decoded == K && wanted > K) {
       activity = Activity(x0_hat.data(), w, h);
-      Status st = DecodePixelStage(belief, x0_hat.data(), n, dec, pixels.data(), activity.data());
-      std::vector<int32_t> as_symbols(pixels.begin(), pixels.end());
-      DCODEC_RETURN_IF_ERROR(check_stage(K, dec, st.ok() ? SymbolHash(as_symbols.data(), n)
-                                                           : ~header.stages[K].symbol_hash));
-      bytes_used += payload_size;
-      decoded = K + 1;
-      result.exact = true;
-    } else if (options.recon != Reconstruction::kMean && s > 1) {
+      StageReport report;
+      report.timestep = 0;
+      auto belief = DecodeBelief(dec, true);
+      Status st = belief.ok() ? Status::Ok() : belief.status();
+      if (st.ok()) {
+        report.side_bits = BeliefBits(true);
+        pixels.resize(n);
+        st = DecodePixelStage(*belief, cells, x0_hat.data(), n, dec, pixels.data(), activity.data());
+      }
+      if (!st.ok()) {
+        DCODEC_RETURN_IF_ERROR(stage_error(st, K));
+      } else {
+        hash = StageHash(hash, K, pixels.data(), n);
+        DCODEC_RETURN_IF_ERROR(finish_stage(K, report, &complete));
+        if (complete) {
+          decoded = K + 1;
+          result.exact = true;
+        }
+      }
+    }
+    if (!result.exact && options.recon != Reconstruction::kMean && s > 1) {
       // Run the reverse process from x_s to 0 in recon_steps evaluations: DDIM (η = 0) or ancestral sampling.
       int steps = std::clamp(options.recon_steps, 1, s);
       std::vector<int> ts;
@@ -332,13 +443,16 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
         }
       }
     }
-    if (!result.exact) pixels = UnitsToPixels(x0_hat);
+    if (!result.exact) {
+      pixels = UnitsToPixels(x0_hat, cells);
+    }
   }
   result.stages_decoded = decoded;
-  result.bytes_used = bytes_used;
+  result.bytes_used = result.stages.empty() ? hb : result.stages.back().prefix_bytes;
   result.image = FromPlanarRgb(pixels.data(), w, h, header.channels);
   if (result.exact && options.on_prefix) options.on_prefix(decoded, result.image);
   return result;
 }
+
 
 }  // namespace dcodec::codec

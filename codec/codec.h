@@ -1,9 +1,16 @@
 // dcodec's progressive codec: the public contract of codec/ (no LibTorch in this header).
 //
 // Encode sends x_{τ_K}, then x_{τ_{j-1}} given x_{τ_j} along the coding chain (each a dithered stage, see
-// stage_coder.h), then the 8-bit pixels given x̂_0(x_{τ_1}); every stage is one sealed rANS sub-stream in the
-// container of bitstream/container.h. Any prefix of a stream decodes to its complete stages; the whole stream
-// decodes to the exact input.
+// stage_coder.h), then the 8-bit pixels given x̂_0(x_{τ_1}). The stages follow each other in one sealed rANS
+// stream (bitstream/ans.h) behind the short header of bitstream/container.h; each stage starts with its belief
+// shape (entropy_model.h) and, unless it is the stream's last, ends with a 12-bit check symbol; the stream's
+// initial state holds a 31-bit check of everything. Any prefix of a stream decodes to its complete stages; the
+// whole stream decodes to the exact input.
+//
+// Checks: h_0 = xxh64 of (width, height, channels, the stream parameters, the 64-bit model id);
+// h_j = xxh64(h_{j-1}, j, stage j's symbols); stage j's check symbol is h_j mod 2^12; the stream's initial state
+// is 2^31 + (xxh64(h_N, N) mod 2^31). A decoder that sees a check fail reports kCorrupt: the stream is damaged,
+// or this machine computes the model differently from the encoder's (the two look the same from here).
 #ifndef DCODEC_CODEC_CODEC_H_
 #define DCODEC_CODEC_CODEC_H_
 
@@ -28,18 +35,27 @@ struct EncodeOptions {
   uint64_t seed = 0;       // the dither seed
 };
 
+// Where a stage's bits go (the rate audit, docs/rate_audit.md). Real bytes = ideal + side + check bits plus
+// the coder's flush and the header, which together are the fixed cost.
 struct StageReport {
-  int timestep;            // the x_t this stage delivers (0: the exact pixels)
-  size_t payload_bytes;
-  size_t prefix_bytes;     // file size if the stream ended after this stage (header included)
-  double bpp;              // prefix_bytes * 8 / pixels
-  double ideal_bits;       // Σ −log2 P of this stage's symbols under the integer model
-  double psnr;             // of the default (mean) reconstruction from this prefix; +inf when exact
+  int timestep = 0;         // the x_t this stage delivers (0: the exact pixels)
+  size_t payload_bytes = 0; // prefix_bytes minus the previous prefix_bytes (the header counts with stage 1)
+  size_t prefix_bytes = 0;  // bytes a decoder needs for this stage and all before it (header included)
+  double bpp = 0;           // prefix_bytes * 8 / pixels
+  double ideal_bits = 0;    // Σ −log2 P of this stage's symbols under the integer model
+  double side_bits = 0;     // the belief shape's symbols
+  double check_bits = 0;    // the check symbol (12, or 0 for the stream's last stage)
+  double model_bits = 0;    // what the model itself says the stage costs: the KL of q(x_s | x_t, x_0) from
+                            // p_θ(x_s | x_t) with σ̃² (Algorithm 3's ideal), or for the pixels the discretized
+                            // Gaussian at the best single σ, without cells
+  double open_bits = 0;     // Σ log2 |cell| after this stage: how much of the image is still unknown
+  double psnr = 0;          // of the default (mean) reconstruction from this prefix; +inf when exact
 };
 
 struct EncodeResult {
   std::vector<uint8_t> stream;
   std::vector<StageReport> stages;
+  size_t header_bytes = 0;
 };
 
 enum class Reconstruction { kMean, kOde, kSample };
@@ -62,7 +78,10 @@ struct DecodeResult {
   int stages_total = 0;    // stages present in the file
   int schedule_stages = 0; // stages the encoder planned (chain + pixel stage)
   size_t bytes_used = 0;   // header + the decoded stages
+  size_t header_bytes = 0;
   bool exact = false;      // the pixel stage was decoded: the image is the encoder's input
+  // Per decoded stage: timestep, prefix_bytes, bpp, ideal_bits, side_bits and check_bits (the rest stays 0).
+  std::vector<StageReport> stages;
 };
 
 class Codec {

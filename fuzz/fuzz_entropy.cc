@@ -149,7 +149,8 @@ void FuzzUniform(FuzzedDataProvider& in) {
 struct SyntheticStage {
   codec::DitherStage stage;
   codec::Belief belief;
-  std::vector<float> x_t, x0_hat, x0, activity;
+  std::vector<float> x_t, x0_hat, activity;
+  std::vector<uint8_t> pixels;
 };
 
 // Three planes of width x height (as the codec codes them), 0..3*6*5 elements.
@@ -183,7 +184,7 @@ SyntheticStage PickDitherStage(FuzzedDataProvider& in, size_t count, int width, 
   for (size_t i = 0; i < count; ++i) {
     s.x_t.push_back(j == 0 ? 0.0f : (in.ConsumeIntegral<uint8_t>() - 127.5f) / 16.0f);
     s.x0_hat.push_back(codec::PixelToUnit(in.ConsumeIntegral<uint8_t>()));
-    s.x0.push_back(codec::PixelToUnit(in.ConsumeIntegral<uint8_t>()));
+    s.pixels.push_back(in.ConsumeIntegral<uint8_t>());
   }
   if (count > 0 && in.ConsumeBool()) {
     s.activity = codec::Activity(s.x0_hat.data(), width, height);
@@ -203,8 +204,9 @@ void FuzzDitherStage(FuzzedDataProvider& in) {
     // Decode arbitrary bytes.
     const std::vector<uint8_t> stream = in.ConsumeRemainingBytes<uint8_t>();
     AnsDecoder dec(stream.data(), stream.size());
-    Status st = codec::DecodeDitherStage(s.stage, s.belief, s.x_t.data(), s.x0_hat.data(), count, dec, x_s.data(),
-                                         symbols.data());
+    codec::Cells cells(count);
+    Status st = codec::DecodeDitherStage(s.stage, s.belief, cells, s.x_t.data(), s.x0_hat.data(), count, dec,
+                                         x_s.data(), symbols.data());
     if (st.ok()) {
       for (size_t i = 0; i < count; ++i) Check(std::isfinite(x_s[i]));
     }
@@ -213,18 +215,23 @@ void FuzzDitherStage(FuzzedDataProvider& in) {
   }
   // Encode x0, decode: the decoder must reproduce the encoder's symbols and x_s exactly.
   AnsEncoder enc;
-  Check(codec::EncodeDitherStage(s.stage, s.belief, s.x_t.data(), s.x0_hat.data(), s.x0.data(), count, enc,
-                                 x_s.data(), symbols.data())
+  codec::Cells enc_cells(count), dec_cells(count);
+  Check(codec::EncodeDitherStage(s.stage, s.belief, enc_cells, s.x_t.data(), s.x0_hat.data(), s.pixels.data(), count,
+                                 enc, x_s.data(), symbols.data(), nullptr)
             .ok());
   const std::vector<uint8_t> stream = enc.Finish();
   std::vector<float> x_s2(count);
   std::vector<int32_t> symbols2(count);
   AnsDecoder dec(stream.data(), stream.size());
-  Check(codec::DecodeDitherStage(s.stage, s.belief, s.x_t.data(), s.x0_hat.data(), count, dec, x_s2.data(),
-                                 symbols2.data())
+  Check(codec::DecodeDitherStage(s.stage, s.belief, dec_cells, s.x_t.data(), s.x0_hat.data(), count, dec,
+                                 x_s2.data(), symbols2.data())
             .ok());
   Check(dec.Finish().ok());
   Check(symbols == symbols2);
+  for (size_t i = 0; i < count; ++i) {
+    Check(enc_cells.lo(i) == dec_cells.lo(i) && enc_cells.hi(i) == dec_cells.hi(i));
+    Check(enc_cells.lo(i) <= s.pixels[i] && s.pixels[i] <= enc_cells.hi(i));
+  }
   Check(count == 0 || std::memcmp(x_s.data(), x_s2.data(), count * sizeof(float)) == 0);
 }
 
@@ -248,15 +255,23 @@ void FuzzPixelStage(FuzzedDataProvider& in) {
   if (in.ConsumeBool()) {
     const std::vector<uint8_t> stream = in.ConsumeRemainingBytes<uint8_t>();
     AnsDecoder dec(stream.data(), stream.size());
-    (void)codec::DecodePixelStage(belief, x0_hat.data(), count, dec, decoded.data(), a);
+    (void)codec::DecodePixelStage(belief, codec::Cells(count), x0_hat.data(), count, dec, decoded.data(), a);
     (void)dec.Finish();
     return;
   }
+  // Cells around each pixel, of a fuzzed width.
+  codec::Cells cells(count);
+  const int reach = in.ConsumeIntegralInRange<int>(0, 255);
+  for (size_t i = 0; i < count; ++i) {
+    codec::DitherStage narrow{1.0, 0.0, (2.0 * reach + 1) / 127.5, 1};
+    (void)cells.Narrow(narrow, i, 0.0, 0.0, codec::SymbolOf(narrow, 0.0, pixels[i], 0.0));
+    Check(cells.lo(i) <= pixels[i] && pixels[i] <= cells.hi(i));
+  }
   AnsEncoder enc;
-  Check(codec::EncodePixelStage(belief, x0_hat.data(), pixels.data(), count, enc, a).ok());
+  Check(codec::EncodePixelStage(belief, cells, x0_hat.data(), pixels.data(), count, enc, a, nullptr).ok());
   const std::vector<uint8_t> stream = enc.Finish();
   AnsDecoder dec(stream.data(), stream.size());
-  Check(codec::DecodePixelStage(belief, x0_hat.data(), count, dec, decoded.data(), a).ok());
+  Check(codec::DecodePixelStage(belief, cells, x0_hat.data(), count, dec, decoded.data(), a).ok());
   Check(dec.Finish().ok());
   Check(decoded == pixels);
 }

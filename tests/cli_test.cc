@@ -158,7 +158,8 @@ TEST_F(CliTest, EncodeDecodeRoundtripIsExactAndReportsSize) {
 }
 
 TEST_F(CliTest, InfoJsonListsStages) {
-  Result info = Run({"info", kGolden + "/rgb16x16.dcd", "--json"});
+  const std::string model = kGolden + "/model.safetensors";
+  Result info = Run({"info", kGolden + "/rgb16x16.dcd", "--json", "--model", model});
   EXPECT_EXIT_CODE(info, kExitOk);
   auto j = nlohmann::json::parse(info.out, nullptr, /*allow_exceptions=*/false);
   ASSERT_FALSE(j.is_discarded()) << info.out;
@@ -166,10 +167,26 @@ TEST_F(CliTest, InfoJsonListsStages) {
   EXPECT_EQ(j["stages"].size(), 3u);
   EXPECT_EQ(j["width"], 16);
   EXPECT_EQ(j["stages"].back()["timestep"], 0);
-  EXPECT_EQ(j["stages"].back()["cumulative_bytes"], Slurp(kGolden + "/rgb16x16.dcd").size());
-  Result text = Run({"info", kGolden + "/rgb16x16_prefix.dcd"});
+  const size_t file_size = Slurp(kGolden + "/rgb16x16.dcd").size();
+  EXPECT_EQ(j["stages"].back()["cumulative_bytes"], file_size);
+  // The audit adds up: per stage, bytes = ideal bits / 8 + fixed bytes; the header counts with stage 1.
+  double bytes = 0, ideal = 0, fixed = 0;
+  for (const auto& stage : j["stages"]) {
+    bytes += stage["bytes"].get<double>();
+    ideal += stage["ideal_bits"].get<double>();
+    fixed += stage["fixed_bytes"].get<double>();
+    EXPECT_GE(stage["flush_bytes"].get<double>(), -4.0);  // a prefix boundary falls on a 4-byte word
+  }
+  EXPECT_EQ(bytes, file_size);
+  EXPECT_NEAR(ideal / 8 + fixed, file_size, 1e-6);
+  EXPECT_EQ(j["stages"][0]["header_bytes"], j["header_bytes"]);
+  Result text = Run({"info", kGolden + "/rgb16x16_prefix.dcd", "--model", model});
   EXPECT_EXIT_CODE(text, kExitOk);
-  EXPECT_NE(text.out.find("truncated"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("ends inside stage 3"), std::string::npos) << text.out;
+  // The header alone needs no model.
+  Result header = Run({"info", kGolden + "/rgb16x16.dcd", "--header", "--model", Path("no_model")});
+  EXPECT_EXIT_CODE(header, kExitOk);
+  EXPECT_NE(header.out.find("16 x 16"), std::string::npos) << header.out;
 }
 
 TEST_F(CliTest, AcceptedPngLayoutsRoundtrip) {
@@ -209,8 +226,8 @@ TEST_F(CliTest, ExitCodesByClassOfFailure) {
   Result lying = Encode(Png("big_header_8192"), out);
   EXPECT_EXIT_CODE(lying, kExitInvalidInput);
   EXPECT_LT(lying.max_rss_kb, huge.max_rss_kb + 64 * 1024) << "peak RSS " << lying.max_rss_kb << " kB";
-  EXPECT_EXIT_CODE(Decode(kGolden + "/broken/bad_payload_checksum.dcd", Path("x.png")), kExitCorrupt);
-  EXPECT_EXIT_CODE(Decode(kGolden + "/broken/bad_header_checksum.dcd", Path("x.png")), kExitCorrupt);
+  EXPECT_EXIT_CODE(Decode(kGolden + "/broken/flipped_stream_bit.dcd", Path("x.png")), kExitCorrupt);
+  EXPECT_EXIT_CODE(Decode(kGolden + "/broken/flipped_header_bit.dcd", Path("x.png")), kExitCorrupt);
   EXPECT_EXIT_CODE(Decode(kGolden + "/broken/truncated_header.dcd", Path("x.png")), kExitInvalidInput);
   EXPECT_EXIT_CODE(Decode(kGolden + "/broken/wrong_magic.dcd", Path("x.png")), kExitInvalidInput);
   EXPECT_EXIT_CODE(Decode(kGolden + "/broken/future_version.dcd", Path("x.png")), kExitUnsupported);
@@ -238,7 +255,7 @@ TEST_F(CliTest, ExistingOutputNeedsForce) {
   EXPECT_EQ(Slurp(png), "precious");
 
   EXPECT_EXIT_CODE(Encode(Png("rgb16x16"), out, {"-f"}), kExitOk);
-  EXPECT_EQ(Slurp(out).substr(0, 4), "\x89" "DCD");
+  EXPECT_EQ(Slurp(out).substr(0, 1), "\xD2");
   EXPECT_EXIT_CODE(Decode(out, png, {"--force"}), kExitOk);
   EXPECT_EQ(Slurp(png).substr(1, 3), "PNG");
   EXPECT_EQ(Files(), (std::set<std::string>{"out.dcd", "out.png"}));
@@ -247,7 +264,7 @@ TEST_F(CliTest, ExistingOutputNeedsForce) {
 TEST_F(CliTest, FailedRunsLeaveNoFiles) {
   // A decode that fails after reading (corrupt stage), and one that fails before: neither leaves out.png or a
   // temporary beside it.
-  EXPECT_EXIT_CODE(Decode(kGolden + "/broken/bad_payload_checksum.dcd", Path("out.png")), kExitCorrupt);
+  EXPECT_EXIT_CODE(Decode(kGolden + "/broken/flipped_stream_bit.dcd", Path("out.png")), kExitCorrupt);
   EXPECT_EXIT_CODE(Decode(kGolden + "/broken/other_model.dcd", Path("out.png")), kExitModelMismatch);
   EXPECT_EXIT_CODE(Encode(Png("rgba3x3"), Path("out.dcd")), kExitUnsupported);
   EXPECT_EXIT_CODE(Run({"encode", Png("rgb16x16"), "-o", Path("out.dcd"), "--model", Path("no_model")}), kExitIo);

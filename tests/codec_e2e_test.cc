@@ -118,8 +118,9 @@ TEST_F(CodecE2ETest, EveryPrefixDecodesAndRealBytesMatchIdeal) {
   DecodeOptions two;
   two.max_stages = 2;
   EXPECT_EQ(codec->Decode(stream.data(), stream.size(), two)->image, prefixes[1]);
-  // Each stage carries 3 bytes of side information and up to 8 bytes of final coder state.
-  EXPECT_LT(payload_bits, ideal_bits * 1.01 + enc->stages.size() * 88);
+  // Real bytes within 1% of the ideal bits plus the header and 24 fixed bytes (side information, checks, flush).
+  EXPECT_EQ(payload_bits, stream.size() * 8.0);
+  EXPECT_LT(payload_bits, ideal_bits * 1.01 + 8.0 * (enc->header_bytes + 24));
 }
 
 TEST_F(CodecE2ETest, TwoThreadEncodeOneThreadDecodeIdentical) {
@@ -161,6 +162,53 @@ TEST_F(CodecE2ETest, RefusesOtherModelTruncatedHeaderAndCorruption) {
   bad[bad.size() - 3] ^= 0x10;  // inside the last stage's payload
   auto corrupt = codec->Decode(bad.data(), bad.size(), {});
   EXPECT_EQ(corrupt.status().code(), StatusCode::kCorrupt);
+  // A version-1 stream gets a clear error.
+  const std::vector<uint8_t> v1 = {0x89, 'D', 'C', 'D', 1, 0, 3, 0, 4, 2};
+  auto old = codec->Decode(v1.data(), v1.size(), {});
+  EXPECT_EQ(old.status().code(), StatusCode::kUnsupported);
+}
+
+// The format's fixed cost: a 32x32 stream with default parameters and all five stages spends at most 24 bytes
+// beyond the ideal code length of its symbols (header, side information, checks and the coder's flush).
+TEST_F(CodecE2ETest, FixedCostsOfASmallStreamAreAtMost24Bytes) {
+  auto codec = Load(*model_path_);
+  for (uint64_t seed : {1, 2, 3, 4}) {
+    Image image = RandomSmoothImage(32, 32, 3, 100 + seed);
+    auto enc = codec->Encode(image, EncodeOptions{});  // the defaults: no parameters in the header
+    ASSERT_TRUE(enc.ok()) << enc.status().ToString();
+    ASSERT_EQ(enc->stages.size(), 5u);
+    double ideal = 0;
+    for (const auto& s : enc->stages) ideal += s.ideal_bits;
+    EXPECT_LE(enc->stream.size() - ideal / 8, 24.0) << "seed " << seed;
+    EXPECT_EQ(enc->header_bytes, 6u);
+  }
+}
+
+// Every single-bit flip of a whole stream is reported: an error, or (if the flip makes the stream look shorter)
+// a decode that stops before the last stage. None gives a complete decode with other pixels.
+TEST_F(CodecE2ETest, EverySingleBitFlipIsDetected) {
+  auto codec = Load(*model_path_);
+  Image image = RandomSmoothImage(8, 8, 3, 9);
+  EncodeOptions o = SmallOptions();
+  o.chain = {2, 300, 10};
+  auto enc = codec->Encode(image, o);
+  ASSERT_TRUE(enc.ok());
+  const auto& stream = enc->stream;
+  int errors = 0, shortened = 0;
+  for (size_t bit = 0; bit < 8 * stream.size(); ++bit) {
+    std::vector<uint8_t> flipped = stream;
+    flipped[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
+    auto dec = codec->Decode(flipped.data(), flipped.size(), {});
+    if (!dec.ok()) {
+      ++errors;
+      continue;
+    }
+    ASSERT_LT(dec->stages_decoded, dec->stages_total) << "bit " << bit << " went unnoticed";
+    ASSERT_FALSE(dec->exact);
+    ++shortened;
+  }
+  EXPECT_GT(errors, 0);
+  std::printf("%zu bits flipped: %d refused, %d decoded as a shorter prefix\n", 8 * stream.size(), errors, shortened);
 }
 
 TEST_F(CodecE2ETest, TargetsEndTheStreamEarly) {

@@ -128,29 +128,24 @@ TEST_F(GoldenTest, EncoderReproducesGoldenStreams) {
   }
 }
 
-// The container of a real codec stream: header fields as written, and parse -> serialize is the identity.
-TEST_F(GoldenTest, ContainerOfGoldenStreamRoundtrips) {
+// The header of a real codec stream: fields as written, and parse -> serialize is the identity.
+TEST_F(GoldenTest, HeaderOfGoldenStreamRoundtrips) {
   std::vector<uint8_t> stream = ReadGolden("rgb16x16.dcd");
-  auto parsed = bitstream::ParseStream(stream.data(), stream.size());
+  auto parsed = bitstream::ParseHeader(stream.data(), stream.size());
   ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
   const auto& h = parsed->header;
   EXPECT_EQ(h.width, 16u);
   EXPECT_EQ(h.height, 16u);
   EXPECT_EQ(h.channels, 3);
-  EXPECT_EQ(h.method, 0);
-  EXPECT_EQ(h.model_id, codec_->denoiser().model_id());
-  EXPECT_EQ(h.dither_seed, 7u);
-  EXPECT_EQ(h.tile_size, 16u);
-  EXPECT_EQ(h.tile_margin, 4u);
-  ASSERT_EQ(h.schedule.size(), 3u);
-  EXPECT_EQ(h.schedule.back(), 0);
-  ASSERT_EQ(h.stages.size(), 3u);
-  EXPECT_FALSE(parsed->truncated);
-  std::vector<std::vector<uint8_t>> payloads;
-  for (const auto& [p, n] : parsed->payloads) payloads.emplace_back(p, p + n);
-  auto again = bitstream::SerializeStream(h, payloads);
+  EXPECT_EQ(h.model_tag, static_cast<uint16_t>(codec_->denoiser().model_id()));
+  EXPECT_EQ(h.params.dither_seed, 7u);
+  EXPECT_EQ(h.params.tile_size, 16u);
+  EXPECT_EQ(h.params.tile_margin, 4u);
+  EXPECT_EQ(h.params.chain_stages, 2u);
+  EXPECT_EQ(h.stages, 3u);
+  auto again = bitstream::SerializeHeader(h);
   ASSERT_TRUE(again.ok()) << again.status().ToString();
-  EXPECT_EQ(*again, stream);
+  EXPECT_EQ(*again, std::vector<uint8_t>(stream.begin(), stream.begin() + parsed->header_bytes));
 }
 
 struct Broken {
@@ -161,16 +156,16 @@ struct Broken {
 
 TEST_F(GoldenTest, BrokenStreamsAreRefusedWithTheirReason) {
   const Broken kBroken[] = {
-      {"broken/truncated_header.dcd", StatusCode::kTruncated, "header cut short"},
+      {"broken/truncated_header.dcd", StatusCode::kTruncated, "ends inside its header"},
       {"broken/wrong_magic.dcd", StatusCode::kInvalidInput, "not a dcodec stream"},
-      {"broken/future_version.dcd", StatusCode::kUnsupported, "format version 2 is newer"},
-      {"broken/version_zero.dcd", StatusCode::kInvalidInput, "format version 0"},
-      {"broken/bad_header_checksum.dcd", StatusCode::kCorrupt, "header checksum mismatch"},
-      {"broken/bad_payload_checksum.dcd", StatusCode::kCorrupt, "payload checksum mismatch"},
-      {"broken/absurd_dimensions.dcd", StatusCode::kInvalidInput, "image size 70000x16 out of range"},
-      {"broken/too_many_pixels.dcd", StatusCode::kInvalidInput, "image size 65535x65535 out of range"},
+      {"broken/future_version.dcd", StatusCode::kUnsupported, "format version 3 is newer"},
+      {"broken/format_v1.dcd", StatusCode::kUnsupported, "format version 1 (written by an older dcodec)"},
+      {"broken/flipped_header_bit.dcd", StatusCode::kCorrupt, "stage 1 (t=300) fails its check"},
+      {"broken/flipped_stream_bit.dcd", StatusCode::kCorrupt, "fails its check"},
+      {"broken/absurd_dimensions.dcd", StatusCode::kInvalidInput, "image size 70000x16 is out of range"},
+      {"broken/too_many_pixels.dcd", StatusCode::kInvalidInput, "image size 65535x65535 is out of range"},
       {"broken/trailing_garbage.dcd", StatusCode::kInvalidInput, "trailing garbage"},
-      {"broken/other_model.dcd", StatusCode::kModelMismatch, "made with model"},
+      {"broken/other_model.dcd", StatusCode::kModelMismatch, "made with another model"},
   };
   for (const Broken& b : kBroken) {
     SCOPED_TRACE(b.file);
@@ -192,19 +187,6 @@ void WriteOrDie(const std::string& name, const std::vector<uint8_t>& bytes) {
   ASSERT_TRUE(s.ok()) << s.ToString();
 }
 
-size_t HeaderEnd(const std::vector<uint8_t>& stream) {
-  auto parsed = bitstream::ParseStream(stream.data(), stream.size());
-  EXPECT_TRUE(parsed.ok() && !parsed->payloads.empty());
-  return static_cast<size_t>(parsed->payloads[0].first - stream.data());
-}
-
-// Re-seals the header CRC (the 4 bytes ending at header_end) after an edit, so that the parser gets past the
-// checksum to the edited value.
-void ResealHeader(std::vector<uint8_t>& stream, size_t header_end) {
-  uint32_t crc = bitstream::Crc32c(stream.data(), header_end - 4);
-  for (int i = 0; i < 4; ++i) stream[header_end - 4 + i] = static_cast<uint8_t>(crc >> (8 * i));
-}
-
 std::vector<uint8_t> Varint(uint64_t v) {
   std::vector<uint8_t> out;
   for (; v >= 0x80; v >>= 7) out.push_back(static_cast<uint8_t>(v | 0x80));
@@ -218,15 +200,14 @@ size_t VarintLength(const std::vector<uint8_t>& s, size_t at) {
   return n;
 }
 
-// Replaces the width and height varints (they follow the 8 fixed bytes of magic, version, flags, channels and
-// method) and re-seals the header CRC at its moved position.
-void SetDimensions(std::vector<uint8_t>& s, size_t header_end, uint64_t width, uint64_t height) {
-  const size_t w_len = VarintLength(s, 8), h_len = VarintLength(s, 8 + w_len);
-  std::vector<uint8_t> dims = Varint(width), h = Varint(height);
+// Replaces the width and height varints (they follow the magic byte and the packed-fields varint).
+void SetDimensions(std::vector<uint8_t>& s, uint64_t width, uint64_t height) {
+  const size_t at = 1 + VarintLength(s, 1);
+  const size_t w_len = VarintLength(s, at), h_len = VarintLength(s, at + w_len);
+  std::vector<uint8_t> dims = Varint(width - 1), h = Varint(height - 1);
   dims.insert(dims.end(), h.begin(), h.end());
-  s.erase(s.begin() + 8, s.begin() + 8 + w_len + h_len);
-  s.insert(s.begin() + 8, dims.begin(), dims.end());
-  ResealHeader(s, header_end + dims.size() - (w_len + h_len));
+  s.erase(s.begin() + static_cast<ptrdiff_t>(at), s.begin() + static_cast<ptrdiff_t>(at + w_len + h_len));
+  s.insert(s.begin() + static_cast<ptrdiff_t>(at), dims.begin(), dims.end());
 }
 
 TEST(GoldenGenerator, DISABLED_RegenerateGoldenFiles) {
@@ -269,20 +250,27 @@ TEST(GoldenGenerator, DISABLED_RegenerateGoldenFiles) {
   const std::string text = manifest.str();
   WriteOrDie("streams.txt", std::vector<uint8_t>(text.begin(), text.end()));
 
-  const size_t header_end = HeaderEnd(rgb);
+  auto parsed = bitstream::ParseHeader(rgb.data(), rgb.size());
+  ASSERT_TRUE(parsed.ok());
+  const size_t header_end = parsed->header_bytes;
   auto edit = [&](const std::string& name, auto&& change) {
     std::vector<uint8_t> s = rgb;
     change(s);
     WriteOrDie("broken/" + name, s);
   };
-  edit("truncated_header.dcd", [&](auto& s) { s.resize(header_end - 10); });
-  edit("wrong_magic.dcd", [](auto& s) { s[1] = 'X'; });
-  edit("future_version.dcd", [](auto& s) { s[4] = 2; });
-  edit("version_zero.dcd", [](auto& s) { s[4] = 0; });
-  edit("bad_header_checksum.dcd", [&](auto& s) { s[header_end - 2] ^= 0x01; });  // a bit of the stored CRC
-  edit("bad_payload_checksum.dcd", [](auto& s) { s[s.size() - 3] ^= 0x10; });
-  edit("absurd_dimensions.dcd", [&](auto& s) { SetDimensions(s, header_end, 70000, 16); });
-  edit("too_many_pixels.dcd", [&](auto& s) { SetDimensions(s, header_end, 65535, 65535); });
+  edit("truncated_header.dcd", [&](auto& s) { s.resize(header_end - 3); });
+  edit("wrong_magic.dcd", [](auto& s) { s[0] = 'X'; });
+  edit("future_version.dcd", [](auto& s) { s[0] = 0xd3; });
+  // The dither seed (7, the first custom field after the 2-byte model tag) becomes 6.
+  edit("flipped_header_bit.dcd", [&](auto& s) {
+    const size_t at = 1 + VarintLength(s, 1);
+    const size_t seed_at = at + VarintLength(s, at) + VarintLength(s, at + VarintLength(s, at)) + 2;
+    ASSERT_EQ(s[seed_at], 7);
+    s[seed_at] ^= 0x01;
+  });
+  edit("flipped_stream_bit.dcd", [](auto& s) { s[s.size() / 2] ^= 0x10; });
+  edit("absurd_dimensions.dcd", [&](auto& s) { SetDimensions(s, 70000, 16); });
+  edit("too_many_pixels.dcd", [&](auto& s) { SetDimensions(s, 65535, 65535); });
   edit("trailing_garbage.dcd", [](auto& s) { s.push_back(0); });
   auto png = ReadPng(kDir + "/png/rgb16x16.png");
   ASSERT_TRUE(png.ok());

@@ -1,0 +1,268 @@
+#include "codec/entropy_model.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace dcodec::codec {
+namespace {
+
+using bitstream::Family;
+using bitstream::QuantizedContinuous;
+
+uint64_t Mix(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+// 2^(e/16) for integer e, exactly the same everywhere: 2^(e div 16) by ldexp (exact) times a table of 2^(r/16).
+double Exp2Sixteenths(int e) {
+  static const double kFrac[16] = {
+      1.0,
+      1.0442737824274138403,
+      1.0905077326652576592,
+      1.1387886347566916537,
+      1.1892071150027210667,
+      1.2418578120734840486,
+      1.2968395546510096659,
+      1.3542555469368927283,
+      1.4142135623730950488,
+      1.4768261459394993113,
+      1.5422108254079408236,
+      1.6104903319492543082,
+      1.6817928305074290861,
+      1.7562521603732994831,
+      1.8340080864093424635,
+      1.9152065613971472939,
+  };
+  int q = e >= 0 ? e / 16 : -((-e + 15) / 16);
+  int r = e - 16 * q;
+  return std::ldexp(kFrac[r], q);
+}
+
+constexpr int kNumGains = sizeof(kGainCodes) / sizeof(kGainCodes[0]);
+
+int GainIndex(uint8_t gain_code) {
+  for (int g = 0; g < kNumGains; ++g) {
+    if (kGainCodes[g] == gain_code) return g;
+  }
+  return 0;
+}
+
+}  // namespace
+
+uint8_t UnitToPixel(double v) {
+  return static_cast<uint8_t>(std::clamp(std::floor(127.5 * (v + 1.0) + 0.5), 0.0, 255.0));
+}
+
+double Belief::scale() const { return Exp2Sixteenths(static_cast<int>(scale_code) - 160); }
+
+uint8_t ScaleCodeFor(double scale) {
+  if (!(scale > 0)) return 0;
+  double code = 160.0 + 16.0 * std::log2(scale);
+  return static_cast<uint8_t>(std::clamp(std::lround(code), 0L, 255L));
+}
+
+void EncodeBelief(bitstream::AnsEncoder& enc, const Belief& belief, bool with_gain) {
+  bitstream::EncodeUniform(enc, belief.family == Family::kLogistic ? 1 : 0, 2);
+  bitstream::EncodeUniform(enc, belief.scale_code, 256);
+  if (with_gain) bitstream::EncodeUniform(enc, static_cast<uint32_t>(GainIndex(belief.gain_code)), kNumGains);
+}
+
+StatusOr<Belief> DecodeBelief(bitstream::AnsDecoder& dec, bool with_gain) {
+  Belief b;
+  DCODEC_ASSIGN_OR_RETURN(uint32_t family, bitstream::DecodeUniform(dec, 2));
+  DCODEC_ASSIGN_OR_RETURN(uint32_t scale, bitstream::DecodeUniform(dec, 256));
+  b.family = family ? Family::kLogistic : Family::kGaussian;
+  b.scale_code = static_cast<uint8_t>(scale);
+  if (with_gain) {
+    DCODEC_ASSIGN_OR_RETURN(uint32_t gain, bitstream::DecodeUniform(dec, kNumGains));
+    b.gain_code = kGainCodes[gain];
+  }
+  return b;
+}
+
+double BeliefBits(bool with_gain) { return 9.0 + (with_gain ? std::log2(static_cast<double>(kNumGains)) : 0.0); }
+
+std::vector<float> Activity(const float* x0_hat, int width, int height) {
+  const size_t plane = static_cast<size_t>(width) * height;
+  std::vector<float> a(3 * plane);
+  for (int c = 0; c < 3; ++c) {
+    const float* p = x0_hat + c * plane;
+    for (int y = 0; y < height; ++y) {
+      for (int x = 0; x < width; ++x) {
+        double center = p[static_cast<size_t>(y) * width + x], sum = 0;
+        for (int dy = -1; dy <= 1; ++dy) {
+          for (int dx = -1; dx <= 1; ++dx) {
+            int yy = std::clamp(y + dy, 0, height - 1), xx = std::clamp(x + dx, 0, width - 1);
+            sum += std::abs(p[static_cast<size_t>(yy) * width + xx] - center);
+          }
+        }
+        a[c * plane + static_cast<size_t>(y) * width + x] = static_cast<float>(sum / 8.0);
+      }
+    }
+  }
+  return a;
+}
+
+uint64_t DitherKey(uint64_t seed, int stage) { return Mix(seed ^ Mix(0xD17E3000ull + stage)); }
+
+double Dither(uint64_t key, uint64_t i) {
+  uint64_t h = Mix(key + i * 0x9E3779B97F4A7C15ull);
+  return static_cast<double>(h >> 11) * 0x1.0p-53 - 0.5;
+}
+
+bool Cells::Narrow(const DitherStage& st, size_t i, double x_t, double u, int32_t k) {
+  // SymbolOf is non-decreasing in p: bisect for the first p with SymbolOf(p) >= k and the last with <= k.
+  int a = lo_[i], b = hi_[i] + 1;  // first p in [a, b) with SymbolOf(p) >= k
+  while (a < b) {
+    int mid = (a + b) / 2;
+    if (SymbolOf(st, x_t, static_cast<uint8_t>(mid), u) >= k) {
+      b = mid;
+    } else {
+      a = mid + 1;
+    }
+  }
+  const int first = a;
+  a = lo_[i], b = hi_[i] + 1;  // first p in [a, b) with SymbolOf(p) > k
+  while (a < b) {
+    int mid = (a + b) / 2;
+    if (SymbolOf(st, x_t, static_cast<uint8_t>(mid), u) > k) {
+      b = mid;
+    } else {
+      a = mid + 1;
+    }
+  }
+  const int last = a - 1;
+  if (first > last) return false;
+  lo_[i] = static_cast<uint8_t>(first);
+  hi_[i] = static_cast<uint8_t>(last);
+  return true;
+}
+
+double Cells::OpenBits() const {
+  double bits = 0;
+  for (size_t i = 0; i < lo_.size(); ++i) bits += std::log2(static_cast<double>(hi_[i] - lo_[i] + 1));
+  return bits;
+}
+
+QuantizedContinuous DitherBelief(const DitherStage& st, const Belief& b, const Cells& cells, size_t i, double x_t,
+                                 double x0_hat, double u) {
+  const uint8_t lo = cells.lo(i), hi = cells.hi(i);
+  const double x0 = std::clamp(x0_hat, static_cast<double>(PixelToUnit(lo)), static_cast<double>(PixelToUnit(hi)));
+  QuantizedContinuous d;
+  d.family = b.family;
+  d.mean = (st.coef_xt * x_t + st.coef_x0 * x0) / st.step + u;
+  const double a = st.activity ? st.activity[i] : 0.0;
+  d.scale = (b.scale() + b.gain() * a * st.coef_x0) / st.step;
+  d.lo = SymbolOf(st, x_t, lo, u);
+  d.hi = SymbolOf(st, x_t, hi, u);
+  return d;
+}
+
+QuantizedContinuous PixelBelief(const Belief& b, const Cells& cells, size_t i, double x0_hat,
+                                const float* activity) {
+  QuantizedContinuous d;
+  d.family = b.family;
+  d.lo = cells.lo(i);
+  d.hi = cells.hi(i);
+  d.mean = std::clamp(127.5 * (x0_hat + 1.0), static_cast<double>(d.lo), static_cast<double>(d.hi));
+  d.scale = b.scale() + (activity ? b.gain() * 127.5 * activity[i] : 0.0);
+  return d;
+}
+
+namespace {
+
+// The cost is smooth and unimodal in the log-scale: scan scale codes around the RMS guess in steps of 8, then
+// refine in steps of 2 and 1. First the family (at gain 0), then the gain for that family. `cost` is evaluated on a
+// subsample.
+template <typename Cost>
+Belief SearchBelief(double rms_guess, bool adaptive, const Cost& cost) {
+  auto best_scale = [&](Belief b, int center, int reach_down, double* bits_out) {
+    double best_bits = INFINITY;
+    int best_code = center;
+    auto try_code = [&](int code) {
+      if (code < 0 || code > 255) return;
+      b.scale_code = static_cast<uint8_t>(code);
+      double bits = cost(b);
+      if (bits < best_bits) best_bits = bits, best_code = code;
+    };
+    for (int code = center - reach_down; code <= center + 24; code += 8) try_code(code);
+    int coarse = best_code;
+    for (int code : {coarse - 6, coarse - 4, coarse - 2, coarse + 2, coarse + 4, coarse + 6}) try_code(code);
+    int fine = best_code;
+    try_code(fine - 1);
+    try_code(fine + 1);
+    b.scale_code = static_cast<uint8_t>(best_code);
+    *bits_out = best_bits;
+    return b;
+  };
+  Belief best;
+  double best_bits = INFINITY;
+  for (Family family : {Family::kGaussian, Family::kLogistic}) {
+    Belief b;
+    b.family = family;
+    // A logistic with scale s has standard deviation s·π/√3.
+    double guess = family == Family::kGaussian ? rms_guess : rms_guess * 0.5513;
+    double bits;
+    Belief found = best_scale(b, ScaleCodeFor(std::max(guess, 1e-6)), 24, &bits);
+    if (bits < best_bits) best_bits = bits, best = found;
+  }
+  if (!adaptive) return best;
+  // With a gain the base scale shrinks, so the scan reaches further down.
+  const int center = best.scale_code;
+  for (int g = 1; g < kNumGains; ++g) {
+    Belief b = best;
+    b.gain_code = kGainCodes[g];
+    double bits;
+    Belief found = best_scale(b, center, 64, &bits);
+    if (bits < best_bits) best_bits = bits, best = found;
+  }
+  return best;
+}
+
+size_t SubsampleStride(size_t n) { return std::max<size_t>(1, n / 8192) | 1; }
+
+}  // namespace
+
+Belief ChooseDitherBelief(const DitherStage& st, const Cells& cells, const float* x_t, const float* x0_hat,
+                          const uint8_t* pixels, size_t n) {
+  const size_t stride = SubsampleStride(n);
+  double sum_sq = 0;
+  size_t count = 0;
+  for (size_t i = 0; i < n; i += stride, ++count) {
+    double r = st.coef_x0 * (static_cast<double>(PixelToUnit(pixels[i])) - x0_hat[i]);
+    sum_sq += r * r;
+  }
+  const double rms = std::sqrt(sum_sq / std::max<size_t>(1, count));
+  return SearchBelief(std::max(rms, st.step * 1e-3), st.activity != nullptr, [&](const Belief& b) {
+    double bits = 0;
+    for (size_t i = 0; i < n; i += stride) {
+      const double u = Dither(st.dither_key, i);
+      bits += bitstream::IdealBits(DitherBelief(st, b, cells, i, x_t[i], x0_hat[i], u),
+                                   SymbolOf(st, x_t[i], pixels[i], u));
+    }
+    return bits;
+  });
+}
+
+Belief ChoosePixelBelief(const Cells& cells, const float* x0_hat, const uint8_t* pixels, size_t n,
+                         const float* activity) {
+  const size_t stride = SubsampleStride(n);
+  double sum_sq = 0;
+  size_t count = 0;
+  for (size_t i = 0; i < n; i += stride, ++count) {
+    double r = pixels[i] - 127.5 * (x0_hat[i] + 1.0);
+    sum_sq += r * r;
+  }
+  const double rms = std::sqrt(sum_sq / std::max<size_t>(1, count));
+  return SearchBelief(std::max(rms, 0.05), activity != nullptr, [&](const Belief& b) {
+    double bits = 0;
+    for (size_t i = 0; i < n; i += stride) {
+      bits += bitstream::IdealBits(PixelBelief(b, cells, i, x0_hat[i], activity), pixels[i]);
+    }
+    return bits;
+  });
+}
+
+}  // namespace dcodec::codec

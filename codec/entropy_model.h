@@ -1,0 +1,110 @@
+// The entropy model of the codec's stages: what both sides believe about the next symbol before it is coded.
+// One home for every belief (the networks live in model/, the coding loops in stage_coder.h), the way CompressAI
+// keeps entropy models apart from networks. No LibTorch here: plain arrays, double arithmetic with + − × ÷ and
+// floor only (the project builds with -ffp-contract=off), so encoder and decoder agree on every machine given the
+// same x_t and x̂_0.
+//
+// A belief has three parts:
+//  * Cells: every subpixel carries the interval [lo, hi] of 8-bit values that the stages so far have proved it
+//    to lie in. A dithered stage's symbol k says that μ̃ = c0·x_0 + ct·x_t lies in the cell
+//    [Δ(k − u − ½), Δ(k − u + ½)), i.e. that x_0 is one of the pixels p with SymbolOf(p) = k; both sides narrow
+//    [lo, hi] to exactly those pixels (Cells::Narrow). The next stage's symbols then range over
+//    [SymbolOf(lo), SymbolOf(hi)] only, and the pixel stage over [lo, hi]: no probability is spent on values the
+//    stream has already ruled out.
+//  * A mean: the model's x̂_0, clamped to [lo, hi] (in units of x_0: p / 127.5 − 1).
+//  * A shape (Belief, side information of each stage): Gaussian or logistic, with a scale that adapts to the
+//    local activity a_i of x̂_0:  scale_i = scale + gain · a_i · (c0 for dithered stages, 127.5 for pixels).
+//    The distribution over the support is the leaky quantization of bitstream/leaky_quantizer.h (the tails fold
+//    into the end values, so the support's ends take what lies beyond them).
+#ifndef DCODEC_CODEC_ENTROPY_MODEL_H_
+#define DCODEC_CODEC_ENTROPY_MODEL_H_
+
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "base/status.h"
+#include "bitstream/ans.h"
+#include "bitstream/leaky_quantizer.h"
+
+namespace dcodec::codec {
+
+// x_0 of an 8-bit sample: p / 127.5 − 1.
+inline float PixelToUnit(uint8_t p) { return static_cast<float>(p / 127.5 - 1.0); }
+// The nearest 8-bit sample to a value in [-1, 1].
+uint8_t UnitToPixel(double v);
+
+// The belief's shape, coded at the start of each stage: family (1 bit), scale code (8 bits) and, for stages that
+// see an x̂_0, the gain (one of kGainCodes, log2(6) bits).
+struct Belief {
+  bitstream::Family family = bitstream::Family::kGaussian;
+  uint8_t scale_code = 160;  // scale = 2^((scale_code − 160) / 16), in the stage's value units
+  uint8_t gain_code = 0;     // gain = gain_code / 16; one of kGainCodes
+  double scale() const;
+  double gain() const { return gain_code / 16.0; }
+};
+constexpr uint8_t kGainCodes[] = {0, 4, 8, 16, 32, 64};
+uint8_t ScaleCodeFor(double scale);  // the nearest code
+
+// The side information in the ANS stream (uniform symbols: 9 bits, or 11.6 with the gain).
+void EncodeBelief(bitstream::AnsEncoder& enc, const Belief& belief, bool with_gain);
+StatusOr<Belief> DecodeBelief(bitstream::AnsDecoder& dec, bool with_gain);
+double BeliefBits(bool with_gain);
+
+// a_i = mean |x̂_0(j) − x̂_0(i)| over the 8 neighbours j of sample i in its plane (edges replicated); planes of
+// width × height, 3 of them.
+std::vector<float> Activity(const float* x0_hat, int width, int height);
+
+// One dithered stage (stage_coder.h has the maths): x_s = Δ·(k − u) with k = floor(μ̃/Δ + u + ½).
+struct DitherStage {
+  double coef_x0;
+  double coef_xt;
+  double step;  // Δ = sqrt(12 σ̃²)
+  uint64_t dither_key;
+  const float* activity = nullptr;  // a_i per element (nullptr: all zero)
+};
+
+// The dither of element i: U[-½, ½) from a counter-based hash, the same on every machine.
+double Dither(uint64_t key, uint64_t i);
+uint64_t DitherKey(uint64_t seed, int stage);
+
+// The symbol a pixel value p would be sent as: floor((c0·x_0(p) + ct·x_t)/Δ + u + ½). Non-decreasing in p. The
+// encoder sends exactly this, and the cells are defined by it, so the two can never disagree.
+inline int32_t SymbolOf(const DitherStage& st, double x_t, uint8_t p, double u) {
+  double mu = st.coef_x0 * static_cast<double>(PixelToUnit(p)) + st.coef_xt * x_t;
+  return static_cast<int32_t>(std::floor(mu / st.step + u + 0.5));
+}
+
+// The proven intervals, one per subpixel; all [0, 255] at the start.
+class Cells {
+ public:
+  explicit Cells(size_t n) : lo_(n, 0), hi_(n, 255) {}
+  size_t size() const { return lo_.size(); }
+  uint8_t lo(size_t i) const { return lo_[i]; }
+  uint8_t hi(size_t i) const { return hi_[i]; }
+  // Keeps the pixels p of [lo, hi] with SymbolOf(p) == k. False (and no change) if none is left: a corrupt
+  // stream or a decoder that computes differently.
+  bool Narrow(const DitherStage& st, size_t i, double x_t, double u, int32_t k);
+  // Σ log2(hi − lo + 1): how many bits of the image the cells leave open.
+  double OpenBits() const;
+
+ private:
+  std::vector<uint8_t> lo_, hi_;
+};
+
+// The distribution of a dithered stage's symbol for element i (mean, scale and support in units of Δ).
+bitstream::QuantizedContinuous DitherBelief(const DitherStage& st, const Belief& b, const Cells& cells, size_t i,
+                                            double x_t, double x0_hat, double u);
+// The distribution of pixel i given x̂_0 (support [lo, hi]); `activity` may be nullptr.
+bitstream::QuantizedContinuous PixelBelief(const Belief& b, const Cells& cells, size_t i, double x0_hat,
+                                           const float* activity);
+
+// The shape that minimises the stage's ideal bits, searched on a subsample of about 8192 elements.
+Belief ChooseDitherBelief(const DitherStage& st, const Cells& cells, const float* x_t, const float* x0_hat,
+                          const uint8_t* pixels, size_t n);
+Belief ChoosePixelBelief(const Cells& cells, const float* x0_hat, const uint8_t* pixels, size_t n,
+                         const float* activity);
+
+}  // namespace dcodec::codec
+
+#endif  // DCODEC_CODEC_ENTROPY_MODEL_H_

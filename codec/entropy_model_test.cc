@@ -1,0 +1,171 @@
+#include "codec/entropy_model.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "codec/stage_coder.h"
+
+namespace dcodec::codec {
+namespace {
+
+TEST(EntropyModelTest, ScaleCodesRoundtrip) {
+  for (double s : {1e-3, 0.01, 0.3, 1.0, 7.5}) {
+    Belief b;
+    b.scale_code = ScaleCodeFor(s);
+    EXPECT_NEAR(std::log2(b.scale()), std::log2(s), 1.0 / 32 + 1e-9) << s;
+  }
+  Belief b;
+  b.scale_code = 160;
+  EXPECT_EQ(b.scale(), 1.0);
+  b.scale_code = 176;
+  EXPECT_EQ(b.scale(), 2.0);
+  b.scale_code = 144;
+  EXPECT_EQ(b.scale(), 0.5);
+}
+
+TEST(EntropyModelTest, DitherIsUniformAndKeyed) {
+  double sum = 0, sum_sq = 0;
+  const int n = 100000;
+  for (int i = 0; i < n; ++i) {
+    double u = Dither(DitherKey(7, 3), i);
+    ASSERT_GE(u, -0.5);
+    ASSERT_LT(u, 0.5);
+    sum += u;
+    sum_sq += u * u;
+  }
+  EXPECT_NEAR(sum / n, 0.0, 0.005);
+  EXPECT_NEAR(sum_sq / n, 1.0 / 12, 0.002);
+  EXPECT_NE(Dither(DitherKey(7, 3), 5), Dither(DitherKey(7, 4), 5));
+  EXPECT_NE(Dither(DitherKey(8, 3), 5), Dither(DitherKey(7, 3), 5));
+}
+
+TEST(EntropyModelTest, PixelConversionsInvert) {
+  for (int p = 0; p < 256; ++p) EXPECT_EQ(UnitToPixel(PixelToUnit(static_cast<uint8_t>(p))), p);
+  EXPECT_EQ(UnitToPixel(-3.0), 0);
+  EXPECT_EQ(UnitToPixel(3.0), 255);
+}
+
+TEST(EntropyModelTest, BeliefSideInformationRoundtrips) {
+  bitstream::AnsEncoder enc;
+  std::vector<Belief> beliefs;
+  for (int family = 0; family < 2; ++family) {
+    for (int scale : {0, 1, 100, 255}) {
+      for (uint8_t gain : kGainCodes) {
+        Belief b;
+        b.family = family ? bitstream::Family::kLogistic : bitstream::Family::kGaussian;
+        b.scale_code = static_cast<uint8_t>(scale);
+        b.gain_code = gain;
+        beliefs.push_back(b);
+        EncodeBelief(enc, b, true);
+      }
+    }
+  }
+  auto bytes = enc.Finish();
+  EXPECT_LT(bytes.size(), 8 + beliefs.size() * BeliefBits(true) / 8 + 2);
+  bitstream::AnsDecoder dec(bytes.data(), bytes.size());
+  for (const Belief& b : beliefs) {
+    auto got = DecodeBelief(dec, true);
+    ASSERT_TRUE(got.ok());
+    EXPECT_EQ(got->family, b.family);
+    EXPECT_EQ(got->scale_code, b.scale_code);
+    EXPECT_EQ(got->gain_code, b.gain_code);
+  }
+  EXPECT_TRUE(dec.Finish().ok());
+}
+
+// A chain of dithered stages on random pixels: after every stage the encoder's and the decoder's cells agree, the
+// true pixel is inside its cell, the cells only shrink, and every symbol's support is exactly the symbols of the
+// pixels still possible.
+TEST(EntropyModelTest, CellsNarrowConsistentlyAlongAChain) {
+  const size_t n = 5000;
+  std::mt19937_64 rng(9);
+  std::vector<uint8_t> pixels(n);
+  for (auto& p : pixels) p = static_cast<uint8_t>(rng() % 256);
+  // Steps in units of x_0 from ~900 grey levels down to ~5 (the default chain's range), with x_t-like offsets.
+  const double steps[] = {7.0, 2.0, 0.56, 0.16, 0.04};
+  Cells cells(n);
+  std::vector<float> x_t(n, 0.0f);
+  for (int j = 0; j < 5; ++j) {
+    DitherStage st{0.9, 0.3, steps[j], DitherKey(1, j)};
+    for (size_t i = 0; i < n; ++i) {
+      const double u = Dither(st.dither_key, i);
+      const uint8_t lo = cells.lo(i), hi = cells.hi(i);
+      const int32_t k = SymbolOf(st, x_t[i], pixels[i], u);
+      const auto d = DitherBelief(st, Belief{}, cells, i, x_t[i], 0.0, u);
+      ASSERT_EQ(d.lo, SymbolOf(st, x_t[i], lo, u));
+      ASSERT_EQ(d.hi, SymbolOf(st, x_t[i], hi, u));
+      ASSERT_LE(d.lo, k);
+      ASSERT_GE(d.hi, k);
+      ASSERT_TRUE(cells.Narrow(st, i, x_t[i], u, k));
+      ASSERT_LE(cells.lo(i), pixels[i]);
+      ASSERT_GE(cells.hi(i), pixels[i]);
+      ASSERT_GE(cells.lo(i), lo);
+      ASSERT_LE(cells.hi(i), hi);
+      // Exactly the pixels with this symbol remain.
+      for (int p = lo; p <= hi; ++p) {
+        const bool inside = p >= cells.lo(i) && p <= cells.hi(i);
+        ASSERT_EQ(inside, SymbolOf(st, x_t[i], static_cast<uint8_t>(p), u) == k) << i << " " << p;
+      }
+      x_t[i] = static_cast<float>(st.step * (k - u));
+    }
+  }
+  // After a step of 0.04 (about 5 grey levels) the cells are a few levels wide.
+  EXPECT_LT(cells.OpenBits() / n, 3.0);
+}
+
+TEST(EntropyModelTest, ASymbolNoPixelCanHaveIsRefused) {
+  // A fine step: consecutive pixels map to symbols more than one apart, so some symbols are impossible.
+  DitherStage st{1.0, 0.0, 0.001, DitherKey(2, 0)};
+  Cells cells(1);
+  const double u = Dither(st.dither_key, 0);
+  const int32_t k0 = SymbolOf(st, 0.0, 100, u), k1 = SymbolOf(st, 0.0, 101, u);
+  ASSERT_GT(k1 - k0, 1);
+  EXPECT_FALSE(cells.Narrow(st, 0, 0.0, u, k0 + 1));
+  EXPECT_EQ(cells.lo(0), 0);  // unchanged
+  EXPECT_EQ(cells.hi(0), 255);
+  EXPECT_TRUE(cells.Narrow(st, 0, 0.0, u, k1));
+  EXPECT_EQ(cells.lo(0), 101);
+  EXPECT_EQ(cells.hi(0), 101);
+}
+
+// The pixel stage never assigns probability outside the cell, and the cells make it cheaper.
+TEST(EntropyModelTest, PixelBeliefStaysInsideTheCellAndCellsSaveBits) {
+  const size_t n = 3000;
+  std::mt19937_64 rng(4);
+  std::normal_distribution<double> normal;
+  std::vector<uint8_t> pixels(n);
+  std::vector<float> x0_hat(n), x_t(n, 0.0f);
+  for (size_t i = 0; i < n; ++i) {
+    pixels[i] = static_cast<uint8_t>(rng() % 256);
+    x0_hat[i] = static_cast<float>(std::clamp(PixelToUnit(pixels[i]) + 0.05 * normal(rng), -1.0, 1.0));
+  }
+  Cells open(n), proven(n);
+  DitherStage st{1.0, 0.0, 0.12, DitherKey(5, 0)};  // ~15 grey levels
+  for (size_t i = 0; i < n; ++i) {
+    const double u = Dither(st.dither_key, i);
+    ASSERT_TRUE(proven.Narrow(st, i, 0.0, u, SymbolOf(st, 0.0, pixels[i], u)));
+  }
+  double bits[2];
+  int c = 0;
+  for (const Cells* cells : {&open, &proven}) {
+    Belief b = ChoosePixelBelief(*cells, x0_hat.data(), pixels.data(), n, nullptr);
+    bitstream::AnsEncoder enc;
+    bits[c] = 0;
+    ASSERT_TRUE(EncodePixelStage(b, *cells, x0_hat.data(), pixels.data(), n, enc, nullptr, &bits[c]).ok());
+    ++c;
+    for (size_t i = 0; i < n; i += 97) {
+      const auto d = PixelBelief(b, *cells, i, x0_hat[i], nullptr);
+      EXPECT_EQ(d.lo, cells->lo(i));
+      EXPECT_EQ(d.hi, cells->hi(i));
+      EXPECT_EQ(bitstream::Cdf(d, cells->hi(i) + 1), bitstream::kProbabilityTotal);
+      if (cells->lo(i) > 0) EXPECT_TRUE(std::isinf(bitstream::IdealBits(d, cells->lo(i) - 1)));
+      if (cells->hi(i) < 255) EXPECT_TRUE(std::isinf(bitstream::IdealBits(d, cells->hi(i) + 1)));
+    }
+  }
+  EXPECT_LT(bits[1], bits[0] * 0.97);
+}
+
+}  // namespace
+}  // namespace dcodec::codec
