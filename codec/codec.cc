@@ -14,7 +14,7 @@
 namespace dcodec::codec {
 namespace {
 
-constexpr uint32_t kCheckSymbols = 1u << 12;  // a stage's check symbol: 12 bits
+constexpr uint32_t kCheckSymbols = 1u << 10;  // a stage's check symbol: 10 bits
 
 // Planar RGB (3·w·h) from an interleaved grey or RGB image.
 std::vector<uint8_t> ToPlanarRgb(const Image& image) {
@@ -213,8 +213,9 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
     StageReport report;
     report.timestep = c.s;
     report.model_bits = ModelBitsDither(c, x0_hat.data(), pixels.data(), n, j);
-    EncodeBelief(enc, belief, j > 0);
-    report.side_bits = BeliefBits(j > 0);
+    const BeliefKind kind = j > 0 ? BeliefKind::kDithered : BeliefKind::kFirst;
+    EncodeBelief(enc, belief, kind);
+    report.side_bits = BeliefBits(kind);
     DCODEC_RETURN_IF_ERROR(EncodeDitherStage(st, belief, cells, x_t.data(), x0_hat.data(), pixels.data(), n, enc,
                                              x_s.data(), symbols.data(), &report.ideal_bits));
     end_stage(report, j, symbols.data());
@@ -225,13 +226,13 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
     result.stages.back().psnr = PsnrPlanar(UnitsToPixels(x0_hat, cells), pixels);
     if (!(options.target_psnr > 0 && result.stages.back().psnr >= options.target_psnr)) {
       activity = Activity(x0_hat.data(), w, h);
-      Belief belief = ChoosePixelBelief(cells, x0_hat.data(), pixels.data(), n, activity.data());
+      Belief belief = ChoosePixelBelief(cells, x0_hat.data(), pixels.data(), w, h, activity.data());
       StageReport report;
       report.timestep = 0;
       report.model_bits = ModelBitsPixels(x0_hat.data(), pixels.data(), n);
-      EncodeBelief(enc, belief, true);
-      report.side_bits = BeliefBits(true);
-      DCODEC_RETURN_IF_ERROR(EncodePixelStage(belief, cells, x0_hat.data(), pixels.data(), n, enc, activity.data(),
+      EncodeBelief(enc, belief, BeliefKind::kPixels);
+      report.side_bits = BeliefBits(BeliefKind::kPixels);
+      DCODEC_RETURN_IF_ERROR(EncodePixelStage(belief, cells, x0_hat.data(), pixels.data(), w, h, enc, activity.data(),
                                               &report.ideal_bits));
       report.psnr = std::numeric_limits<double>::infinity();
       end_stage(report, K, pixels.data());
@@ -371,12 +372,13 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
     }
     StageReport report;
     report.timestep = c.s;
-    auto belief = DecodeBelief(dec, j > 0);
+    const BeliefKind kind = j > 0 ? BeliefKind::kDithered : BeliefKind::kFirst;
+    auto belief = DecodeBelief(dec, kind);
     if (!belief.ok()) {
       DCODEC_RETURN_IF_ERROR(stage_error(belief.status(), j));
       break;
     }
-    report.side_bits = BeliefBits(j > 0);
+    report.side_bits = BeliefBits(kind);
     DitherStage st = MakeDitherStage(c, params.dither_seed, j, activity);
     Cells narrowed = cells;  // an incomplete stage must not narrow anything
     Status s = DecodeDitherStage(st, *belief, narrowed, x_t.data(), x0_hat.data(), n, dec, x_s.data(), symbols.data());
@@ -403,12 +405,12 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
       activity = Activity(x0_hat.data(), w, h);
       StageReport report;
       report.timestep = 0;
-      auto belief = DecodeBelief(dec, true);
+      auto belief = DecodeBelief(dec, BeliefKind::kPixels);
       Status st = belief.ok() ? Status::Ok() : belief.status();
       if (st.ok()) {
-        report.side_bits = BeliefBits(true);
+        report.side_bits = BeliefBits(BeliefKind::kPixels);
         pixels.resize(n);
-        st = DecodePixelStage(*belief, cells, x0_hat.data(), n, dec, pixels.data(), activity.data());
+        st = DecodePixelStage(*belief, cells, x0_hat.data(), w, h, dec, pixels.data(), activity.data());
       }
       if (!st.ok()) {
         DCODEC_RETURN_IF_ERROR(stage_error(st, K));

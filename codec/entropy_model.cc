@@ -63,26 +63,72 @@ uint8_t ScaleCodeFor(double scale) {
   return static_cast<uint8_t>(std::clamp(std::lround(code), 0L, 255L));
 }
 
-void EncodeBelief(bitstream::AnsEncoder& enc, const Belief& belief, bool with_gain) {
-  bitstream::EncodeUniform(enc, belief.family == Family::kLogistic ? 1 : 0, 2);
-  bitstream::EncodeUniform(enc, belief.scale_code, 256);
-  if (with_gain) bitstream::EncodeUniform(enc, static_cast<uint32_t>(GainIndex(belief.gain_code)), kNumGains);
+namespace {
+
+constexpr int kNumLocals = sizeof(kLocalCodes) / sizeof(kLocalCodes[0]);
+constexpr int kWeightMin = -4, kWeightMax = 12;  // in 1/16: the fitted weights lie in 0..10 on photos and CIFAR
+constexpr uint32_t kWeightRange = kWeightMax - kWeightMin + 1;
+
+int LocalIndex(uint8_t local_code) {
+  for (int l = 0; l < kNumLocals; ++l) {
+    if (kLocalCodes[l] == local_code) return l;
+  }
+  return 0;
 }
 
-StatusOr<Belief> DecodeBelief(bitstream::AnsDecoder& dec, bool with_gain) {
+}  // namespace
+
+void EncodeBelief(bitstream::AnsEncoder& enc, const Belief& belief, BeliefKind kind) {
+  bitstream::EncodeUniform(enc, belief.family == Family::kLogistic ? 1 : 0, 2);
+  if (kind == BeliefKind::kPixels) {
+    bitstream::EncodeUniform(enc, belief.scale_code, 256);
+  } else {
+    bitstream::EncodeUniform(
+        enc, static_cast<uint32_t>(std::clamp<int>(belief.scale_code, kDitherScaleCodeMin, kDitherScaleCodeMax) -
+                                   kDitherScaleCodeMin),
+        kDitherScaleCodeMax - kDitherScaleCodeMin + 1);
+  }
+  if (kind == BeliefKind::kFirst) return;
+  bitstream::EncodeUniform(enc, static_cast<uint32_t>(GainIndex(belief.gain_code)), kNumGains);
+  if (kind != BeliefKind::kPixels) return;
+  for (int8_t w : {belief.w_left, belief.w_up, belief.w_plane}) {
+    bitstream::EncodeUniform(enc, static_cast<uint32_t>(std::clamp<int>(w, kWeightMin, kWeightMax) - kWeightMin),
+                            kWeightRange);
+  }
+  bitstream::EncodeUniform(enc, static_cast<uint32_t>(LocalIndex(belief.local_code)), kNumLocals);
+}
+
+StatusOr<Belief> DecodeBelief(bitstream::AnsDecoder& dec, BeliefKind kind) {
   Belief b;
   DCODEC_ASSIGN_OR_RETURN(uint32_t family, bitstream::DecodeUniform(dec, 2));
-  DCODEC_ASSIGN_OR_RETURN(uint32_t scale, bitstream::DecodeUniform(dec, 256));
   b.family = family ? Family::kLogistic : Family::kGaussian;
-  b.scale_code = static_cast<uint8_t>(scale);
-  if (with_gain) {
-    DCODEC_ASSIGN_OR_RETURN(uint32_t gain, bitstream::DecodeUniform(dec, kNumGains));
-    b.gain_code = kGainCodes[gain];
+  if (kind == BeliefKind::kPixels) {
+    DCODEC_ASSIGN_OR_RETURN(uint32_t scale, bitstream::DecodeUniform(dec, 256));
+    b.scale_code = static_cast<uint8_t>(scale);
+  } else {
+    DCODEC_ASSIGN_OR_RETURN(uint32_t scale, bitstream::DecodeUniform(dec, kDitherScaleCodeMax - kDitherScaleCodeMin + 1));
+    b.scale_code = static_cast<uint8_t>(scale + kDitherScaleCodeMin);
   }
+  if (kind == BeliefKind::kFirst) return b;
+  DCODEC_ASSIGN_OR_RETURN(uint32_t gain, bitstream::DecodeUniform(dec, kNumGains));
+  b.gain_code = kGainCodes[gain];
+  if (kind != BeliefKind::kPixels) return b;
+  int8_t* weights[3] = {&b.w_left, &b.w_up, &b.w_plane};
+  for (int8_t* w : weights) {
+    DCODEC_ASSIGN_OR_RETURN(uint32_t v, bitstream::DecodeUniform(dec, kWeightRange));
+    *w = static_cast<int8_t>(static_cast<int>(v) + kWeightMin);
+  }
+  DCODEC_ASSIGN_OR_RETURN(uint32_t local, bitstream::DecodeUniform(dec, kNumLocals));
+  b.local_code = kLocalCodes[local];
   return b;
 }
 
-double BeliefBits(bool with_gain) { return 9.0 + (with_gain ? std::log2(static_cast<double>(kNumGains)) : 0.0); }
+double BeliefBits(BeliefKind kind) {
+  double bits = kind == BeliefKind::kPixels ? 9.0 : 1.0 + std::log2(double{kDitherScaleCodeMax - kDitherScaleCodeMin + 1});
+  if (kind != BeliefKind::kFirst) bits += std::log2(static_cast<double>(kNumGains));
+  if (kind == BeliefKind::kPixels) bits += 3 * std::log2(double{kWeightRange}) + std::log2(double{kNumLocals});
+  return bits;
+}
 
 std::vector<float> Activity(const float* x0_hat, int width, int height) {
   const size_t plane = static_cast<size_t>(width) * height;
@@ -160,14 +206,27 @@ QuantizedContinuous DitherBelief(const DitherStage& st, const Belief& b, const C
   return d;
 }
 
+PixelContext ContextOf(const float* residuals, int width, int height, size_t i) {
+  const size_t plane = static_cast<size_t>(width) * height;
+  const size_t c = i / plane, in_plane = i % plane;
+  const size_t x = in_plane % static_cast<size_t>(width), y = in_plane / static_cast<size_t>(width);
+  PixelContext ctx;
+  if (x > 0) ctx.left = residuals[i - 1];
+  if (y > 0) ctx.up = residuals[i - static_cast<size_t>(width)];
+  if (c > 0) ctx.plane = residuals[i - plane];
+  return ctx;
+}
+
 QuantizedContinuous PixelBelief(const Belief& b, const Cells& cells, size_t i, double x0_hat,
-                                const float* activity) {
+                                const float* activity, const PixelContext& ctx) {
   QuantizedContinuous d;
   d.family = b.family;
   d.lo = cells.lo(i);
   d.hi = cells.hi(i);
-  d.mean = std::clamp(127.5 * (x0_hat + 1.0), static_cast<double>(d.lo), static_cast<double>(d.hi));
-  d.scale = b.scale() + (activity ? b.gain() * 127.5 * activity[i] : 0.0);
+  const double predicted = (b.w_left * ctx.left + b.w_up * ctx.up + b.w_plane * ctx.plane) / 16.0;
+  d.mean = std::clamp(127.5 * (x0_hat + 1.0) + predicted, static_cast<double>(d.lo), static_cast<double>(d.hi));
+  d.scale = b.scale() + (activity ? b.gain() * 127.5 * activity[i] : 0.0) +
+            b.local_code / 8.0 * (std::abs(ctx.left) + std::abs(ctx.up)) / 2.0;
   return d;
 }
 
@@ -177,12 +236,13 @@ namespace {
 // refine in steps of 2 and 1. First the family (at gain 0), then the gain for that family. `cost` is evaluated on a
 // subsample.
 template <typename Cost>
-Belief SearchBelief(double rms_guess, bool adaptive, const Cost& cost) {
+Belief SearchBelief(double rms_guess, bool adaptive, const Cost& cost, const Belief& base = Belief{},
+                    double* best_bits_out = nullptr, int min_code = 0, int max_code = 255) {
   auto best_scale = [&](Belief b, int center, int reach_down, double* bits_out) {
     double best_bits = INFINITY;
     int best_code = center;
     auto try_code = [&](int code) {
-      if (code < 0 || code > 255) return;
+      if (code < min_code || code > max_code) return;
       b.scale_code = static_cast<uint8_t>(code);
       double bits = cost(b);
       if (bits < best_bits) best_bits = bits, best_code = code;
@@ -197,18 +257,22 @@ Belief SearchBelief(double rms_guess, bool adaptive, const Cost& cost) {
     *bits_out = best_bits;
     return b;
   };
-  Belief best;
+  Belief best = base;
   double best_bits = INFINITY;
   for (Family family : {Family::kGaussian, Family::kLogistic}) {
-    Belief b;
+    Belief b = base;
     b.family = family;
     // A logistic with scale s has standard deviation s·π/√3.
     double guess = family == Family::kGaussian ? rms_guess : rms_guess * 0.5513;
     double bits;
-    Belief found = best_scale(b, ScaleCodeFor(std::max(guess, 1e-6)), 24, &bits);
+    const int start = std::clamp<int>(ScaleCodeFor(std::max(guess, 1e-6)), min_code, max_code);
+    Belief found = best_scale(b, start, 24, &bits);
     if (bits < best_bits) best_bits = bits, best = found;
   }
-  if (!adaptive) return best;
+  if (!adaptive) {
+    if (best_bits_out) *best_bits_out = best_bits;
+    return best;
+  }
   // With a gain the base scale shrinks, so the scan reaches further down.
   const int center = best.scale_code;
   for (int g = 1; g < kNumGains; ++g) {
@@ -218,6 +282,7 @@ Belief SearchBelief(double rms_guess, bool adaptive, const Cost& cost) {
     Belief found = best_scale(b, center, 64, &bits);
     if (bits < best_bits) best_bits = bits, best = found;
   }
+  if (best_bits_out) *best_bits_out = best_bits;
   return best;
 }
 
@@ -235,7 +300,7 @@ Belief ChooseDitherBelief(const DitherStage& st, const Cells& cells, const float
     sum_sq += r * r;
   }
   const double rms = std::sqrt(sum_sq / std::max<size_t>(1, count));
-  return SearchBelief(std::max(rms, st.step * 1e-3), st.activity != nullptr, [&](const Belief& b) {
+  auto cost = [&](const Belief& b) {
     double bits = 0;
     for (size_t i = 0; i < n; i += stride) {
       const double u = Dither(st.dither_key, i);
@@ -243,26 +308,95 @@ Belief ChooseDitherBelief(const DitherStage& st, const Cells& cells, const float
                                    SymbolOf(st, x_t[i], pixels[i], u));
     }
     return bits;
-  });
+  };
+  return SearchBelief(std::max(rms, st.step * 1e-3), st.activity != nullptr, cost, Belief{}, nullptr,
+                      kDitherScaleCodeMin, kDitherScaleCodeMax);
 }
 
-Belief ChoosePixelBelief(const Cells& cells, const float* x0_hat, const uint8_t* pixels, size_t n,
-                         const float* activity) {
-  const size_t stride = SubsampleStride(n);
-  double sum_sq = 0;
-  size_t count = 0;
-  for (size_t i = 0; i < n; i += stride, ++count) {
-    double r = pixels[i] - 127.5 * (x0_hat[i] + 1.0);
-    sum_sq += r * r;
+namespace {
+
+// Least squares for the three prediction weights on a subsample (Cramer's rule on the 3x3 normal equations);
+// zeros where the system is singular.
+void FitWeights(const std::vector<PixelContext>& ctx, const std::vector<double>& target, double w[3]) {
+  double a[3][3] = {}, r[3] = {};
+  for (size_t k = 0; k < ctx.size(); ++k) {
+    const double v[3] = {ctx[k].left, ctx[k].up, ctx[k].plane};
+    for (int i = 0; i < 3; ++i) {
+      r[i] += v[i] * target[k];
+      for (int j = 0; j < 3; ++j) a[i][j] += v[i] * v[j];
+    }
   }
-  const double rms = std::sqrt(sum_sq / std::max<size_t>(1, count));
-  return SearchBelief(std::max(rms, 0.05), activity != nullptr, [&](const Belief& b) {
+  for (int i = 0; i < 3; ++i) a[i][i] += 1e-9 + 1e-6 * a[i][i];
+  auto det = [](double m[3][3]) {
+    return m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) +
+           m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
+  };
+  const double d = det(a);
+  for (int c = 0; c < 3; ++c) {
+    double m[3][3];
+    for (int i = 0; i < 3; ++i)
+      for (int j = 0; j < 3; ++j) m[i][j] = j == c ? r[i] : a[i][j];
+    w[c] = std::abs(d) > 1e-12 ? det(m) / d : 0.0;
+  }
+}
+
+}  // namespace
+
+Belief ChoosePixelBelief(const Cells& cells, const float* x0_hat, const uint8_t* pixels, int width, int height,
+                         const float* activity) {
+  const size_t n = 3 * static_cast<size_t>(width) * height;
+  const size_t stride = SubsampleStride(n);
+  std::vector<float> residuals(n);
+  for (size_t i = 0; i < n; ++i) residuals[i] = Residual(pixels[i], x0_hat[i]);
+  std::vector<size_t> sample;
+  std::vector<PixelContext> contexts;
+  std::vector<double> targets;
+  for (size_t i = 0; i < n; i += stride) {
+    sample.push_back(i);
+    contexts.push_back(ContextOf(residuals.data(), width, height, i));
+    targets.push_back(residuals[i]);
+  }
+  auto cost = [&](const Belief& b) {
     double bits = 0;
-    for (size_t i = 0; i < n; i += stride) {
-      bits += bitstream::IdealBits(PixelBelief(b, cells, i, x0_hat[i], activity), pixels[i]);
+    for (size_t k = 0; k < sample.size(); ++k) {
+      const size_t i = sample[k];
+      bits += bitstream::IdealBits(PixelBelief(b, cells, i, x0_hat[i], activity, contexts[k]), pixels[i]);
     }
     return bits;
-  });
+  };
+  auto rms_after = [&](const Belief& b) {
+    double sum_sq = 0;
+    for (size_t k = 0; k < sample.size(); ++k) {
+      const double e = targets[k] - (b.w_left * contexts[k].left + b.w_up * contexts[k].up +
+                                     b.w_plane * contexts[k].plane) / 16.0;
+      sum_sq += e * e;
+    }
+    return std::max(std::sqrt(sum_sq / std::max<size_t>(1, sample.size())), 0.05);
+  };
+  // Without and with the fitted residual prediction; then the local-error gain for the better one.
+  double w[3];
+  FitWeights(contexts, targets, w);
+  Belief predicted;
+  auto quantize = [](double v) { return static_cast<int8_t>(std::clamp<long>(std::lround(16 * v), kWeightMin, kWeightMax)); };
+  predicted.w_left = quantize(w[0]);
+  predicted.w_up = quantize(w[1]);
+  predicted.w_plane = quantize(w[2]);
+  double best_bits = INFINITY;
+  Belief best;
+  for (const Belief& base : {Belief{}, predicted}) {
+    double bits;
+    Belief found = SearchBelief(rms_after(base), activity != nullptr, cost, base, &bits);
+    if (bits < best_bits) best_bits = bits, best = found;
+  }
+  const Belief chosen = best;
+  for (int l = 1; l < kNumLocals; ++l) {
+    Belief base = chosen;
+    base.local_code = kLocalCodes[l];
+    double bits;
+    Belief found = SearchBelief(rms_after(base) * 0.5, activity != nullptr, cost, base, &bits);
+    if (bits < best_bits) best_bits = bits, best = found;
+  }
+  return best;
 }
 
 }  // namespace dcodec::codec

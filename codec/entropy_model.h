@@ -34,22 +34,30 @@ inline float PixelToUnit(uint8_t p) { return static_cast<float>(p / 127.5 - 1.0)
 // The nearest 8-bit sample to a value in [-1, 1].
 uint8_t UnitToPixel(double v);
 
-// The belief's shape, coded at the start of each stage: family (1 bit), scale code (8 bits) and, for stages that
-// see an x̂_0, the gain (one of kGainCodes, log2(6) bits).
+// The belief's shape, coded at the start of each stage: family (1 bit), scale code (7 bits for dithered stages,
+// whose scales lie in [2^-8, 1) in units of x_0; 8 bits for the pixel stage) and, for stages that see an x̂_0, the
+// gain (one of kGainCodes, 2 bits). The pixel stage adds its causal context (PixelContext):
+// three prediction weights (w/16, w in −4..12) and the local-error gain (one of kLocalCodes).
 struct Belief {
   bitstream::Family family = bitstream::Family::kGaussian;
   uint8_t scale_code = 160;  // scale = 2^((scale_code − 160) / 16), in the stage's value units
   uint8_t gain_code = 0;     // gain = gain_code / 16; one of kGainCodes
+  int8_t w_left = 0, w_up = 0, w_plane = 0;  // pixel stage: residual prediction weights, in 1/16
+  uint8_t local_code = 0;                    // pixel stage: local-error gain = local_code / 8; one of kLocalCodes
   double scale() const;
   double gain() const { return gain_code / 16.0; }
 };
-constexpr uint8_t kGainCodes[] = {0, 4, 8, 16, 32, 64};
+constexpr uint8_t kGainCodes[] = {0, 4, 8, 16};
+constexpr int kDitherScaleCodeMin = 32, kDitherScaleCodeMax = 159;  // 2^-8 .. 2^(-1/16)
+constexpr uint8_t kLocalCodes[] = {0, 1, 2, 4, 8};
 uint8_t ScaleCodeFor(double scale);  // the nearest code
 
-// The side information in the ANS stream (uniform symbols: 9 bits, or 11.6 with the gain).
-void EncodeBelief(bitstream::AnsEncoder& enc, const Belief& belief, bool with_gain);
-StatusOr<Belief> DecodeBelief(bitstream::AnsDecoder& dec, bool with_gain);
-double BeliefBits(bool with_gain);
+// The side information in the ANS stream (uniform symbols: 8 bits for the first stage, 10 for the other dithered
+// stages, 25.6 for the pixel stage).
+enum class BeliefKind { kFirst, kDithered, kPixels };
+void EncodeBelief(bitstream::AnsEncoder& enc, const Belief& belief, BeliefKind kind);
+StatusOr<Belief> DecodeBelief(bitstream::AnsDecoder& dec, BeliefKind kind);
+double BeliefBits(BeliefKind kind);
 
 // a_i = mean |x̂_0(j) − x̂_0(i)| over the 8 neighbours j of sample i in its plane (edges replicated); planes of
 // width × height, 3 of them.
@@ -95,14 +103,26 @@ class Cells {
 // The distribution of a dithered stage's symbol for element i (mean, scale and support in units of Δ).
 bitstream::QuantizedContinuous DitherBelief(const DitherStage& st, const Belief& b, const Cells& cells, size_t i,
                                             double x_t, double x0_hat, double u);
-// The distribution of pixel i given x̂_0 (support [lo, hi]); `activity` may be nullptr.
+// The pixel stage's causal context: the residuals e = p − 127.5·(x̂_0 + 1) of pixel i's neighbours that are
+// decoded before it (the stage runs plane by plane, row by row): left, up, and the same pixel in the previous
+// plane (0 where there is none). The belief's mean is 127.5·(x̂_0 + 1) + (w_left·e_left + w_up·e_up +
+// w_plane·e_plane)/16, clamped to the cell, and its scale grows by local_code/8 · (|e_left| + |e_up|)/2: model
+// errors are smooth in space and shared between colour planes, and where the neighbours were hard so is this.
+struct PixelContext {
+  double left = 0, up = 0, plane = 0;
+};
+// `residuals` holds e for every pixel before i (in coding order); planes of width × height.
+PixelContext ContextOf(const float* residuals, int width, int height, size_t i);
+inline float Residual(uint8_t p, double x0_hat) { return static_cast<float>(p - 127.5 * (x0_hat + 1.0)); }
+
+// The distribution of pixel i given x̂_0 and its context (support [lo, hi]); `activity` may be nullptr.
 bitstream::QuantizedContinuous PixelBelief(const Belief& b, const Cells& cells, size_t i, double x0_hat,
-                                           const float* activity);
+                                           const float* activity, const PixelContext& context);
 
 // The shape that minimises the stage's ideal bits, searched on a subsample of about 8192 elements.
 Belief ChooseDitherBelief(const DitherStage& st, const Cells& cells, const float* x_t, const float* x0_hat,
                           const uint8_t* pixels, size_t n);
-Belief ChoosePixelBelief(const Cells& cells, const float* x0_hat, const uint8_t* pixels, size_t n,
+Belief ChoosePixelBelief(const Cells& cells, const float* x0_hat, const uint8_t* pixels, int width, int height,
                          const float* activity);
 
 }  // namespace dcodec::codec

@@ -50,27 +50,45 @@ TEST(EntropyModelTest, PixelConversionsInvert) {
 TEST(EntropyModelTest, BeliefSideInformationRoundtrips) {
   bitstream::AnsEncoder enc;
   std::vector<Belief> beliefs;
-  for (int family = 0; family < 2; ++family) {
-    for (int scale : {0, 1, 100, 255}) {
-      for (uint8_t gain : kGainCodes) {
-        Belief b;
-        b.family = family ? bitstream::Family::kLogistic : bitstream::Family::kGaussian;
-        b.scale_code = static_cast<uint8_t>(scale);
-        b.gain_code = gain;
-        beliefs.push_back(b);
-        EncodeBelief(enc, b, true);
+  std::vector<BeliefKind> kinds;
+  double bits = 0;
+  for (BeliefKind kind : {BeliefKind::kFirst, BeliefKind::kDithered, BeliefKind::kPixels}) {
+    for (int family = 0; family < 2; ++family) {
+      for (int scale : {0, 32, 100, 159, 255}) {
+        if (kind != BeliefKind::kPixels && (scale < kDitherScaleCodeMin || scale > kDitherScaleCodeMax)) continue;
+        for (uint8_t gain : kGainCodes) {
+          Belief b;
+          b.family = family ? bitstream::Family::kLogistic : bitstream::Family::kGaussian;
+          b.scale_code = static_cast<uint8_t>(scale);
+          if (kind != BeliefKind::kFirst) b.gain_code = gain;
+          if (kind == BeliefKind::kPixels) {
+            b.w_left = -4;
+            b.w_up = static_cast<int8_t>(gain % 13);
+            b.w_plane = 12;
+            b.local_code = kLocalCodes[gain % 5];
+          }
+          beliefs.push_back(b);
+          kinds.push_back(kind);
+          EncodeBelief(enc, b, kind);
+          bits += BeliefBits(kind);
+        }
       }
     }
   }
   auto bytes = enc.Finish();
-  EXPECT_LT(bytes.size(), 8 + beliefs.size() * BeliefBits(true) / 8 + 2);
+  EXPECT_LT(bytes.size(), 8 + bits / 8 + 1);
   bitstream::AnsDecoder dec(bytes.data(), bytes.size());
-  for (const Belief& b : beliefs) {
-    auto got = DecodeBelief(dec, true);
+  for (size_t k = 0; k < beliefs.size(); ++k) {
+    const Belief& b = beliefs[k];
+    auto got = DecodeBelief(dec, kinds[k]);
     ASSERT_TRUE(got.ok());
     EXPECT_EQ(got->family, b.family);
     EXPECT_EQ(got->scale_code, b.scale_code);
     EXPECT_EQ(got->gain_code, b.gain_code);
+    EXPECT_EQ(got->w_left, b.w_left);
+    EXPECT_EQ(got->w_up, b.w_up);
+    EXPECT_EQ(got->w_plane, b.w_plane);
+    EXPECT_EQ(got->local_code, b.local_code);
   }
   EXPECT_TRUE(dec.Finish().ok());
 }
@@ -132,7 +150,8 @@ TEST(EntropyModelTest, ASymbolNoPixelCanHaveIsRefused) {
 
 // The pixel stage never assigns probability outside the cell, and the cells make it cheaper.
 TEST(EntropyModelTest, PixelBeliefStaysInsideTheCellAndCellsSaveBits) {
-  const size_t n = 3000;
+  const int width = 40, height = 25;
+  const size_t n = 3 * width * height;
   std::mt19937_64 rng(4);
   std::normal_distribution<double> normal;
   std::vector<uint8_t> pixels(n);
@@ -150,13 +169,14 @@ TEST(EntropyModelTest, PixelBeliefStaysInsideTheCellAndCellsSaveBits) {
   double bits[2];
   int c = 0;
   for (const Cells* cells : {&open, &proven}) {
-    Belief b = ChoosePixelBelief(*cells, x0_hat.data(), pixels.data(), n, nullptr);
+    Belief b = ChoosePixelBelief(*cells, x0_hat.data(), pixels.data(), width, height, nullptr);
     bitstream::AnsEncoder enc;
     bits[c] = 0;
-    ASSERT_TRUE(EncodePixelStage(b, *cells, x0_hat.data(), pixels.data(), n, enc, nullptr, &bits[c]).ok());
+    ASSERT_TRUE(
+        EncodePixelStage(b, *cells, x0_hat.data(), pixels.data(), width, height, enc, nullptr, &bits[c]).ok());
     ++c;
     for (size_t i = 0; i < n; i += 97) {
-      const auto d = PixelBelief(b, *cells, i, x0_hat[i], nullptr);
+      const auto d = PixelBelief(b, *cells, i, x0_hat[i], nullptr, PixelContext{3.0, -2.0, 1.0});
       EXPECT_EQ(d.lo, cells->lo(i));
       EXPECT_EQ(d.hi, cells->hi(i));
       EXPECT_EQ(bitstream::Cdf(d, cells->hi(i) + 1), bitstream::kProbabilityTotal);
@@ -165,6 +185,46 @@ TEST(EntropyModelTest, PixelBeliefStaysInsideTheCellAndCellsSaveBits) {
     }
   }
   EXPECT_LT(bits[1], bits[0] * 0.97);
+}
+
+// Model errors that are smooth in space and shared between planes: the causal context predicts them, and the
+// chosen weights are what the encoder sends.
+TEST(EntropyModelTest, PixelContextPredictsSmoothErrors) {
+  const int width = 48, height = 32;
+  const size_t plane = width * height, n = 3 * plane;
+  std::mt19937_64 rng(12);
+  std::normal_distribution<double> normal;
+  std::vector<uint8_t> pixels(n);
+  std::vector<float> x0_hat(n);
+  for (size_t i = 0; i < plane; ++i) {
+    const double x = i % width, y = i / width;
+    const double error = 12.0 * std::sin(x / 5.0) * std::cos(y / 7.0);  // smooth, the same in every plane
+    for (int c = 0; c < 3; ++c) {
+      const double v = 128 + 60 * std::sin((x + 3 * c) / 9.0);
+      pixels[c * plane + i] = static_cast<uint8_t>(std::clamp(std::lround(v + error + normal(rng)), 0L, 255L));
+      x0_hat[c * plane + i] = static_cast<float>(v / 127.5 - 1.0);
+    }
+  }
+  Cells cells(n);
+  Belief chosen = ChoosePixelBelief(cells, x0_hat.data(), pixels.data(), width, height, nullptr);
+  EXPECT_GT(chosen.w_left + chosen.w_up + chosen.w_plane, 8);  // strong prediction from the context
+  Belief plain = chosen;
+  plain.w_left = plain.w_up = plain.w_plane = 0;
+  plain.local_code = 0;
+  double bits[2] = {0, 0};
+  int k = 0;
+  std::vector<uint8_t> back(n);
+  for (const Belief& b : {chosen, plain}) {
+    bitstream::AnsEncoder enc;
+    ASSERT_TRUE(EncodePixelStage(b, cells, x0_hat.data(), pixels.data(), width, height, enc, nullptr, &bits[k]).ok());
+    auto bytes = enc.Finish();
+    bitstream::AnsDecoder dec(bytes.data(), bytes.size());
+    ASSERT_TRUE(DecodePixelStage(b, cells, x0_hat.data(), width, height, dec, back.data(), nullptr).ok());
+    EXPECT_TRUE(dec.Finish().ok());
+    EXPECT_EQ(back, pixels);
+    ++k;
+  }
+  EXPECT_LT(bits[0], 0.7 * bits[1]);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "codec/stage_coder.h"
 
+#include <vector>
+
 namespace dcodec::codec {
 
 Status EncodeDitherStage(const DitherStage& st, const Belief& belief, Cells& cells, const float* x_t,
@@ -34,22 +36,29 @@ Status DecodeDitherStage(const DitherStage& st, const Belief& belief, Cells& cel
 }
 
 Status EncodePixelStage(const Belief& belief, const Cells& cells, const float* x0_hat, const uint8_t* pixels,
-                        size_t n, bitstream::AnsEncoder& enc, const float* activity, double* ideal_bits) {
+                        int width, int height, bitstream::AnsEncoder& enc, const float* activity, double* ideal_bits) {
+  const size_t n = 3 * static_cast<size_t>(width) * height;
+  std::vector<float> residuals(n);
   double bits = 0;
   for (size_t i = 0; i < n; ++i) {
-    const auto dist = PixelBelief(belief, cells, i, x0_hat[i], activity);
+    const auto dist = PixelBelief(belief, cells, i, x0_hat[i], activity, ContextOf(residuals.data(), width, height, i));
     DCODEC_RETURN_IF_ERROR(bitstream::EncodeSymbol(enc, dist, pixels[i]));
     bits += bitstream::IdealBits(dist, pixels[i]);
+    residuals[i] = Residual(pixels[i], x0_hat[i]);
   }
   if (ideal_bits) *ideal_bits += bits;
   return Status::Ok();
 }
 
-Status DecodePixelStage(const Belief& belief, const Cells& cells, const float* x0_hat, size_t n,
+Status DecodePixelStage(const Belief& belief, const Cells& cells, const float* x0_hat, int width, int height,
                         bitstream::AnsDecoder& dec, uint8_t* pixels, const float* activity) {
+  const size_t n = 3 * static_cast<size_t>(width) * height;
+  std::vector<float> residuals(n);
   for (size_t i = 0; i < n; ++i) {
-    DCODEC_ASSIGN_OR_RETURN(int32_t p, bitstream::DecodeSymbol(dec, PixelBelief(belief, cells, i, x0_hat[i], activity)));
+    const auto dist = PixelBelief(belief, cells, i, x0_hat[i], activity, ContextOf(residuals.data(), width, height, i));
+    DCODEC_ASSIGN_OR_RETURN(int32_t p, bitstream::DecodeSymbol(dec, dist));
     pixels[i] = static_cast<uint8_t>(p);
+    residuals[i] = Residual(pixels[i], x0_hat[i]);
   }
   return Status::Ok();
 }

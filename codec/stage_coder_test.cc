@@ -99,20 +99,21 @@ TEST(StageCoderTest, BetterEstimateCostsFewerBits) {
 }
 
 TEST(StageCoderTest, PixelStageLosslessRoundtrip) {
-  const size_t n = 20000;
+  const int width = 100, height = 67;
+  const size_t n = 3 * width * height;
   Toy toy = MakeToy(n, 0.03, 4);
   const std::vector<uint8_t>& pixels = toy.pixels;
   std::vector<uint8_t> back(n);
   Cells cells(n);
-  Belief b = ChoosePixelBelief(cells, toy.x0_hat.data(), pixels.data(), n, nullptr);
+  Belief b = ChoosePixelBelief(cells, toy.x0_hat.data(), pixels.data(), width, height, nullptr);
   bitstream::AnsEncoder enc;
   double ideal = 0;
-  ASSERT_TRUE(EncodePixelStage(b, cells, toy.x0_hat.data(), pixels.data(), n, enc, nullptr, &ideal).ok());
+  ASSERT_TRUE(EncodePixelStage(b, cells, toy.x0_hat.data(), pixels.data(), width, height, enc, nullptr, &ideal).ok());
   auto bytes = enc.Finish();
   EXPECT_LT(bytes.size() * 8.0, ideal * 1.01 + 64);
   EXPECT_LT(ideal / n, 5.0);  // error std 0.03 ≈ 3.8 levels: about 3.9 bits, far below 8
   bitstream::AnsDecoder dec(bytes.data(), bytes.size());
-  ASSERT_TRUE(DecodePixelStage(b, cells, toy.x0_hat.data(), n, dec, back.data(), nullptr).ok());
+  ASSERT_TRUE(DecodePixelStage(b, cells, toy.x0_hat.data(), width, height, dec, back.data(), nullptr).ok());
   EXPECT_TRUE(dec.Finish().ok());
   EXPECT_EQ(pixels, back);
 }

@@ -242,6 +242,10 @@ void FuzzPixelStage(FuzzedDataProvider& in) {
   belief.family = in.ConsumeBool() ? Family::kLogistic : Family::kGaussian;
   belief.scale_code = in.ConsumeIntegral<uint8_t>();
   belief.gain_code = in.ConsumeIntegral<uint8_t>();
+  belief.w_left = in.ConsumeIntegral<int8_t>();
+  belief.w_up = in.ConsumeIntegral<int8_t>();
+  belief.w_plane = in.ConsumeIntegral<int8_t>();
+  belief.local_code = in.ConsumeIntegral<uint8_t>();
   std::vector<float> x0_hat;
   std::vector<uint8_t> pixels;
   for (size_t i = 0; i < count; ++i) {
@@ -255,7 +259,7 @@ void FuzzPixelStage(FuzzedDataProvider& in) {
   if (in.ConsumeBool()) {
     const std::vector<uint8_t> stream = in.ConsumeRemainingBytes<uint8_t>();
     AnsDecoder dec(stream.data(), stream.size());
-    (void)codec::DecodePixelStage(belief, codec::Cells(count), x0_hat.data(), count, dec, decoded.data(), a);
+    (void)codec::DecodePixelStage(belief, codec::Cells(count), x0_hat.data(), width, height, dec, decoded.data(), a);
     (void)dec.Finish();
     return;
   }
@@ -268,10 +272,10 @@ void FuzzPixelStage(FuzzedDataProvider& in) {
     Check(cells.lo(i) <= pixels[i] && pixels[i] <= cells.hi(i));
   }
   AnsEncoder enc;
-  Check(codec::EncodePixelStage(belief, cells, x0_hat.data(), pixels.data(), count, enc, a, nullptr).ok());
+  Check(codec::EncodePixelStage(belief, cells, x0_hat.data(), pixels.data(), width, height, enc, a, nullptr).ok());
   const std::vector<uint8_t> stream = enc.Finish();
   AnsDecoder dec(stream.data(), stream.size());
-  Check(codec::DecodePixelStage(belief, cells, x0_hat.data(), count, dec, decoded.data(), a).ok());
+  Check(codec::DecodePixelStage(belief, cells, x0_hat.data(), width, height, dec, decoded.data(), a).ok());
   Check(dec.Finish().ok());
   Check(decoded == pixels);
 }
