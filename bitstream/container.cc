@@ -97,7 +97,7 @@ Status ValidateHeader(const StreamHeader& h) {
     return InvalidInput("tile size " + std::to_string(p.tile_size) + " / margin " + std::to_string(p.tile_margin) +
                         " out of range (16..4096 / 0..256)");
   }
-  if (p.chain_stages < 1 || p.chain_stages + 1 > kMaxStages || p.chain_t_max > 65535 || p.chain_t_min > 65535 ||
+  if (p.chain_stages + 1 > kMaxStages || p.chain_t_max > 65535 || p.chain_t_min > 65535 ||
       p.chain_t_min < 1 || p.chain_t_max < 1) {
     return InvalidInput("coding chain of " + std::to_string(p.chain_stages) + " stages from t = " +
                         std::to_string(p.chain_t_max) + " to " + std::to_string(p.chain_t_min) + " out of range");

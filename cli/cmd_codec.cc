@@ -72,12 +72,14 @@ void PrintAudit(const nlohmann::json& rows, double pixels, FILE* f) {
 
 Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global) {
   struct Args {
-    std::string input, output, model;
+    std::string input, output, model, report;
     codec::EncodeOptions options;
     bool force = false;
   };
   auto a = std::make_shared<Args>();
   app.add_option("input", a->input, "PNG image (8/16-bit grey or RGB)")->required();
+  app.add_option("--report", a->report, "write the rate audit (per stage: bytes, ideal bits, fixed bytes, the model's "
+                 "own cost, PSNR) as JSON to this file");
   app.add_option("-o,--output", a->output, "output .dcd stream")->required();
   app.add_option("--model", a->model, "model file (default: the shipped photo model)");
   app.add_option("--stages", a->options.chain.stages, "dithered stages K before the lossless pixel stage")
@@ -102,8 +104,14 @@ Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global) {
     a->options.tiles.threads = ResolveThreads(a->options.tiles.threads);
     DCODEC_ASSIGN_OR_RETURN(codec::EncodeResult result, codec->Encode(image, a->options));
     DCODEC_RETURN_IF_ERROR(WriteFileAtomic(a->output, result.stream, a->force));
-    if (global.verbose) {
-      PrintAudit(AuditJson(result.stages, result.header_bytes, image.num_pixels()), image.num_pixels(), stderr);
+    const nlohmann::json audit = AuditJson(result.stages, result.header_bytes, image.num_pixels());
+    if (global.verbose) PrintAudit(audit, image.num_pixels(), stderr);
+    if (!a->report.empty()) {
+      const nlohmann::json report = {{"image", a->input},         {"width", image.width},
+                                     {"height", image.height},    {"bytes", result.stream.size()},
+                                     {"header_bytes", result.header_bytes}, {"stages", audit}};
+      const std::string text = report.dump(1) + "\n";
+      DCODEC_RETURN_IF_ERROR(WriteFileAtomic(a->report, std::vector<uint8_t>(text.begin(), text.end()), true));
     }
     if (!global.quiet) {
       std::fprintf(stderr, "Compressed to %zu bytes (%.3f bpp)\n", result.stream.size(),

@@ -7,7 +7,8 @@ namespace dcodec::codec {
 
 StatusOr<std::vector<uint16_t>> MakeChain(const model::NoiseSchedule& schedule, const ChainOptions& o) {
   const int T = schedule.num_steps();
-  if (o.stages < 1 || o.stages > 64) return InvalidArgument("--stages must be in 1..64");
+  if (o.stages < 0 || o.stages > 63) return InvalidArgument("--stages must be in 0..63");
+  if (o.stages == 0) return std::vector<uint16_t>{};  // the pixels alone
   if (o.t_max < 1 || o.t_max > T || o.t_min < 1 || o.t_min > o.t_max) {
     return InvalidArgument("coding chain: need 1 <= t_min <= t_max <= T");
   }

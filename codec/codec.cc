@@ -222,9 +222,11 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
     x_t.swap(x_s);
   }
   if (static_cast<int>(result.stages.size()) == K) {
-    DCODEC_RETURN_IF_ERROR(denoiser_->PredictX0(x_t.data(), w, h, chain.back(), options.tiles, x0_hat.data()));
-    result.stages.back().psnr = PsnrPlanar(UnitsToPixels(x0_hat, cells), pixels);
-    if (!(options.target_psnr > 0 && result.stages.back().psnr >= options.target_psnr)) {
+    if (K > 0) {
+      DCODEC_RETURN_IF_ERROR(denoiser_->PredictX0(x_t.data(), w, h, chain.back(), options.tiles, x0_hat.data()));
+      result.stages.back().psnr = PsnrPlanar(UnitsToPixels(x0_hat, cells), pixels);
+    }
+    if (K == 0 || !(options.target_psnr > 0 && result.stages.back().psnr >= options.target_psnr)) {
       activity = Activity(x0_hat.data(), w, h);
       Belief belief = ChoosePixelBelief(cells, x0_hat.data(), pixels.data(), w, h, activity.data());
       StageReport report;
@@ -272,6 +274,12 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
     size_t m = 1;
     while (m < ends.size() && sealed.stages[m].bpp <= options.target_bpp) ++m;
     DCODEC_ASSIGN_OR_RETURN(sealed, seal(m));
+  }
+  if (options.pixels_only_if_half && K > 0 && std::isinf(sealed.stages.back().psnr)) {
+    EncodeOptions alone = options;
+    alone.chain.stages = 0;
+    DCODEC_ASSIGN_OR_RETURN(EncodeResult pixels_only, Encode(image, alone));
+    if (2 * pixels_only.stream.size() < sealed.stream.size()) return pixels_only;
   }
   return sealed;
 }
@@ -393,13 +401,15 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
     x_t.swap(x_s);
     decoded = j + 1;
   }
-  if (decoded == 0) {
+  if (decoded == 0 && K > 0) {
     pixels.assign(n, 128);
   } else {
-    int s = chain[decoded - 1];
-    DCODEC_RETURN_IF_ERROR(denoiser_->PredictX0(x_t.data(), w, h, s, tiles, x0_hat.data()));
-    if (options.on_prefix) {
-      options.on_prefix(decoded, FromPlanarRgb(UnitsToPixels(x0_hat, cells).data(), w, h, header.channels));
+    const int s = K > 0 ? chain[decoded - 1] : 0;
+    if (K > 0) {
+      DCODEC_RETURN_IF_ERROR(denoiser_->PredictX0(x_t.data(), w, h, s, tiles, x0_hat.data()));
+      if (options.on_prefix) {
+        options.on_prefix(decoded, FromPlanarRgb(UnitsToPixels(x0_hat, cells).data(), w, h, header.channels));
+      }
     }
     if (decoded == K && wanted > K) {
       activity = Activity(x0_hat.data(), w, h);

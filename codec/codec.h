@@ -33,6 +33,10 @@ struct EncodeOptions {
   double target_psnr = 0;  // > 0: end at the first stage whose reconstruction reaches this PSNR (dB)
   TileOptions tiles;
   uint64_t seed = 0;       // the dither seed
+  // A whole (lossless) stream only: if coding the pixels alone (chain.stages = 0, x̂_0 = 0, no network) takes
+  // less than half the bytes of the progressive stream, write that instead. Such images (flat or synthetic ones:
+  // a flat grey 32x32 takes 22 bytes instead of 872) gain nothing from a preview that costs more than the image.
+  bool pixels_only_if_half = true;
 };
 
 // Where a stage's bits go (the rate audit, docs/rate_audit.md). Real bytes = ideal + side + check bits plus

@@ -1,19 +1,21 @@
 #!/usr/bin/env python3
-"""Per-stage table of dcodec on a set of PNGs: real file size against the model's ideal code length.
+"""The rate audit of dcodec on a set of PNGs: per stage, where the bytes go.
 
   scripts/stage_table.py [--model M] [--threads N] IMAGE.png ...
   scripts/stage_table.py --model models/cifar10.safetensors --cifar ../shared/datasets/cifar10 --limit 100
 
-For every image: `dcodec encode -v` (timed) gives each stage's cumulative bytes, ideal bits (sum of -log2 P of the
-coded symbols under the integer model) and PSNR; `dcodec info --json` gives the header size; `dcodec decode` of the
-whole stream (timed) checks the lossless roundtrip. Prints means over the images per stage, as a Markdown table:
-cumulative bpp (the real prefix size), cumulative ideal bpp (payload symbols only), PSNR of the mean
-reconstruction, and the overheads: payload bytes over ideal, and the whole file (header, side information and
-coder flush included) over ideal. With --cifar DIR the images are the first --limit held-out CIFAR-10 images (the
-last 1,000 records of data_batch_5.bin, datasets/cifar10.h), written as PNGs to a temporary folder.
+For every image, `dcodec encode --report` (timed) gives each stage's real bytes, the ideal code length of its
+symbols under the integer model (sum of -log2 P), its side information and check bits, the fixed bytes (header,
+side information, checks, coder flush: real bytes minus ideal bits / 8), the model's own cost of the stage (the KL
+of q(x_s | x_t, x_0) from p_theta(x_s | x_t) that an ideal coder of Algorithm 3 would pay; for the pixel stage the
+discretized Gaussian at the best single sigma) and the PSNR of the prefix; `dcodec decode` of the whole stream
+(timed) checks that it decodes. Prints means over the images per stage as a Markdown table. With --cifar DIR the
+images are the first --limit held-out CIFAR-10 images (the last 1,000 records of data_batch_5.bin,
+datasets/cifar10.h), written as PNGs to a temporary folder.
 """
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
@@ -23,12 +25,6 @@ import zlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DCODEC = os.path.join(ROOT, "build", "dcodec")
-
-
-def png_size(path):
-    with open(path, "rb") as f:
-        head = f.read(24)
-    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
 
 
 def write_png(path, rgb, width, height):
@@ -71,49 +67,56 @@ def main():
     ap.add_argument("images", nargs="*")
     a = ap.parse_args()
     model = ["--model", a.model] if a.model else []
-    rows = []  # per image: list of (cum_bytes, ideal_bits, psnr), header bytes, pixels, seconds
+    reports = []
     with tempfile.TemporaryDirectory() as tmp:
-        stream, decoded = os.path.join(tmp, "x.dcd"), os.path.join(tmp, "x.png")
+        stream, decoded, report = (os.path.join(tmp, n) for n in ("x.dcd", "x.png", "x.json"))
         images = cifar_holdout_pngs(a.cifar, a.limit, tmp) if a.cifar else a.images[: a.limit]
         if not images:
             sys.exit("stage_table: no images (give PNG paths or --cifar DIR)")
         for path in images:
-            p, enc_s = run(["encode", path, "-o", stream, "-f", "-v", "--threads", a.threads] + model)
-            stages = []
-            for line in p.stderr.splitlines():
-                # "stage t bytes bpp ideal-bpp PSNR": PSNR is "NN.NN dB", or "lossless" for the pixel stage.
-                f = line.split()
-                if len(f) in (6, 7) and f[0].isdigit():
-                    psnr = float("inf") if f[5] == "lossless" else float(f[5])
-                    stages.append((int(f[2]), float(f[4]), psnr))
-            info = json.loads(run(["info", stream, "--json"])[0].stdout)
-            _, dec_s = run(["decode", stream, "-o", decoded, "-f", "--threads", a.threads] + model)
-            w, h = png_size(path)
-            rows.append({"stages": stages, "header": info["header_bytes"], "pixels": w * h, "enc": enc_s,
-                         "dec": dec_s, "bytes": info["bytes"]})
-    n = len(rows)
-    k = min(len(r["stages"]) for r in rows)
-    print(f"{n} images; encode {sum(r['enc'] for r in rows) / n:.2f} s, decode {sum(r['dec'] for r in rows) / n:.2f} s "
-          f"per image ({a.threads} threads, process start and model load included)")
+            _, enc_s = run(["encode", path, "-o", stream, "-f", "-q", "--report", report, "--threads", a.threads]
+                           + model)
+            _, dec_s = run(["decode", stream, "-o", decoded, "-f", "-q", "--threads", a.threads] + model)
+            with open(report) as f:
+                r = json.load(f)
+            r["enc"], r["dec"] = enc_s, dec_s
+            reports.append(r)
+    n = len(reports)
+    k = min(len(r["stages"]) for r in reports)
+    print(f"{n} images; encode {sum(r['enc'] for r in reports) / n:.2f} s, decode "
+          f"{sum(r['dec'] for r in reports) / n:.2f} s per image ({a.threads} threads, process start and model load "
+          f"included); header {sum(r['header_bytes'] for r in reports) / n:.1f} bytes")
     print()
-    print("| stage | bpp (real) | ideal bpp | PSNR (dB) | payload / ideal | file / ideal |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| stage | t | bpp (real, cumulative) | stage bpp | ideal bpp | model's own bpp (KL) | side + check bits | "
+          "fixed bytes | PSNR (dB) |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    total_fixed = 0.0
     for j in range(k):
-        bpp = ideal = payload_ratio = file_ratio = psnr = 0.0
-        finite = True
-        for r in rows:
-            cum_bytes = r["stages"][j][0]
-            ideal_bits = sum(s[1] for s in r["stages"][: j + 1]) * r["pixels"]
-            bpp += cum_bytes * 8 / r["pixels"]
-            ideal += ideal_bits / r["pixels"]
-            payload_ratio += (cum_bytes - r["header"]) * 8 / ideal_bits
-            file_ratio += cum_bytes * 8 / ideal_bits
-            psnr += r["stages"][j][2]
-            finite &= r["stages"][j][2] != float("inf")
-        label = f"{j + 1}" + ("" if finite else " (lossless)")
-        psnr_cell = f"{psnr / n:.2f}" if finite else "exact"
-        print(f"| {label} | {bpp / n:.3f} | {ideal / n:.3f} | {psnr_cell} | {payload_ratio / n:.4f} | "
-              f"{file_ratio / n:.4f} |")
+        sums = dict(cum=0.0, stage=0.0, ideal=0.0, model=0.0, side=0.0, fixed=0.0, psnr=0.0)
+        lossless = False
+        for r in reports:
+            s, px = r["stages"][j], r["width"] * r["height"]
+            sums["cum"] += s["cumulative_bytes"] * 8 / px
+            sums["stage"] += s["bytes"] * 8 / px
+            sums["ideal"] += s["ideal_bits"] / px
+            sums["model"] += s.get("model_bits", 0.0) / px
+            sums["side"] += s["side_bits"] + s["check_bits"]
+            sums["fixed"] += s["fixed_bytes"]
+            if s.get("psnr") == "lossless":
+                lossless = True
+            else:
+                sums["psnr"] += s.get("psnr", float("nan"))
+        total_fixed += sums["fixed"] / n
+        t = reports[0]["stages"][j]["timestep"]
+        psnr = "exact" if lossless else f"{sums['psnr'] / n:.2f}"
+        print(f"| {j + 1}{' (lossless)' if lossless else ''} | {t} | {sums['cum'] / n:.3f} | {sums['stage'] / n:.3f} | "
+              f"{sums['ideal'] / n:.3f} | {sums['model'] / n:.3f} | {sums['side'] / n:.1f} | {sums['fixed'] / n:.2f} | "
+              f"{psnr} |")
+    whole = sum(r["bytes"] * 8 / (r["width"] * r["height"]) for r in reports) / n
+    ideal = sum(sum(s["ideal_bits"] for s in r["stages"]) / (r["width"] * r["height"]) for r in reports) / n
+    print()
+    print(f"whole file {whole:.3f} bpp = ideal {ideal:.3f} bpp x {whole / ideal:.4f}; fixed bytes per file "
+          f"{total_fixed:.1f}")
 
 
 if __name__ == "__main__":

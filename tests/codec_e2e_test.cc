@@ -184,6 +184,34 @@ TEST_F(CodecE2ETest, FixedCostsOfASmallStreamAreAtMost24Bytes) {
   }
 }
 
+// A flat image gains nothing from previews: the whole stream falls back to the pixel stage alone (K = 0, no
+// network), which the causal context codes in next to nothing; prefixes of it decode to nothing but grey.
+TEST_F(CodecE2ETest, FlatImageIsCodedLosslesslyInAFewBytes) {
+  auto codec = Load(*model_path_);
+  Image flat(32, 32, 3);
+  std::fill(flat.data.begin(), flat.data.end(), 128);
+  auto enc = codec->Encode(flat, EncodeOptions{});
+  ASSERT_TRUE(enc.ok()) << enc.status().ToString();
+  EXPECT_LE(enc->stream.size(), 64u);
+  ASSERT_EQ(enc->stages.size(), 1u);
+  EXPECT_EQ(enc->stages[0].timestep, 0);
+  auto dec = codec->Decode(enc->stream.data(), enc->stream.size(), {});
+  ASSERT_TRUE(dec.ok()) << dec.status().ToString();
+  EXPECT_TRUE(dec->exact);
+  EXPECT_EQ(dec->image, flat);
+  // Asked for, the progressive stream is still there (and much larger).
+  EncodeOptions progressive;
+  progressive.pixels_only_if_half = false;
+  auto full = codec->Encode(flat, progressive);
+  ASSERT_TRUE(full.ok());
+  EXPECT_EQ(full->stages.size(), 5u);
+  EXPECT_GT(full->stream.size(), 2 * enc->stream.size());
+  // A natural-looking image keeps its progressive stream.
+  auto smooth = codec->Encode(RandomSmoothImage(32, 32, 3, 21), EncodeOptions{});
+  ASSERT_TRUE(smooth.ok());
+  EXPECT_EQ(smooth->stages.size(), 5u);
+}
+
 // Every single-bit flip of a whole stream is reported: an error, or (if the flip makes the stream look shorter)
 // a decode that stops before the last stage. None gives a complete decode with other pixels.
 TEST_F(CodecE2ETest, EverySingleBitFlipIsDetected) {
