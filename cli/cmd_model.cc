@@ -65,9 +65,12 @@ Command AddSampleCommand(CLI::App& app, const GlobalOptions& global) {
   return [a, &global]() -> Status {
     SetThreads(a->threads);
     if (a->n < 1 || a->size < 8) return InvalidArgument("-n must be >= 1 and --size >= 8");
-    if (a->sampler == "ancestral") a->options.kind = model::SamplerKind::kAncestral;
-    else if (a->sampler == "ddim") a->options.kind = model::SamplerKind::kDdim;
-    else return InvalidArgument("--sampler '" + a->sampler + "': expected ancestral or ddim");
+    if (a->sampler == "ancestral")
+      a->options.kind = model::SamplerKind::kAncestral;
+    else if (a->sampler == "ddim")
+      a->options.kind = model::SamplerKind::kDdim;
+    else
+      return InvalidArgument("--sampler '" + a->sampler + "': expected ancestral or ddim");
     DCODEC_ASSIGN_OR_RETURN(torch::Device device, ParseDevice(a->device));
     std::string path = a->model.empty() ? DefaultModelPath() : a->model;
     DCODEC_ASSIGN_OR_RETURN(model::LoadedModel loaded, model::LoadModel(path));
@@ -94,7 +97,10 @@ Command AddNllCommand(CLI::App& app, const GlobalOptions& global) {
   app.add_option("--data", a->data, "cifar10:DIR (its held-out images) or images:DIR (centre crops)")->required();
   app.add_option("--limit", a->limit, "number of images")->capture_default_str();
   app.add_option("--crop", a->crop, "images: centre crop size")->capture_default_str();
-  app.add_option("--timesteps", a->options.num_timesteps, "timesteps evaluated (0 = all T)")->capture_default_str();
+  app.add_option("--timesteps", a->options.num_timesteps,
+                 "0 = the exact sum over all T - 1 diffusion terms; N = an importance-sampled estimate from N "
+                 "timesteps per image, with its confidence interval")
+      ->capture_default_str();
   app.add_option("--seed", a->options.seed, "random seed")->capture_default_str();
   app.add_option("--threads", a->threads, "CPU threads (0 = all cores)")->capture_default_str();
   app.add_option("--device", a->device, "cpu | cuda")->capture_default_str();
@@ -135,8 +141,17 @@ Command AddNllCommand(CLI::App& app, const GlobalOptions& global) {
     torch::NoGradGuard no_grad;
     DCODEC_ASSIGN_OR_RETURN(model::BoundBits bound,
                             diffusion.BoundBitsPerDim(model::AsEpsModel(loaded.net), x, a->options, device));
-    std::printf("%d images %dx%d: bound %.4f bits/dim (prior %.4f, diffusion %.4f, decoder %.4f)\n", count, size,
-                size, bound.total, bound.prior, bound.diffusion, bound.decoder);
+    char how[128];
+    if (bound.exact) {
+      std::snprintf(how, sizeof(how), "exact, all %d timesteps", bound.timesteps_per_image);
+    } else {
+      std::snprintf(how, sizeof(how), "sampled with %d timesteps per image, sampling SE %.4f",
+                    bound.timesteps_per_image, bound.sampling_error);
+    }
+    std::printf(
+        "%d images %dx%d: bound %.4f bits/dim (95%% CI %.4f\u2013%.4f over images; diffusion %.4f, L_0 %.4f, "
+        "prior %.4f; %s)\n",
+        count, size, size, bound.total, bound.ci_low, bound.ci_high, bound.diffusion, bound.decoder, bound.prior, how);
     return Status::Ok();
   };
 }

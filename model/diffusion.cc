@@ -3,6 +3,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
@@ -48,8 +49,12 @@ torch::Tensor DiscretizedGaussianLogLikelihood(const torch::Tensor& x0, const to
   return torch::where(x0 < -0.999, log_cdf_upper, torch::where(x0 > 0.999, log_sf_lower, mid));
 }
 
-double PerImageSumToBits(const torch::Tensor& nats_per_image, int64_t dims) {
-  return nats_per_image.sum().item<double>() / (static_cast<double>(dims) * std::log(2.0));
+// splitmix64's output function: a well-mixed 64-bit value from any input, for independent per-image seeds.
+uint64_t SplitMix64(uint64_t x) {
+  uint64_t z = x + 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
 }
 
 }  // namespace
@@ -172,73 +177,171 @@ StatusOr<BoundBits> Diffusion::BoundBitsPerDim(const EpsModel& model, const torc
   torch::NoGradGuard no_grad;
   const int T = schedule_.num_steps();
   const int64_t n = x0_uint8.size(0), dims = x0_uint8[0].numel();
+  const int num_terms = std::max(T - 1, 0);
+  const bool exact = options.num_timesteps == 0 || options.num_timesteps >= num_terms;
+  const int m = exact ? num_terms : options.num_timesteps;
 
-  // The L_{t-1} terms to evaluate, t in 2..T, each with the number of terms it stands for.
-  std::vector<std::pair<int, double>> terms;
-  const int num_terms = T - 1;
-  if (options.num_timesteps == 0 || options.num_timesteps >= num_terms) {
-    for (int t = 2; t <= T; ++t) terms.emplace_back(t, 1.0);
-  } else {
-    std::mt19937_64 rng(options.seed);
-    const int64_t m = options.num_timesteps;
-    for (int64_t j = 0; j < m; ++j) {
-      const int64_t lo = 2 + j * num_terms / m, hi = 2 + (j + 1) * num_terms / m;  // stratum [lo, hi)
-      terms.emplace_back(static_cast<int>(lo + static_cast<int64_t>(rng() % static_cast<uint64_t>(hi - lo))),
-                         static_cast<double>(hi - lo));
-    }
-  }
-  // sigma_t^2 of p(x_{t-1} | x_t).
-  auto reverse_variance = [&](int t) {
+  // Per-timestep constants, index t in 0..T. L_{t-1} = kl_var dims + 0.5 weight ||x0 - x0_hat||^2: the KL between
+  // q(x_{t-1} | x_t, x0) and p(x_{t-1} | x_t), two Gaussians whose means are posterior means of x0 and x0_hat.
+  auto reverse_variance = [&](int t) {  // sigma_t^2 of p(x_{t-1} | x_t)
     if (options.variance == ReverseVariance::kBeta) return schedule_.beta(t);
     if (t == 1) return T >= 2 ? schedule_.posterior(1, 2).variance : schedule_.beta(1);
     return schedule_.posterior(t - 1, t).variance;
   };
+  std::vector<double> sqrt_ab(T + 1), sqrt_one_minus_ab(T + 1), kl_var(T + 1, 0.0), weight(T + 1, 0.0);
+  for (int t = 0; t <= T; ++t) {
+    sqrt_ab[t] = std::sqrt(schedule_.alpha_bar(t));
+    sqrt_one_minus_ab[t] = std::sqrt(1.0 - schedule_.alpha_bar(t));
+    if (t < 2) continue;
+    const auto q = schedule_.posterior(t - 1, t);
+    const double pv = reverse_variance(t);
+    kl_var[t] = 0.5 * (std::log(pv / q.variance) + q.variance / pv - 1.0);
+    weight[t] = q.coef_x0 * q.coef_x0 / pv;
+  }
+  auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
+  const torch::Tensor sqrt_ab_table = torch::tensor(sqrt_ab, f64),
+                      sqrt_one_minus_ab_table = torch::tensor(sqrt_one_minus_ab, f64);
+  const torch::Tensor kl_var_table = torch::tensor(kl_var, f64), weight_table = torch::tensor(weight, f64);
+  auto per_image = [&](const torch::Tensor& table, const torch::Tensor& t) {  // [len, 1, 1, 1] on device
+    return table.index_select(0, t).view({-1, 1, 1, 1}).to(device);
+  };
+  // x0_hat (float64) from one network call at per-image timesteps t (int64 [len], CPU) with noise [len, C, H, W].
+  auto predict_x0 = [&](const torch::Tensor& x0, const torch::Tensor& t, const torch::Tensor& noise) {
+    auto a = per_image(sqrt_ab_table, t), b = per_image(sqrt_one_minus_ab_table, t);
+    auto x_t = (a * x0.to(torch::kFloat64) + b * noise.to(torch::kFloat64)).to(torch::kFloat32);
+    auto eps = model(x_t, t.to(device, torch::kFloat32)).to(torch::kFloat64);
+    return (x_t.to(torch::kFloat64) - b * eps) / a;
+  };
 
-  at::Generator gen = MakeGenerator(options.seed);
-  auto f64 = torch::TensorOptions().dtype(torch::kFloat64).device(device);
-  torch::Tensor prior = torch::zeros({n}, f64), diffusion = torch::zeros({n}, f64), decoder = torch::zeros({n}, f64);
-  const double ab_T = schedule_.alpha_bar(T);
+  // The proposal q(t), t in 2..T (index t), as BoundOptions describes; its cumulative sums for inverse-CDF draws.
+  std::vector<double> proposal(T + 1, 0.0), cdf(T + 1, 0.0);
+  if (!exact) {
+    constexpr int kPilotImages = 8, kPilotTimesteps = 16;
+    constexpr double kFloor = 0.1;
+    std::vector<int> grid;
+    for (int k = 0; k < kPilotTimesteps; ++k) {
+      const int t = static_cast<int>(std::lround(2.0 * std::pow(T / 2.0, k / (kPilotTimesteps - 1.0))));
+      if (grid.empty() || t > grid.back()) grid.push_back(std::min(t, T));
+    }
+    const int64_t len = std::min<int64_t>(kPilotImages, n);
+    auto x0 = PixelsToModel(x0_uint8.narrow(0, 0, len)).to(device);
+    at::Generator gen = MakeGenerator(SplitMix64(options.seed ^ 0x70696c6f74ull));  // "pilot"
+    std::vector<double> mse;
+    for (int t : grid) {
+      auto noise = RandomNormal(x0.sizes(), gen, device);
+      auto ts = torch::full({len}, static_cast<int64_t>(t), torch::kInt64);
+      auto x0_hat = predict_x0(x0, ts, noise);
+      // ||x0 - x0_hat||^2 = (1 - ab_t) / ab_t ||eps - eps_hat||^2.
+      const double to_eps = sqrt_ab[t] * sqrt_ab[t] / (1.0 - sqrt_ab[t] * sqrt_ab[t]);
+      mse.push_back(to_eps * (x0.to(torch::kFloat64) - x0_hat).square().mean().item<double>());
+    }
+    double sum = 0.0;
+    size_t g = 0;
+    for (int t = 2; t <= T; ++t) {
+      while (g + 1 < grid.size() && grid[g + 1] <= t) ++g;
+      double e = mse[g];
+      if (g + 1 < grid.size() && t > grid[g]) {
+        const double f = static_cast<double>(t - grid[g]) / (grid[g + 1] - grid[g]);
+        e = (1.0 - f) * mse[g] + f * mse[g + 1];
+      }
+      const double ab = sqrt_ab[t] * sqrt_ab[t];
+      proposal[t] = kl_var[t] + 0.5 * weight[t] * (1.0 - ab) / ab * e;
+      sum += proposal[t];
+    }
+    const bool usable = std::isfinite(sum) && sum > 0.0;
+    double acc = 0.0;
+    for (int t = 2; t <= T; ++t) {
+      proposal[t] = usable ? (1.0 - kFloor) * proposal[t] / sum + kFloor / num_terms : 1.0 / num_terms;
+      cdf[t] = acc += proposal[t];
+    }
+  }
+  const torch::Tensor proposal_table = torch::tensor(proposal, f64);
+  // Inverse-CDF draw of one t in 2..T from a uniform u in [0, 1).
+  auto draw = [&](std::mt19937_64& rng) {
+    const double u = static_cast<double>(rng() >> 11) * 0x1.0p-53 * cdf[T];
+    const int t = static_cast<int>(std::upper_bound(cdf.begin() + 2, cdf.begin() + T + 1, u) - cdf.begin());
+    return std::min(t, T);
+  };
+
+  // Per image, in nats: L_T, the (estimated) diffusion sum, L_0, and the sample variance of the m weighted terms.
+  std::vector<double> prior(n), diffusion(n), decoder(n), term_variance(n, 0.0);
   for (int64_t start = 0; start < n; start += options.batch_size) {
     const int64_t len = std::min<int64_t>(options.batch_size, n - start);
     auto x0 = PixelsToModel(x0_uint8.narrow(0, start, len)).to(device);
     auto x0_64 = x0.to(torch::kFloat64);
-    auto shape = x0.sizes();
-    auto eps_at = [&](int t, torch::Tensor* x_t) {
-      *x_t = std::sqrt(schedule_.alpha_bar(t)) * x0 +
-             std::sqrt(1.0 - schedule_.alpha_bar(t)) * RandomNormal(shape, gen, device);
-      return model(*x_t, FullT(len, t, device));
+    const auto image_shape = x0.sizes().slice(1);
+    std::vector<at::Generator> noise_gens;
+    std::vector<std::mt19937_64> t_rngs;
+    for (int64_t i = start; i < start + len; ++i) {
+      const uint64_t image_seed = SplitMix64(options.seed ^ SplitMix64(static_cast<uint64_t>(i) + 1));
+      t_rngs.emplace_back(image_seed);
+      noise_gens.push_back(MakeGenerator(SplitMix64(image_seed)));
+    }
+    auto noise = [&] {
+      std::vector<torch::Tensor> per_image_noise;
+      for (auto& gen : noise_gens) per_image_noise.push_back(RandomNormal(image_shape, gen, torch::kCPU));
+      return torch::stack(per_image_noise).to(device);
     };
 
     // L_T: KL(N(sqrt(ab_T) x0, 1 - ab_T) || N(0, 1)) per element.
-    const double var_T = 1.0 - ab_T;
-    auto kl_T = 0.5 * (-1.0 - std::log(var_T) + var_T + ab_T * x0_64.square());
-    prior.narrow(0, start, len).copy_(kl_T.flatten(1).sum(1));
+    const double ab_T = schedule_.alpha_bar(T), var_T = 1.0 - ab_T;
+    auto kl_T = (0.5 * (-1.0 - std::log(var_T) + var_T + ab_T * x0_64.square())).flatten(1).sum(1).cpu();
 
-    // L_{t-1}: both Gaussians' means are posterior means, differing only through x0 vs x0_hat.
-    for (const auto& [t, weight] : terms) {
-      torch::Tensor x_t;
-      auto eps = eps_at(t, &x_t);
-      auto x0_hat = PredictX0(eps, x_t, t, ClipX0::kNone).to(torch::kFloat64);
-      const auto q = schedule_.posterior(t - 1, t);
-      const double pv = reverse_variance(t);
-      const double kl_var = 0.5 * (std::log(pv / q.variance) + q.variance / pv - 1.0);
-      auto sq = (q.coef_x0 * (x0_64 - x0_hat)).square().flatten(1).sum(1);
-      diffusion.narrow(0, start, len).add_(weight * (kl_var * static_cast<double>(dims) + 0.5 * sq / pv));
+    // L_{t-1}, t = 2..T: every t for every image, or m draws per image weighted by 1 / (m q(t)).
+    auto sum = torch::zeros({len}, f64), sum_sq = torch::zeros({len}, f64);
+    for (int k = 0; k < m; ++k) {
+      std::vector<int64_t> t_of_image(len, k + 2);
+      if (!exact) {
+        for (int64_t j = 0; j < len; ++j) t_of_image[j] = draw(t_rngs[j]);
+      }
+      auto ts = torch::tensor(t_of_image, torch::kInt64);
+      auto x0_hat = predict_x0(x0, ts, noise());
+      auto sq = (x0_64 - x0_hat).square().flatten(1).sum(1).cpu();
+      auto term =
+          kl_var_table.index_select(0, ts) * static_cast<double>(dims) + 0.5 * weight_table.index_select(0, ts) * sq;
+      if (!exact) term = term / proposal_table.index_select(0, ts);
+      sum += term;
+      sum_sq += term.square();
     }
 
     // L_0 = -log p(x0 | x_1), the mean mu_theta(x_1, 1) being x0_hat at t = 1.
-    torch::Tensor x_1;
-    auto eps = eps_at(1, &x_1);
-    auto mean = PredictX0(eps, x_1, 1, ClipX0::kNone).to(torch::kFloat64);
+    auto mean = predict_x0(x0, torch::ones({len}, torch::kInt64), noise());
     auto log_lik = DiscretizedGaussianLogLikelihood(x0_64, mean, std::sqrt(reverse_variance(1)));
-    decoder.narrow(0, start, len).copy_(-log_lik.flatten(1).sum(1));
+    auto nll_0 = (-log_lik.flatten(1).sum(1)).cpu();
+
+    for (int64_t j = 0; j < len; ++j) {
+      const double s = sum[j].item<double>(), s2 = sum_sq[j].item<double>();
+      prior[start + j] = kl_T[j].item<double>();
+      decoder[start + j] = nll_0[j].item<double>();
+      diffusion[start + j] = exact ? s : s / m;  // exact: every term once; sampled: the mean of L / q
+      if (!exact && m >= 2) term_variance[start + j] = std::max(0.0, (s2 - s * s / m) / (m - 1));
+    }
   }
 
+  const double to_bits = 1.0 / (static_cast<double>(dims) * std::log(2.0));
   BoundBits bits;
-  bits.prior = PerImageSumToBits(prior, dims) / n;
-  bits.diffusion = PerImageSumToBits(diffusion, dims) / n;
-  bits.decoder = PerImageSumToBits(decoder, dims) / n;
+  bits.exact = exact;
+  bits.timesteps_per_image = m;
+  std::vector<double> totals(n);
+  double sampling_variance = 0.0;  // of the sum over images, in bits^2
+  for (int64_t i = 0; i < n; ++i) {
+    bits.prior += prior[i] * to_bits / n;
+    bits.diffusion += diffusion[i] * to_bits / n;
+    bits.decoder += decoder[i] * to_bits / n;
+    totals[i] = (prior[i] + diffusion[i] + decoder[i]) * to_bits;
+    if (!exact && m > 0) sampling_variance += term_variance[i] * to_bits * to_bits / m;
+  }
   bits.total = bits.prior + bits.diffusion + bits.decoder;
+  bits.sampling_error = std::sqrt(sampling_variance) / n;
+  if (n >= 2) {
+    double spread = 0.0;
+    for (double v : totals) spread += (v - bits.total) * (v - bits.total);
+    bits.standard_error = std::sqrt(spread / (n - 1) / n);
+  } else {
+    bits.standard_error = bits.sampling_error;
+  }
+  bits.ci_low = bits.total - 1.96 * bits.standard_error;
+  bits.ci_high = bits.total + 1.96 * bits.standard_error;
   return bits;
 }
 
