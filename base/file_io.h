@@ -14,15 +14,20 @@
 
 namespace dcodec {
 
-StatusOr<std::vector<uint8_t>> ReadFileBytes(const std::string& path);
+// Reads at most `max_bytes` (a larger file or an endless device such as /dev/zero is refused with kInvalidInput,
+// naming the limit, before more than max_bytes + 64 KiB are held in memory).
+constexpr size_t kDefaultMaxReadBytes = size_t{256} << 20;  // a 2^24-pixel image of noise is ~60 MiB
+StatusOr<std::vector<uint8_t>> ReadFileBytes(const std::string& path, size_t max_bytes = kDefaultMaxReadBytes);
 
-// Fails with kInvalidArgument if `path` exists and !overwrite.
+// Fails with kInvalidArgument if `path` exists and !overwrite. A replaced file keeps its permission bits.
 Status WriteFileAtomic(const std::string& path, const uint8_t* data, size_t size, bool overwrite);
 inline Status WriteFileAtomic(const std::string& path, const std::vector<uint8_t>& data, bool overwrite) {
   return WriteFileAtomic(path, data.data(), data.size(), overwrite);
 }
 
 bool FileExists(const std::string& path);
+// Both paths name the same existing file (the same device and inode), whatever the spelling.
+bool SameFile(const std::string& a, const std::string& b);
 
 }  // namespace dcodec
 

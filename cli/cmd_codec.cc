@@ -82,21 +82,38 @@ Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global) {
                  "own cost, PSNR) as JSON to this file");
   app.add_option("-o,--output", a->output, "output .dcd stream")->required();
   app.add_option("--model", a->model, "model file (default: the shipped photo model)");
-  app.add_option("--stages", a->options.chain.stages, "dithered stages K before the lossless pixel stage")
+  app.add_option("--stages", a->options.chain.stages, "dithered stages K before the lossless pixel stage (0: the "
+                 "pixels alone)")
+      ->check(WholeNumber(0, 63))
       ->capture_default_str();
-  app.add_option("--t-max", a->options.chain.t_max, "first timestep of the coding chain")->capture_default_str();
-  app.add_option("--t-min", a->options.chain.t_min, "last timestep of the coding chain")->capture_default_str();
-  auto* bpp = app.add_option("--bpp", a->options.target_bpp, "keep the stages that fit in X bits per pixel");
-  app.add_option("--psnr", a->options.target_psnr, "end at the first stage reaching this PSNR (dB)")->excludes(bpp);
+  app.add_option("--t-max", a->options.chain.t_max, "first timestep of the coding chain")
+      ->check(WholeNumber(1, 65535))
+      ->capture_default_str();
+  app.add_option("--t-min", a->options.chain.t_min, "last timestep of the coding chain")
+      ->check(WholeNumber(1, 65535))
+      ->capture_default_str();
+  auto* bpp = app.add_option("--bpp", a->options.target_bpp, "keep the stages that fit in X bits per pixel")
+                  ->check(FiniteNumber(0, 1e6));
+  app.add_option("--psnr", a->options.target_psnr, "end at the first stage reaching this PSNR (dB)")
+      ->check(FiniteNumber(0, 200))
+      ->excludes(bpp);
   a->options.tiles.threads = 0;
   app.add_option("--threads", a->options.tiles.threads, "threads, 0 = all cores (tiles in parallel; the stream "
-                 "does not depend on it)")->capture_default_str();
-  app.add_option("--tile", a->options.tiles.tile_size, "tile size in pixels")->capture_default_str();
-  app.add_option("--seed", a->options.seed, "dither seed")->capture_default_str();
+                 "does not depend on it)")
+      ->check(WholeNumber(0, 1024))->capture_default_str();
+  app.add_option("--tile", a->options.tiles.tile_size, "tile size in pixels")
+      ->check(WholeNumber(16, 4096))
+      ->capture_default_str();
+  app.add_option("--seed", a->options.seed, "dither seed")
+      ->check(WholeNumber(0, UINT64_MAX))
+      ->capture_default_str();
   app.add_flag("-f,--force", a->force, "overwrite the output file");
   return [a, &global]() -> Status {
     if (!a->force && FileExists(a->output)) {
       return InvalidArgument(a->output + ": exists (use -f/--force to overwrite)");
+    }
+    if (SameFile(a->input, a->output)) {
+      return InvalidArgument(a->output + ": is the input file; choose another output");
     }
     DCODEC_ASSIGN_OR_RETURN(Image image, ReadPng(a->input));
     std::string model = a->model.empty() ? DefaultModelPath() : a->model;
@@ -134,20 +151,33 @@ Command AddDecodeCommand(CLI::App& app, const GlobalOptions& global) {
   app.add_option("input", a->input, ".dcd stream (or a prefix of one)")->required();
   app.add_option("-o,--output", a->output, "output PNG")->required();
   app.add_option("--model", a->model, "model file (default: the shipped photo model)");
-  auto* bytes = app.add_option("--bytes", a->bytes, "decode the stages complete within the first N bytes");
-  auto* bpp = app.add_option("--bpp", a->bpp, "decode the stages complete within X bits per pixel")->excludes(bytes);
-  app.add_option("--stage", a->stage, "decode the first K stages")->excludes(bytes)->excludes(bpp);
+  auto* bytes = app.add_option("--bytes", a->bytes, "decode the stages complete within the first N bytes")
+                    ->check(WholeNumber(1, uint64_t{1} << 40));
+  auto* bpp = app.add_option("--bpp", a->bpp, "decode the stages complete within X bits per pixel")
+                  ->check(FiniteNumber(0, 1e6))
+                  ->excludes(bytes);
+  app.add_option("--stage", a->stage, "decode the first K stages")
+      ->check(WholeNumber(1, 64))
+      ->excludes(bytes)
+      ->excludes(bpp);
   app.add_option("--recon", a->recon, "reconstruction of a lossy prefix: mean | ode | sample")->capture_default_str();
   app.add_option("--recon-steps", a->options.recon_steps, "network evaluations for ode / sample")
+      ->check(WholeNumber(1, 10000))
       ->capture_default_str();
-  app.add_option("--seed", a->options.recon_seed, "noise seed for --recon sample")->capture_default_str();
+  app.add_option("--seed", a->options.recon_seed, "noise seed for --recon sample")
+      ->check(WholeNumber(0, UINT64_MAX))
+      ->capture_default_str();
   a->options.threads = 0;
   app.add_option("--threads", a->options.threads, "threads, 0 = all cores (the picture does not depend on it)")
+      ->check(WholeNumber(0, 1024))
       ->capture_default_str();
   app.add_flag("-f,--force", a->force, "overwrite the output file");
   return [a, &global]() -> Status {
     if (!a->force && FileExists(a->output)) {
       return InvalidArgument(a->output + ": exists (use -f/--force to overwrite)");
+    }
+    if (SameFile(a->input, a->output)) {
+      return InvalidArgument(a->output + ": is the input file; choose another output");
     }
     if (a->recon == "mean") a->options.recon = codec::Reconstruction::kMean;
     else if (a->recon == "ode") a->options.recon = codec::Reconstruction::kOde;

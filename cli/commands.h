@@ -4,6 +4,7 @@
 #define DCODEC_CLI_COMMANDS_H_
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -33,6 +34,12 @@ std::string DefaultModelPath();
 void SetThreads(int threads);
 // 0 (or less) means all cores.
 int ResolveThreads(int threads);
+
+// Option checks: a value outside gives a usage error (exit 2) that names the accepted range.
+// A finite number x with lo < x <= hi (NaN, inf and overflowing values are refused).
+CLI::Validator FiniteNumber(double lo, double hi);
+// A whole number in [lo, hi] written with digits only (so "-1" cannot wrap to a huge unsigned value).
+CLI::Validator WholeNumber(uint64_t lo, uint64_t hi);
 
 }  // namespace dcodec::cli
 

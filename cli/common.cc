@@ -1,5 +1,7 @@
 #include <torch/torch.h>
 
+#include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <thread>
 
@@ -24,5 +26,35 @@ int ResolveThreads(int threads) {
 }
 
 void SetThreads(int threads) { at::set_num_threads(ResolveThreads(threads)); }
+
+CLI::Validator FiniteNumber(double lo, double hi) {
+  const std::string range = "a number in (" + CLI::detail::to_string(lo) + ", " + CLI::detail::to_string(hi) + "]";
+  return CLI::Validator(
+      [lo, hi, range](std::string& text) -> std::string {
+        char* end = nullptr;
+        errno = 0;
+        const double v = std::strtod(text.c_str(), &end);
+        if (text.empty() || end == nullptr || *end != '\0' || errno == ERANGE || !std::isfinite(v) || !(v > lo) ||
+            !(v <= hi)) {
+          return "'" + text + "' is not " + range;
+        }
+        return "";
+      },
+      range);
+}
+
+CLI::Validator WholeNumber(uint64_t lo, uint64_t hi) {
+  const std::string range = "a whole number in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+  return CLI::Validator(
+      [lo, hi, range](std::string& text) -> std::string {
+        bool digits = !text.empty() && text.size() <= 20;
+        for (char c : text) digits = digits && c >= '0' && c <= '9';
+        errno = 0;
+        const unsigned long long v = digits ? std::strtoull(text.c_str(), nullptr, 10) : 0;
+        if (!digits || errno == ERANGE || v < lo || v > hi) return "'" + text + "' is not " + range;
+        return "";
+      },
+      range);
+}
 
 }  // namespace dcodec::cli

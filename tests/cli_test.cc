@@ -242,6 +242,53 @@ TEST_F(CliTest, ExitCodesByClassOfFailure) {
   EXPECT_EQ(Files(), std::set<std::string>{"empty.png"});
 }
 
+// Hostile options: every value outside its range is a usage error (exit 2) naming the option, never a silent
+// full decode, a wrap-around or undefined behaviour; nothing is written.
+TEST_F(CliTest, OptionValuesOutsideTheirRangeAreUsageErrors) {
+  const std::string stream = kGolden + "/rgb16x16.dcd";
+  const std::vector<std::vector<std::string>> bad_decode = {
+      {"--bpp", "inf"},   {"--bpp", "1.5e17"}, {"--bpp", "0"},      {"--bpp", "-3"},     {"--bpp", "nan"},
+      {"--bytes", "0"},   {"--bytes", "-1"},   {"--stage", "-5"},   {"--stage", "0"},    {"--threads", "-1"},
+      {"--threads", "10000"}, {"--seed", "-1"}, {"--recon-steps", "0"}};
+  for (const auto& extra : bad_decode) {
+    Result r = Decode(stream, Path("x.png"), extra);
+    EXPECT_EXIT_CODE(r, kExitUsage) << extra[0] << " " << extra[1];
+    EXPECT_NE(r.err.find(extra[0]), std::string::npos) << r.err;
+  }
+  const std::vector<std::vector<std::string>> bad_encode = {
+      {"--psnr", "-5"}, {"--psnr", "nan"}, {"--seed", "-1"}, {"--threads", "-1"}, {"--bpp", "inf"},
+      {"--stages", "-1"}, {"--tile", "8"}};
+  for (const auto& extra : bad_encode) {
+    Result r = Encode(Png("rgb16x16"), Path("x.dcd"), extra);
+    EXPECT_EXIT_CODE(r, kExitUsage) << extra[0] << " " << extra[1];
+  }
+  EXPECT_EQ(Files(), std::set<std::string>{});
+  // The largest values that are allowed still work.
+  EXPECT_EXIT_CODE(Decode(stream, Path("x.png"), {"--bpp", "1e6"}), kExitOk);
+}
+
+// The output may not be the input (with -f that would replace the image by its stream); a replaced file keeps
+// its permissions; an endless input is refused instead of read until memory runs out.
+TEST_F(CliTest, OutputIsNotTheInputKeepsPermissionsAndReadsAreBounded) {
+  const std::string png = Path("in.png");
+  { std::ofstream(png, std::ios::binary) << Slurp(Png("rgb16x16")); }
+  Result same = Encode(png, png, {"-f"});
+  EXPECT_EXIT_CODE(same, kExitUsage);
+  EXPECT_NE(same.err.find("is the input file"), std::string::npos) << same.err;
+  EXPECT_EQ(Slurp(png), Slurp(Png("rgb16x16")));
+  const std::string out = Path("out.dcd");
+  { std::ofstream(out) << "old"; }
+  ASSERT_EQ(chmod(out.c_str(), 0640), 0);
+  EXPECT_EXIT_CODE(Encode(png, out, {"-f"}), kExitOk);
+  struct stat st;
+  ASSERT_EQ(stat(out.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0640u);
+  Result zero = Run({"info", "/dev/zero", "--header"});
+  EXPECT_EXIT_CODE(zero, kExitInvalidInput);
+  EXPECT_NE(zero.err.find("larger than"), std::string::npos) << zero.err;
+  EXPECT_LT(zero.max_rss_kb, 768 * 1024);  // the 256 MiB cap, and a vector that doubles
+}
+
 TEST_F(CliTest, ExistingOutputNeedsForce) {
   const std::string out = Path("out.dcd");
   { std::ofstream(out) << "precious"; }
