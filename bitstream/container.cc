@@ -34,7 +34,6 @@ class Reader {
   bool overlong() const { return overlong_; }  // a varint longer than allowed (not a truncation)
   size_t pos() const { return pos_; }
   uint8_t U8() { return static_cast<uint8_t>(Le(1)); }
-  uint16_t U16() { return static_cast<uint16_t>(Le(2)); }
   // Minimal LEB128 of at most max_bytes bytes (10 for 64 bits); anything longer or padded, or cut short, fails.
   uint64_t Varint(int max_bytes = 10) {
     uint64_t v = 0;
@@ -120,8 +119,7 @@ StatusOr<std::vector<uint8_t>> SerializeHeader(const StreamHeader& h) {
   w.Varint(((uint64_t{h.stages} * 5 + (h.state_bytes - 4)) * 2 + (h.channels == 1 ? 1 : 0)) * 2 + (custom ? 1 : 0));
   w.Varint(h.width - 1);
   w.Varint(h.height - 1);
-  w.U8(static_cast<uint8_t>(h.model_tag));
-  w.U8(static_cast<uint8_t>(h.model_tag >> 8));
+  w.U8(h.model_tag);
   if (custom) {
     const StreamParams& p = h.params;
     for (uint64_t v : {p.dither_seed, uint64_t{p.tile_size}, uint64_t{p.tile_margin}, uint64_t{p.chain_stages},
@@ -157,7 +155,7 @@ StatusOr<ParsedHeader> ParseHeader(const uint8_t* data, size_t size) {
   StreamHeader& h = parsed.header;
   const uint64_t packed = r.Varint(3);
   const uint64_t width = r.Varint(3) + 1, height = r.Varint(3) + 1;
-  h.model_tag = r.U16();
+  h.model_tag = r.U8();
   const bool custom = packed & 1;
   h.channels = (packed >> 1) & 1 ? 1 : 3;
   h.state_bytes = static_cast<uint8_t>(4 + (packed >> 2) % 5);

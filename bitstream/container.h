@@ -16,17 +16,17 @@
 //             custom       1: the parameters below follow; 0: they take their defaults
 //   varint  width − 1   (width 1..65535)
 //   varint  height − 1  (height 1..65535; width · height <= 2^28)
-//   2       model tag: the low 16 bits of the model id (little-endian); the full 64-bit id enters every check
+//   1       model tag: the low 8 bits of the model id; the full 64-bit id enters every check
 //   (only if custom) varint dither_seed, tile_size, tile_margin, chain_stages, chain_t_max, chain_t_min
 //   ...     the ANS stream, to the end of the file
 //
-// Integrity lives in the stream (codec.cc): every stage but the last ends with a 12-bit check symbol and the
+// Integrity lives in the stream (codec.cc): every stage but the last ends with a 9-bit check symbol and the
 // stream's initial state holds a 31-bit check of the whole file (ans.h); both are hashes chained from the header
 // bytes and the model id, so a damaged header fails the first check. The container itself validates only what it
 // can see.
 //
-// Worked example: a 4x2 RGB image, model id ...0708, default parameters, 5 stages, a 6-byte final state:
-//   d2  6c  03  01  08 07  ...stream         P = ((5·5 + 6 − 4)·2 + 0)·2 + 0 = 108 = 0x6c
+// Worked example: a 4x2 RGB image, model id ...08, default parameters, 5 stages, a 6-byte final state:
+//   d2  6c  03  01  08  ...stream         P = ((5·5 + 6 − 4)·2 + 0)·2 + 0 = 108 = 0x6c
 // (container_test checks this example byte for byte).
 //
 // Reading (ParseHeader) never crashes or reads past `size`: wrong magic -> kInvalidInput "not a dcodec stream";
@@ -64,7 +64,7 @@ struct StreamParams {
 struct StreamHeader {
   uint32_t width = 0, height = 0;
   uint8_t channels = 3;     // 1 or 3
-  uint16_t model_tag = 0;   // low 16 bits of the model id
+  uint8_t model_tag = 0;    // low 8 bits of the model id
   uint32_t stages = 0;      // stages in the stream, 1..kMaxStages
   uint8_t state_bytes = 8;  // 4..8
   StreamParams params;

@@ -14,7 +14,7 @@ StreamHeader ExampleHeader() {
   h.width = 4;
   h.height = 2;
   h.channels = 3;
-  h.model_tag = 0x0708;
+  h.model_tag = 0x08;
   h.stages = 5;
   h.state_bytes = 6;
   return h;
@@ -51,7 +51,7 @@ void ExpectSameHeader(const StreamHeader& a, const StreamHeader& b) {
 TEST(ContainerTest, WorkedExampleFromTheHeader) {
   auto bytes = SerializeHeader(ExampleHeader());
   ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
-  EXPECT_EQ(*bytes, (std::vector<uint8_t>{0xd2, 0x6c, 0x03, 0x01, 0x08, 0x07}));
+  EXPECT_EQ(*bytes, (std::vector<uint8_t>{0xd2, 0x6c, 0x03, 0x01, 0x08}));
 }
 
 TEST(ContainerTest, Roundtrip) {
@@ -71,7 +71,7 @@ TEST(ContainerTest, DefaultsCostNoBytes) {
   auto plain = SerializeHeader(ExampleHeader());
   auto custom = SerializeHeader(CustomHeader());
   ASSERT_TRUE(plain.ok() && custom.ok());
-  EXPECT_EQ(plain->size(), 6u);  // magic, packed fields, width, height, model tag
+  EXPECT_EQ(plain->size(), 5u);  // magic, packed fields, width, height, model tag
   EXPECT_GT(custom->size(), plain->size() + 6);
 }
 
@@ -113,14 +113,14 @@ TEST(ContainerTest, ErrorKinds) {
   auto v1 = ParseHeader(std::vector<uint8_t>{0x89, 'D', 'C', 'D', 1, 0, 3, 0}.data(), 8);
   EXPECT_EQ(v1.status().code(), StatusCode::kUnsupported);
   EXPECT_NE(v1.status().message().find("version 1"), std::string::npos);
-  EXPECT_EQ(ParseCode({0xd3, 0x6c, 3, 1, 8, 7}), StatusCode::kUnsupported);  // format 3
+  EXPECT_EQ(ParseCode({0xd3, 0x6c, 3, 1, 8}), StatusCode::kUnsupported);  // format 3
   // Impossible values.
-  EXPECT_EQ(ParseCode({0xd2, 0x00, 3, 1, 8, 7}), StatusCode::kInvalidInput);        // 0 stages
-  EXPECT_EQ(ParseCode({0xd2, 0xfc, 0x01, 3, 1, 8, 7}), StatusCode::kInvalidInput);  // 6 stages > chain 4 + 1
-  EXPECT_EQ(ParseCode({0xd2, 0x6c, 0xff, 0xff, 0x03, 1, 8, 7}), StatusCode::kInvalidInput);  // width 65536
-  EXPECT_EQ(ParseCode({0xd2, 0x6c, 0xff, 0xff, 0xff, 0x7f, 1, 8, 7}), StatusCode::kInvalidInput);
+  EXPECT_EQ(ParseCode({0xd2, 0x00, 3, 1, 8}), StatusCode::kInvalidInput);        // 0 stages
+  EXPECT_EQ(ParseCode({0xd2, 0xfc, 0x01, 3, 1, 8}), StatusCode::kInvalidInput);  // 6 stages > chain 4 + 1
+  EXPECT_EQ(ParseCode({0xd2, 0x6c, 0xff, 0xff, 0x03, 1, 8}), StatusCode::kInvalidInput);  // width 65536
+  EXPECT_EQ(ParseCode({0xd2, 0x6c, 0xff, 0xff, 0xff, 0x7f, 1, 8}), StatusCode::kInvalidInput);
   // custom flag with the default values: not canonical.
-  EXPECT_EQ(ParseCode({0xd2, 0x6d, 3, 1, 8, 7, 0, 0x80, 0x02, 16, 4, 0x90, 0x03, 10}), StatusCode::kInvalidInput);
+  EXPECT_EQ(ParseCode({0xd2, 0x6d, 3, 1, 8, 0, 0x80, 0x02, 16, 4, 0x90, 0x03, 10}), StatusCode::kInvalidInput);
   // Serialize refuses what Parse would refuse.
   StreamHeader bad = ExampleHeader();
   bad.stages = 0;

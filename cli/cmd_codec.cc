@@ -229,7 +229,7 @@ Command AddInfoCommand(CLI::App& app, const GlobalOptions& global) {
     const auto& p = h.params;
     const double pixels = static_cast<double>(h.width) * h.height;
     char tag[8];
-    std::snprintf(tag, sizeof(tag), "%04x", h.model_tag);
+    std::snprintf(tag, sizeof(tag), "%02x", h.model_tag);
     nlohmann::json j = {{"file", a->input},           {"bytes", data.size()},
                         {"format_version", bitstream::kFormatVersion},
                         {"width", h.width},           {"height", h.height},

@@ -20,7 +20,10 @@ TEST(ChainTest, DecreasingWithinRangeAndEvenInLogSnr) {
     EXPECT_LT((*chain)[j], (*chain)[j - 1]);
     EXPECT_NEAR(snr((*chain)[j]) - snr((*chain)[j - 1]), step, 0.1 * step);
   }
-  EXPECT_FALSE(MakeChain(schedule, {0, 400, 10}).ok());
+  auto none = MakeChain(schedule, {0, 400, 10});  // K = 0: the pixels alone
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  EXPECT_FALSE(MakeChain(schedule, {-1, 400, 10}).ok());
   EXPECT_FALSE(MakeChain(schedule, {6, 10, 400}).ok());
   EXPECT_FALSE(MakeChain(schedule, {6, 2000, 10}).ok());
   EXPECT_FALSE(MakeChain(schedule, {20, 12, 3}).ok());  // more stages than timesteps

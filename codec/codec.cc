@@ -14,7 +14,7 @@
 namespace dcodec::codec {
 namespace {
 
-constexpr uint32_t kCheckSymbols = 1u << 10;  // a stage's check symbol: 10 bits
+constexpr uint32_t kCheckSymbols = 1u << 9;  // a stage's check symbol: 9 bits
 
 // Planar RGB (3·w·h) from an interleaved grey or RGB image.
 std::vector<uint8_t> ToPlanarRgb(const Image& image) {
@@ -75,7 +75,13 @@ uint64_t StageHash(uint64_t previous, int stage, const T* symbols, size_t n) {
 
 uint32_t FinalCheck(uint64_t h, uint32_t stages) { return static_cast<uint32_t>(HashWords(h, {stages})) & 0x7fffffffu; }
 
-// `activity` is nullptr for the first stage, whose x̂_0 is 0 everywhere.
+// The first stage's x̂_0: each plane at its mean pixel.
+void FillPlaneMeans(const uint8_t mean[3], std::vector<float>& x0_hat) {
+  const size_t plane = x0_hat.size() / 3;
+  for (int p = 0; p < 3; ++p) std::fill(x0_hat.begin() + p * plane, x0_hat.begin() + (p + 1) * plane, PixelToUnit(mean[p]));
+}
+
+// `activity` is nullptr for the first stage, whose x̂_0 is the planes' means.
 DitherStage MakeDitherStage(const StageCoefficients& c, uint64_t seed, int j, const std::vector<float>& activity) {
   return DitherStage{c.coef_x0, c.coef_xt, std::sqrt(12.0 * c.variance), DitherKey(seed, j),
                      j > 0 ? activity.data() : nullptr};
@@ -171,7 +177,7 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
   header.width = w;
   header.height = h;
   header.channels = static_cast<uint8_t>(image.channels);
-  header.model_tag = static_cast<uint16_t>(model_id);
+  header.model_tag = static_cast<uint8_t>(model_id);
   header.params.dither_seed = options.seed;
   header.params.tile_size = options.tiles.tile_size;
   header.params.tile_margin = options.tiles.margin;
@@ -209,7 +215,19 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
       activity = Activity(x0_hat.data(), w, h);
     }
     DitherStage st = MakeDitherStage(c, options.seed, j, activity);
+    uint8_t plane_mean[3] = {136, 136, 136};
+    if (j == 0) {
+      // Before any stage the planes' mean pixels are all that x̂_0 can be: to 16 levels, 12 bits.
+      const size_t plane = n / 3;
+      for (int p = 0; p < 3; ++p) {
+        uint64_t sum = 0;
+        for (size_t i = 0; i < plane; ++i) sum += pixels[p * plane + i];
+        plane_mean[p] = static_cast<uint8_t>(16 * (sum / plane / 16) + 8);
+      }
+      FillPlaneMeans(plane_mean, x0_hat);
+    }
     Belief belief = ChooseDitherBelief(st, cells, x_t.data(), x0_hat.data(), pixels.data(), n);
+    if (j == 0) std::copy(plane_mean, plane_mean + 3, belief.plane_mean);
     StageReport report;
     report.timestep = c.s;
     report.model_bits = ModelBitsDither(c, x0_hat.data(), pixels.data(), n, j);
@@ -276,6 +294,11 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
     DCODEC_ASSIGN_OR_RETURN(sealed, seal(m));
   }
   if (options.pixels_only_if_half && K > 0 && std::isinf(sealed.stages.back().psnr)) {
+    // First an estimate from the belief search's subsample; the full trial only when it may win.
+    double bits_per_symbol = 0;
+    const std::vector<float> zeros(n, 0.0f);
+    ChoosePixelBelief(Cells(n), zeros.data(), pixels.data(), w, h, nullptr, &bits_per_symbol);
+    if (bits_per_symbol * n >= 0.6 * 8.0 * sealed.stream.size()) return sealed;
     EncodeOptions alone = options;
     alone.chain.stages = 0;
     DCODEC_ASSIGN_OR_RETURN(EncodeResult pixels_only, Encode(image, alone));
@@ -290,10 +313,10 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
   DCODEC_ASSIGN_OR_RETURN(bitstream::ParsedHeader parsed, bitstream::ParseHeader(data, usable));
   const bitstream::StreamHeader& header = parsed.header;
   const uint64_t model_id = denoiser_->model_id();
-  if (header.model_tag != static_cast<uint16_t>(model_id)) {
+  if (header.model_tag != static_cast<uint8_t>(model_id)) {
     char buf[160];
-    std::snprintf(buf, sizeof(buf), "the stream was made with another model (tag %04x), but %016llx (tag %04x) is loaded",
-                  header.model_tag, static_cast<unsigned long long>(model_id), static_cast<unsigned>(model_id & 0xffff));
+    std::snprintf(buf, sizeof(buf), "the stream was made with another model (tag %02x), but %016llx (tag %02x) is loaded",
+                  header.model_tag, static_cast<unsigned long long>(model_id), static_cast<unsigned>(model_id & 0xff));
     return Status(StatusCode::kModelMismatch, std::string(buf) + " (" + denoiser_->path() + "); pass its --model");
   }
   const auto& schedule = denoiser_->schedule();
@@ -387,6 +410,7 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
       break;
     }
     report.side_bits = BeliefBits(kind);
+    if (j == 0) FillPlaneMeans(belief->plane_mean, x0_hat);
     DitherStage st = MakeDitherStage(c, params.dither_seed, j, activity);
     Cells narrowed = cells;  // an incomplete stage must not narrow anything
     Status s = DecodeDitherStage(st, *belief, narrowed, x_t.data(), x0_hat.data(), n, dec, x_s.data(), symbols.data());

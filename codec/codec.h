@@ -3,12 +3,12 @@
 // Encode sends x_{τ_K}, then x_{τ_{j-1}} given x_{τ_j} along the coding chain (each a dithered stage, see
 // stage_coder.h), then the 8-bit pixels given x̂_0(x_{τ_1}). The stages follow each other in one sealed rANS
 // stream (bitstream/ans.h) behind the short header of bitstream/container.h; each stage starts with its belief
-// shape (entropy_model.h) and, unless it is the stream's last, ends with a 10-bit check symbol; the stream's
+// shape (entropy_model.h) and, unless it is the stream's last, ends with a 9-bit check symbol; the stream's
 // initial state holds a 31-bit check of everything. Any prefix of a stream decodes to its complete stages; the
 // whole stream decodes to the exact input.
 //
 // Checks: h_0 = xxh64 of (width, height, channels, the stream parameters, the 64-bit model id);
-// h_j = xxh64(h_{j-1}, j, stage j's symbols); stage j's check symbol is h_j mod 2^10; the stream's initial state
+// h_j = xxh64(h_{j-1}, j, stage j's symbols); stage j's check symbol is h_j mod 2^9; the stream's initial state
 // is 2^31 + (xxh64(h_N, N) mod 2^31). A decoder that sees a check fail reports kCorrupt: the stream is damaged,
 // or this machine computes the model differently from the encoder's (the two look the same from here).
 #ifndef DCODEC_CODEC_CODEC_H_
@@ -48,7 +48,7 @@ struct StageReport {
   double bpp = 0;           // prefix_bytes * 8 / pixels
   double ideal_bits = 0;    // Σ −log2 P of this stage's symbols under the integer model
   double side_bits = 0;     // the belief shape's symbols
-  double check_bits = 0;    // the check symbol (10, or 0 for the stream's last stage)
+  double check_bits = 0;    // the check symbol (9, or 0 for the stream's last stage)
   double model_bits = 0;    // what the model itself says the stage costs: the KL of q(x_s | x_t, x_0) from
                             // p_θ(x_s | x_t) with σ̃² (Algorithm 3's ideal), or for the pixels the discretized
                             // Gaussian at the best single σ, without cells

@@ -66,7 +66,7 @@ uint8_t ScaleCodeFor(double scale) {
 namespace {
 
 constexpr int kNumLocals = sizeof(kLocalCodes) / sizeof(kLocalCodes[0]);
-constexpr int kWeightMin = -4, kWeightMax = 12;  // in 1/16: the fitted weights lie in 0..10 on photos and CIFAR
+constexpr int kWeightMin = -3, kWeightMax = 12;  // in 1/16: the fitted weights lie in 0..10 on photos and CIFAR
 constexpr uint32_t kWeightRange = kWeightMax - kWeightMin + 1;
 
 int LocalIndex(uint8_t local_code) {
@@ -88,9 +88,14 @@ void EncodeBelief(bitstream::AnsEncoder& enc, const Belief& belief, BeliefKind k
                                    kDitherScaleCodeMin),
         kDitherScaleCodeMax - kDitherScaleCodeMin + 1);
   }
-  if (kind == BeliefKind::kFirst) return;
-  bitstream::EncodeUniform(enc, static_cast<uint32_t>(GainIndex(belief.gain_code)), kNumGains);
-  if (kind != BeliefKind::kPixels) return;
+  if (kind == BeliefKind::kFirst) {
+    for (uint8_t m : belief.plane_mean) bitstream::EncodeUniform(enc, m / 16, 16);
+    return;
+  }
+  if (kind == BeliefKind::kDithered) {
+    bitstream::EncodeUniform(enc, static_cast<uint32_t>(GainIndex(belief.gain_code)), kNumGains);
+    return;
+  }
   for (int8_t w : {belief.w_left, belief.w_up, belief.w_plane}) {
     bitstream::EncodeUniform(enc, static_cast<uint32_t>(std::clamp<int>(w, kWeightMin, kWeightMax) - kWeightMin),
                             kWeightRange);
@@ -109,10 +114,18 @@ StatusOr<Belief> DecodeBelief(bitstream::AnsDecoder& dec, BeliefKind kind) {
     DCODEC_ASSIGN_OR_RETURN(uint32_t scale, bitstream::DecodeUniform(dec, kDitherScaleCodeMax - kDitherScaleCodeMin + 1));
     b.scale_code = static_cast<uint8_t>(scale + kDitherScaleCodeMin);
   }
-  if (kind == BeliefKind::kFirst) return b;
-  DCODEC_ASSIGN_OR_RETURN(uint32_t gain, bitstream::DecodeUniform(dec, kNumGains));
-  b.gain_code = kGainCodes[gain];
-  if (kind != BeliefKind::kPixels) return b;
+  if (kind == BeliefKind::kFirst) {
+    for (uint8_t& m : b.plane_mean) {
+      DCODEC_ASSIGN_OR_RETURN(uint32_t v, bitstream::DecodeUniform(dec, 16));
+      m = static_cast<uint8_t>(16 * v + 8);
+    }
+    return b;
+  }
+  if (kind == BeliefKind::kDithered) {
+    DCODEC_ASSIGN_OR_RETURN(uint32_t gain, bitstream::DecodeUniform(dec, kNumGains));
+    b.gain_code = kGainCodes[gain];
+    return b;
+  }
   int8_t* weights[3] = {&b.w_left, &b.w_up, &b.w_plane};
   for (int8_t* w : weights) {
     DCODEC_ASSIGN_OR_RETURN(uint32_t v, bitstream::DecodeUniform(dec, kWeightRange));
@@ -125,7 +138,8 @@ StatusOr<Belief> DecodeBelief(bitstream::AnsDecoder& dec, BeliefKind kind) {
 
 double BeliefBits(BeliefKind kind) {
   double bits = kind == BeliefKind::kPixels ? 9.0 : 1.0 + std::log2(double{kDitherScaleCodeMax - kDitherScaleCodeMin + 1});
-  if (kind != BeliefKind::kFirst) bits += std::log2(static_cast<double>(kNumGains));
+  if (kind == BeliefKind::kFirst) bits += 12.0;
+  if (kind == BeliefKind::kDithered) bits += std::log2(static_cast<double>(kNumGains));
   if (kind == BeliefKind::kPixels) bits += 3 * std::log2(double{kWeightRange}) + std::log2(double{kNumLocals});
   return bits;
 }
@@ -343,7 +357,7 @@ void FitWeights(const std::vector<PixelContext>& ctx, const std::vector<double>&
 }  // namespace
 
 Belief ChoosePixelBelief(const Cells& cells, const float* x0_hat, const uint8_t* pixels, int width, int height,
-                         const float* activity) {
+                         const float* activity, double* bits_per_symbol) {
   const size_t n = 3 * static_cast<size_t>(width) * height;
   const size_t stride = SubsampleStride(n);
   std::vector<float> residuals(n);
@@ -385,7 +399,7 @@ Belief ChoosePixelBelief(const Cells& cells, const float* x0_hat, const uint8_t*
   Belief best;
   for (const Belief& base : {Belief{}, predicted}) {
     double bits;
-    Belief found = SearchBelief(rms_after(base), activity != nullptr, cost, base, &bits);
+    Belief found = SearchBelief(rms_after(base), false, cost, base, &bits);
     if (bits < best_bits) best_bits = bits, best = found;
   }
   const Belief chosen = best;
@@ -393,9 +407,10 @@ Belief ChoosePixelBelief(const Cells& cells, const float* x0_hat, const uint8_t*
     Belief base = chosen;
     base.local_code = kLocalCodes[l];
     double bits;
-    Belief found = SearchBelief(rms_after(base) * 0.5, activity != nullptr, cost, base, &bits);
+    Belief found = SearchBelief(rms_after(base) * 0.5, false, cost, base, &bits);
     if (bits < best_bits) best_bits = bits, best = found;
   }
+  if (bits_per_symbol) *bits_per_symbol = best_bits / std::max<size_t>(1, sample.size());
   return best;
 }
 

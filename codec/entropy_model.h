@@ -35,25 +35,27 @@ inline float PixelToUnit(uint8_t p) { return static_cast<float>(p / 127.5 - 1.0)
 uint8_t UnitToPixel(double v);
 
 // The belief's shape, coded at the start of each stage: family (1 bit), scale code (7 bits for dithered stages,
-// whose scales lie in [2^-8, 1) in units of x_0; 8 bits for the pixel stage) and, for stages that see an x̂_0, the
-// gain (one of kGainCodes, 2 bits). The pixel stage adds its causal context (PixelContext):
-// three prediction weights (w/16, w in −4..12) and the local-error gain (one of kLocalCodes).
+// whose scales lie in [2^-8, 1) in units of x_0; 8 bits for the pixel stage); for the dithered stages after the
+// first, the gain on the activity of x̂_0 (one of kGainCodes, 2 bits); for the first, the planes' means (3 × 4
+// bits); for the pixel stage its causal context (PixelContext): three prediction weights (w/16, w in −3..12, 4 bits
+// each) and the local-error gain (one of kLocalCodes, 2 bits), which takes the activity gain's place.
 struct Belief {
   bitstream::Family family = bitstream::Family::kGaussian;
   uint8_t scale_code = 160;  // scale = 2^((scale_code − 160) / 16), in the stage's value units
   uint8_t gain_code = 0;     // gain = gain_code / 16; one of kGainCodes
   int8_t w_left = 0, w_up = 0, w_plane = 0;  // pixel stage: residual prediction weights, in 1/16
   uint8_t local_code = 0;                    // pixel stage: local-error gain = local_code / 8; one of kLocalCodes
+  uint8_t plane_mean[3] = {136, 136, 136};   // first stage: each plane's mean pixel to 16 levels (16q + 8), its x̂_0
   double scale() const;
   double gain() const { return gain_code / 16.0; }
 };
 constexpr uint8_t kGainCodes[] = {0, 4, 8, 16};
 constexpr int kDitherScaleCodeMin = 32, kDitherScaleCodeMax = 159;  // 2^-8 .. 2^(-1/16)
-constexpr uint8_t kLocalCodes[] = {0, 1, 2, 4, 8};
+constexpr uint8_t kLocalCodes[] = {0, 1, 2, 4};
 uint8_t ScaleCodeFor(double scale);  // the nearest code
 
-// The side information in the ANS stream (uniform symbols: 8 bits for the first stage, 10 for the other dithered
-// stages, 25.6 for the pixel stage).
+// The side information in the ANS stream, uniform symbols: 20 bits for the first stage, 10 for the other
+// dithered stages, 23 for the pixel stage.
 enum class BeliefKind { kFirst, kDithered, kPixels };
 void EncodeBelief(bitstream::AnsEncoder& enc, const Belief& belief, BeliefKind kind);
 StatusOr<Belief> DecodeBelief(bitstream::AnsDecoder& dec, BeliefKind kind);
@@ -106,7 +108,7 @@ bitstream::QuantizedContinuous DitherBelief(const DitherStage& st, const Belief&
 // The pixel stage's causal context: the residuals e = p − 127.5·(x̂_0 + 1) of pixel i's neighbours that are
 // decoded before it (the stage runs plane by plane, row by row): left, up, and the same pixel in the previous
 // plane (0 where there is none). The belief's mean is 127.5·(x̂_0 + 1) + (w_left·e_left + w_up·e_up +
-// w_plane·e_plane)/16, clamped to the cell, and its scale grows by local_code/8 · (|e_left| + |e_up|)/2: model
+// w_plane·e_plane)/16, clamped to the cell, and its scale is scale + local_code/8 · (|e_left| + |e_up|)/2: model
 // errors are smooth in space and shared between colour planes, and where the neighbours were hard so is this.
 struct PixelContext {
   double left = 0, up = 0, plane = 0;
@@ -122,8 +124,9 @@ bitstream::QuantizedContinuous PixelBelief(const Belief& b, const Cells& cells, 
 // The shape that minimises the stage's ideal bits, searched on a subsample of about 8192 elements.
 Belief ChooseDitherBelief(const DitherStage& st, const Cells& cells, const float* x_t, const float* x0_hat,
                           const uint8_t* pixels, size_t n);
+// *bits_per_symbol (if given): the chosen belief's mean cost on the subsample, an estimate of the stage's rate.
 Belief ChoosePixelBelief(const Cells& cells, const float* x0_hat, const uint8_t* pixels, int width, int height,
-                         const float* activity);
+                         const float* activity, double* bits_per_symbol = nullptr);
 
 }  // namespace dcodec::codec
 

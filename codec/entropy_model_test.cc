@@ -60,12 +60,16 @@ TEST(EntropyModelTest, BeliefSideInformationRoundtrips) {
           Belief b;
           b.family = family ? bitstream::Family::kLogistic : bitstream::Family::kGaussian;
           b.scale_code = static_cast<uint8_t>(scale);
-          if (kind != BeliefKind::kFirst) b.gain_code = gain;
+          if (kind == BeliefKind::kDithered) b.gain_code = gain;
+          if (kind == BeliefKind::kFirst) {
+            b.plane_mean[0] = static_cast<uint8_t>(16 * (scale / 16) + 8);
+            b.plane_mean[2] = static_cast<uint8_t>(16 * ((255 - gain) / 16) + 8);
+          }
           if (kind == BeliefKind::kPixels) {
-            b.w_left = -4;
+            b.w_left = -3;
             b.w_up = static_cast<int8_t>(gain % 13);
             b.w_plane = 12;
-            b.local_code = kLocalCodes[gain % 5];
+            b.local_code = kLocalCodes[gain % 4];
           }
           beliefs.push_back(b);
           kinds.push_back(kind);
@@ -89,6 +93,7 @@ TEST(EntropyModelTest, BeliefSideInformationRoundtrips) {
     EXPECT_EQ(got->w_up, b.w_up);
     EXPECT_EQ(got->w_plane, b.w_plane);
     EXPECT_EQ(got->local_code, b.local_code);
+    for (int p = 0; p < 3; ++p) EXPECT_EQ(got->plane_mean[p], b.plane_mean[p]);
   }
   EXPECT_TRUE(dec.Finish().ok());
 }

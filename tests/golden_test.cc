@@ -137,7 +137,7 @@ TEST_F(GoldenTest, HeaderOfGoldenStreamRoundtrips) {
   EXPECT_EQ(h.width, 16u);
   EXPECT_EQ(h.height, 16u);
   EXPECT_EQ(h.channels, 3);
-  EXPECT_EQ(h.model_tag, static_cast<uint16_t>(codec_->denoiser().model_id()));
+  EXPECT_EQ(h.model_tag, static_cast<uint8_t>(codec_->denoiser().model_id()));
   EXPECT_EQ(h.params.dither_seed, 7u);
   EXPECT_EQ(h.params.tile_size, 16u);
   EXPECT_EQ(h.params.tile_margin, 4u);
@@ -261,10 +261,10 @@ TEST(GoldenGenerator, DISABLED_RegenerateGoldenFiles) {
   edit("truncated_header.dcd", [&](auto& s) { s.resize(header_end - 3); });
   edit("wrong_magic.dcd", [](auto& s) { s[0] = 'X'; });
   edit("future_version.dcd", [](auto& s) { s[0] = 0xd3; });
-  // The dither seed (7, the first custom field after the 2-byte model tag) becomes 6.
+  // The dither seed (7, the first custom field after the 1-byte model tag) becomes 6.
   edit("flipped_header_bit.dcd", [&](auto& s) {
     const size_t at = 1 + VarintLength(s, 1);
-    const size_t seed_at = at + VarintLength(s, at) + VarintLength(s, at + VarintLength(s, at)) + 2;
+    const size_t seed_at = at + VarintLength(s, at) + VarintLength(s, at + VarintLength(s, at)) + 1;
     ASSERT_EQ(s[seed_at], 7);
     s[seed_at] ^= 0x01;
   });
