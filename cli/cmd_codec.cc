@@ -74,7 +74,7 @@ Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global) {
   struct Args {
     std::string input, output, model, report;
     codec::EncodeOptions options;
-    bool force = false;
+    bool force = false, eight_bit = false;
   };
   auto a = std::make_shared<Args>();
   app.add_option("input", a->input, "PNG image (8/16-bit grey or RGB)")->required();
@@ -108,6 +108,7 @@ Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global) {
       ->check(WholeNumber(0, UINT64_MAX))
       ->capture_default_str();
   app.add_flag("-f,--force", a->force, "overwrite the output file");
+  app.add_flag("--8bit", a->eight_bit, "accept a 16-bit PNG by keeping the high byte of each sample (not lossless)");
   return [a, &global]() -> Status {
     if (!a->force && FileExists(a->output)) {
       return InvalidArgument(a->output + ": exists (use -f/--force to overwrite)");
@@ -115,7 +116,7 @@ Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global) {
     if (SameFile(a->input, a->output)) {
       return InvalidArgument(a->output + ": is the input file; choose another output");
     }
-    DCODEC_ASSIGN_OR_RETURN(Image image, ReadPng(a->input));
+    DCODEC_ASSIGN_OR_RETURN(Image image, ReadPng(a->input, PngReadOptions{a->eight_bit}));
     std::string model = a->model.empty() ? DefaultModelPath() : a->model;
     DCODEC_ASSIGN_OR_RETURN(auto codec, codec::Codec::Load(model));
     a->options.tiles.threads = ResolveThreads(a->options.tiles.threads);

@@ -47,7 +47,7 @@ StatusOr<std::vector<NamedImage>> LoadImages(const std::string& spec, int limit)
   DCODEC_ASSIGN_OR_RETURN(std::vector<std::string> paths, ListPngs(spec));
   for (const auto& path : paths) {
     if (static_cast<int>(out.size()) >= limit) break;
-    DCODEC_ASSIGN_OR_RETURN(Image image, ReadPng(path));
+    DCODEC_ASSIGN_OR_RETURN(Image image, ReadPng(path, PngReadOptions{/*reduce_16_to_8=*/true}));
     out.push_back({path.substr(path.find_last_of('/') + 1), std::move(image)});
   }
   if (out.empty()) return InvalidInput(spec + ": no PNG images");

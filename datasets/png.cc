@@ -41,7 +41,7 @@ void FlushNothing(png_structp) {}
 
 }  // namespace
 
-StatusOr<Image> DecodePng(const uint8_t* data, size_t size, const std::string& name) {
+StatusOr<Image> DecodePng(const uint8_t* data, size_t size, const std::string& name, const PngReadOptions& options) {
   if (size == 0) return InvalidInput(name + ": empty file");
   if (size < 8 || png_sig_cmp(data, 0, 8) != 0) return InvalidInput(name + ": not a PNG file");
   std::string error;
@@ -56,6 +56,7 @@ StatusOr<Image> DecodePng(const uint8_t* data, size_t size, const std::string& n
   // Everything that must survive the longjmp lives here, before setjmp.
   Image image;
   std::vector<png_bytep> rows;
+  std::vector<uint8_t> wide;  // 16-bit samples before the check
   Status failure;
   if (setjmp(png_jmpbuf(png))) {
     png_destroy_read_struct(&png, &info, nullptr);
@@ -86,7 +87,6 @@ StatusOr<Image> DecodePng(const uint8_t* data, size_t size, const std::string& n
     failure = Unsupported(name + ": the image has an alpha channel (transparency); dcodec codes opaque images only");
     longjmp(png_jmpbuf(png), 1);
   }
-  if (bit_depth == 16) png_set_strip_16(png);
   if (color_type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
   if (color_type == PNG_COLOR_TYPE_GRAY && bit_depth < 8) png_set_expand_gray_1_2_4_to_8(png);
   png_set_interlace_handling(png);
@@ -97,17 +97,34 @@ StatusOr<Image> DecodePng(const uint8_t* data, size_t size, const std::string& n
     longjmp(png_jmpbuf(png), 1);
   }
   image = Image(static_cast<int>(width), static_cast<int>(height), channels);
+  const size_t row_samples = static_cast<size_t>(width) * channels;
   rows.resize(height);
-  for (png_uint_32 y = 0; y < height; ++y) rows[y] = image.data.data() + static_cast<size_t>(y) * width * channels;
+  if (bit_depth == 16) {
+    wide.resize(2 * row_samples * height);  // big-endian samples, as PNG stores them
+    for (png_uint_32 y = 0; y < height; ++y) rows[y] = wide.data() + 2 * row_samples * y;
+  } else {
+    for (png_uint_32 y = 0; y < height; ++y) rows[y] = image.data.data() + row_samples * y;
+  }
   png_read_image(png, rows.data());
   png_read_end(png, nullptr);
   png_destroy_read_struct(&png, &info, nullptr);
+  if (bit_depth == 16) {
+    bool exact = true;
+    for (size_t i = 0; i < image.data.size(); ++i) {
+      image.data[i] = wide[2 * i];
+      exact = exact && wide[2 * i + 1] == wide[2 * i];
+    }
+    if (!exact && !options.reduce_16_to_8) {
+      return Unsupported(name + ": 16-bit samples; dcodec codes 8 bits, so coding this image would not be lossless "
+                         "(pass --8bit to keep the high byte of each sample)");
+    }
+  }
   return image;
 }
 
-StatusOr<Image> ReadPng(const std::string& path) {
+StatusOr<Image> ReadPng(const std::string& path, const PngReadOptions& options) {
   DCODEC_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFileBytes(path));
-  return DecodePng(bytes.data(), bytes.size(), path);
+  return DecodePng(bytes.data(), bytes.size(), path, options);
 }
 
 StatusOr<std::vector<uint8_t>> EncodePng(const Image& image) {

@@ -1,8 +1,10 @@
 // PNG reading and writing (libpng), with the input checks an image codec owes its users.
 //
-// Accepted: 8- and 16-bit (reduced to 8), grey, RGB, palette (expanded), interlaced. Refused with a clear
-// message: alpha channels (dcodec codes opaque images only), sizes over kMaxPixels (checked from the header,
-// before any allocation), anything that is not a valid PNG.
+// Accepted: 8-bit, grey, RGB, palette (expanded), interlaced; 16-bit when every sample is an 8-bit value stored
+// wide (v·257, so nothing is lost), or when the caller asks to reduce it (the low byte is dropped). Refused with a
+// clear message: other 16-bit images (kUnsupported: coding them as 8 bits would not be lossless), alpha channels
+// (dcodec codes opaque images only), sizes over kMaxPixels (checked from the header, before any allocation),
+// anything that is not a valid PNG.
 #ifndef DCODEC_DATASETS_PNG_H_
 #define DCODEC_DATASETS_PNG_H_
 
@@ -16,9 +18,14 @@ namespace dcodec {
 constexpr int kMaxImageSide = 65535;
 constexpr uint64_t kMaxPixels = uint64_t{1} << 26;  // 64 Mpixel
 
+struct PngReadOptions {
+  bool reduce_16_to_8 = false;  // accept any 16-bit image, keeping the high byte of each sample
+};
+
 // Errors name `name` (the file path) in their message.
-StatusOr<Image> DecodePng(const uint8_t* data, size_t size, const std::string& name);
-StatusOr<Image> ReadPng(const std::string& path);
+StatusOr<Image> DecodePng(const uint8_t* data, size_t size, const std::string& name,
+                          const PngReadOptions& options = {});
+StatusOr<Image> ReadPng(const std::string& path, const PngReadOptions& options = {});
 
 StatusOr<std::vector<uint8_t>> EncodePng(const Image& image);
 // Atomic: written to a temporary file and renamed; refuses to replace an existing file unless overwrite.

@@ -79,11 +79,20 @@ TEST(PngTest, GreyAndSixteenBitAndPaletteAndInterlaced) {
   EXPECT_EQ(g->channels, 1);
   EXPECT_EQ(g->at(3, 2, 0), 92);
 
+  // 16-bit samples with information in the low byte: refused (8 bits would not be lossless) unless asked for.
   auto deep = MakePng(4, 4, PNG_COLOR_TYPE_RGB, 16, false, [](int x, int, int c) { return (x * 64 + c) * 256 + 7; });
-  auto d = DecodePng(deep.data(), deep.size(), "deep.png");
+  auto refused = DecodePng(deep.data(), deep.size(), "deep.png");
+  EXPECT_EQ(refused.status().code(), StatusCode::kUnsupported);
+  EXPECT_NE(refused.status().message().find("deep.png: 16-bit"), std::string::npos) << refused.status().ToString();
+  auto d = DecodePng(deep.data(), deep.size(), "deep.png", PngReadOptions{/*reduce_16_to_8=*/true});
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(d->channels, 3);
   EXPECT_EQ(d->at(2, 1, 1), 129);  // the high byte
+  // 8-bit values stored wide (v * 257) lose nothing: accepted as they are.
+  auto wide = MakePng(4, 4, PNG_COLOR_TYPE_GRAY, 16, false, [](int x, int y, int) { return (x * 60 + y) * 257; });
+  auto w = DecodePng(wide.data(), wide.size(), "wide.png");
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  EXPECT_EQ(w->at(3, 2, 0), 182);
 
   auto pal = MakePng(3, 2, PNG_COLOR_TYPE_PALETTE, 8, false, [](int x, int, int) { return x; });
   auto p = DecodePng(pal.data(), pal.size(), "pal.png");

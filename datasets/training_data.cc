@@ -139,7 +139,7 @@ StatusOr<std::unique_ptr<TrainingData>> OpenTrainingData(const std::string& spec
     DCODEC_ASSIGN_OR_RETURN(std::vector<std::string> paths, ListPngs(dir));
     std::vector<Image> images;
     for (const auto& path : paths) {
-      DCODEC_ASSIGN_OR_RETURN(Image image, ReadPng(path));
+      DCODEC_ASSIGN_OR_RETURN(Image image, ReadPng(path, PngReadOptions{/*reduce_16_to_8=*/true}));
       if (image.width < options.crop || image.height < options.crop) continue;
       images.push_back(std::move(image));
     }

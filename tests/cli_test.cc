@@ -189,7 +189,19 @@ TEST_F(CliTest, InfoJsonListsStages) {
   EXPECT_NE(header.out.find("16 x 16"), std::string::npos) << header.out;
 }
 
+TEST_F(CliTest, SixteenBitPngIsRefusedUnlessAskedFor) {
+  // Its low bytes carry information: coding 8 bits would not be lossless, so encode refuses it (exit 8) ...
+  Result r = Encode(Png("rgb16bitlow5x3"), Path("a.dcd"));
+  EXPECT_EXIT_CODE(r, kExitUnsupported);
+  EXPECT_NE(r.err.find("16-bit"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--8bit"), std::string::npos) << r.err;
+  // ... unless --8bit asks for the high bytes.
+  EXPECT_EXIT_CODE(Encode(Png("rgb16bitlow5x3"), Path("a.dcd"), {"--8bit"}), kExitOk);
+  EXPECT_EXIT_CODE(Decode(Path("a.dcd"), Path("a.png")), kExitOk);
+}
+
 TEST_F(CliTest, AcceptedPngLayoutsRoundtrip) {
+  // rgb16bit5x3 holds 8-bit values stored wide (v * 257): accepted, losslessly.
   for (const char* name : {"rgb16bit5x3", "grey9x7", "grey4bit7x5", "grey1bit9x2", "palette6x4", "palette2bit5x5",
                            "interlaced11x10", "interlacedgrey3x3", "one1x1"}) {
     SCOPED_TRACE(name);

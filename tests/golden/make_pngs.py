@@ -9,7 +9,7 @@ Deterministic: the same bytes on every run.
 """
 import zlib, struct, random, sys, os
 def chunk(t, d): return struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d) & 0xffffffff)
-def png(w, h, ctype, depth, rows_fn, interlace=0, plte=None, trns=None, ihdr_override=None):
+def png(w, h, ctype, depth, rows_fn, interlace=0, plte=None, trns=None, ihdr_override=None, raw16=False):
     out = b'\x89PNG\r\n\x1a\n'
     out += chunk(b'IHDR', ihdr_override or struct.pack('>IIBBBBB', w, h, depth, ctype, 0, 0, interlace))
     if plte: out += chunk(b'PLTE', plte)
@@ -17,7 +17,7 @@ def png(w, h, ctype, depth, rows_fn, interlace=0, plte=None, trns=None, ihdr_ove
     ch = {0:1, 2:3, 3:1, 4:2, 6:4}[ctype]
     def rowbytes(x0, dx, y, n):
         vals = [rows_fn(x0 + i*dx, y, c) for i in range(n) for c in range(ch)]
-        if depth == 16: return b''.join(struct.pack('>H', v * 257) for v in vals)
+        if depth == 16: return b''.join(struct.pack('>H', v if raw16 else v * 257) for v in vals)
         if depth == 8: return bytes(vals)
         bits = ''.join(format(v & ((1<<depth)-1), '0%db' % depth) for v in vals)
         bits += '0' * (-len(bits) % 8)
@@ -53,5 +53,8 @@ if __name__ == '__main__':
       'multitile48x40.png': png(48, 40, 2, 8, smooth),
       'huge_header.png': png(1, 1, 2, 8, smooth, ihdr_override=struct.pack('>IIBBBBB', 100000, 100000, 8, 2, 0, 0, 0)),
       'big_header_8192.png': png(1, 1, 2, 8, smooth, ihdr_override=struct.pack('>IIBBBBB', 8192, 8192, 8, 2, 0, 0, 0)),
+      # 16-bit samples whose low bytes carry information (8 bits would not be lossless)
+      'rgb16bitlow5x3.png': png(5, 3, 2, 16, lambda x,y,c: ((x * 13 + y * 7 + c * 50) & 255) * 256 + (x * 37 + y * 11 + c) % 256,
+                                raw16=True),
     }
     for name, data in files.items(): open(os.path.join(d, name), 'wb').write(data)
