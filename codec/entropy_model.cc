@@ -84,8 +84,9 @@ void EncodeBelief(bitstream::AnsEncoder& enc, const Belief& belief, BeliefKind k
     bitstream::EncodeUniform(enc, belief.scale_code, 256);
   } else {
     bitstream::EncodeUniform(
-        enc, static_cast<uint32_t>(std::clamp<int>(belief.scale_code, kDitherScaleCodeMin, kDitherScaleCodeMax) -
-                                   kDitherScaleCodeMin),
+        enc,
+        static_cast<uint32_t>(std::clamp<int>(belief.scale_code, kDitherScaleCodeMin, kDitherScaleCodeMax) -
+                              kDitherScaleCodeMin),
         kDitherScaleCodeMax - kDitherScaleCodeMin + 1);
   }
   if (kind == BeliefKind::kFirst) {
@@ -98,7 +99,7 @@ void EncodeBelief(bitstream::AnsEncoder& enc, const Belief& belief, BeliefKind k
   }
   for (int8_t w : {belief.w_left, belief.w_up, belief.w_plane}) {
     bitstream::EncodeUniform(enc, static_cast<uint32_t>(std::clamp<int>(w, kWeightMin, kWeightMax) - kWeightMin),
-                            kWeightRange);
+                             kWeightRange);
   }
   bitstream::EncodeUniform(enc, static_cast<uint32_t>(LocalIndex(belief.local_code)), kNumLocals);
 }
@@ -111,7 +112,8 @@ StatusOr<Belief> DecodeBelief(bitstream::AnsDecoder& dec, BeliefKind kind) {
     DCODEC_ASSIGN_OR_RETURN(uint32_t scale, bitstream::DecodeUniform(dec, 256));
     b.scale_code = static_cast<uint8_t>(scale);
   } else {
-    DCODEC_ASSIGN_OR_RETURN(uint32_t scale, bitstream::DecodeUniform(dec, kDitherScaleCodeMax - kDitherScaleCodeMin + 1));
+    DCODEC_ASSIGN_OR_RETURN(uint32_t scale,
+                            bitstream::DecodeUniform(dec, kDitherScaleCodeMax - kDitherScaleCodeMin + 1));
     b.scale_code = static_cast<uint8_t>(scale + kDitherScaleCodeMin);
   }
   if (kind == BeliefKind::kFirst) {
@@ -137,7 +139,8 @@ StatusOr<Belief> DecodeBelief(bitstream::AnsDecoder& dec, BeliefKind kind) {
 }
 
 double BeliefBits(BeliefKind kind) {
-  double bits = kind == BeliefKind::kPixels ? 9.0 : 1.0 + std::log2(double{kDitherScaleCodeMax - kDitherScaleCodeMin + 1});
+  double bits =
+      kind == BeliefKind::kPixels ? 9.0 : 1.0 + std::log2(double{kDitherScaleCodeMax - kDitherScaleCodeMin + 1});
   if (kind == BeliefKind::kFirst) bits += 12.0;
   if (kind == BeliefKind::kDithered) bits += std::log2(static_cast<double>(kNumGains));
   if (kind == BeliefKind::kPixels) bits += 3 * std::log2(double{kWeightRange}) + std::log2(double{kNumLocals});
@@ -231,8 +234,8 @@ PixelContext ContextOf(const float* residuals, int width, int height, size_t i) 
   return ctx;
 }
 
-QuantizedContinuous PixelBelief(const Belief& b, const Cells& cells, size_t i, double x0_hat,
-                                const float* activity, const PixelContext& ctx) {
+QuantizedContinuous PixelBelief(const Belief& b, const Cells& cells, size_t i, double x0_hat, const float* activity,
+                                const PixelContext& ctx) {
   QuantizedContinuous d;
   d.family = b.family;
   d.lo = cells.lo(i);
@@ -318,8 +321,8 @@ Belief ChooseDitherBelief(const DitherStage& st, const Cells& cells, const float
     double bits = 0;
     for (size_t i = 0; i < n; i += stride) {
       const double u = Dither(st.dither_key, i);
-      bits += bitstream::IdealBits(DitherBelief(st, b, cells, i, x_t[i], x0_hat[i], u),
-                                   SymbolOf(st, x_t[i], pixels[i], u));
+      bits +=
+          bitstream::IdealBits(DitherBelief(st, b, cells, i, x_t[i], x0_hat[i], u), SymbolOf(st, x_t[i], pixels[i], u));
     }
     return bits;
   };
@@ -381,8 +384,8 @@ Belief ChoosePixelBelief(const Cells& cells, const float* x0_hat, const uint8_t*
   auto rms_after = [&](const Belief& b) {
     double sum_sq = 0;
     for (size_t k = 0; k < sample.size(); ++k) {
-      const double e = targets[k] - (b.w_left * contexts[k].left + b.w_up * contexts[k].up +
-                                     b.w_plane * contexts[k].plane) / 16.0;
+      const double e =
+          targets[k] - (b.w_left * contexts[k].left + b.w_up * contexts[k].up + b.w_plane * contexts[k].plane) / 16.0;
       sum_sq += e * e;
     }
     return std::max(std::sqrt(sum_sq / std::max<size_t>(1, sample.size())), 0.05);
@@ -391,7 +394,9 @@ Belief ChoosePixelBelief(const Cells& cells, const float* x0_hat, const uint8_t*
   double w[3];
   FitWeights(contexts, targets, w);
   Belief predicted;
-  auto quantize = [](double v) { return static_cast<int8_t>(std::clamp<long>(std::lround(16 * v), kWeightMin, kWeightMax)); };
+  auto quantize = [](double v) {
+    return static_cast<int8_t>(std::clamp<long>(std::lround(16 * v), kWeightMin, kWeightMax));
+  };
   predicted.w_left = quantize(w[0]);
   predicted.w_up = quantize(w[1]);
   predicted.w_plane = quantize(w[2]);

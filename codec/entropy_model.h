@@ -41,8 +41,8 @@ uint8_t UnitToPixel(double v);
 // each) and the local-error gain (one of kLocalCodes, 2 bits), which takes the activity gain's place.
 struct Belief {
   bitstream::Family family = bitstream::Family::kGaussian;
-  uint8_t scale_code = 160;  // scale = 2^((scale_code − 160) / 16), in the stage's value units
-  uint8_t gain_code = 0;     // gain = gain_code / 16; one of kGainCodes
+  uint8_t scale_code = 160;                  // scale = 2^((scale_code − 160) / 16), in the stage's value units
+  uint8_t gain_code = 0;                     // gain = gain_code / 16; one of kGainCodes
   int8_t w_left = 0, w_up = 0, w_plane = 0;  // pixel stage: residual prediction weights, in 1/16
   uint8_t local_code = 0;                    // pixel stage: local-error gain = local_code / 8; one of kLocalCodes
   uint8_t plane_mean[3] = {136, 136, 136};   // first stage: each plane's mean pixel to 16 levels (16q + 8), its x̂_0

@@ -177,8 +177,7 @@ TEST(EntropyModelTest, PixelBeliefStaysInsideTheCellAndCellsSaveBits) {
     Belief b = ChoosePixelBelief(*cells, x0_hat.data(), pixels.data(), width, height, nullptr);
     bitstream::AnsEncoder enc;
     bits[c] = 0;
-    ASSERT_TRUE(
-        EncodePixelStage(b, *cells, x0_hat.data(), pixels.data(), width, height, enc, nullptr, &bits[c]).ok());
+    ASSERT_TRUE(EncodePixelStage(b, *cells, x0_hat.data(), pixels.data(), width, height, enc, nullptr, &bits[c]).ok());
     ++c;
     for (size_t i = 0; i < n; i += 97) {
       const auto d = PixelBelief(b, *cells, i, x0_hat[i], nullptr, PixelContext{3.0, -2.0, 1.0});

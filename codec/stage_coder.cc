@@ -5,8 +5,8 @@
 namespace dcodec::codec {
 
 Status EncodeDitherStage(const DitherStage& st, const Belief& belief, Cells& cells, const float* x_t,
-                         const float* x0_hat, const uint8_t* pixels, size_t n, bitstream::AnsEncoder& enc,
-                         float* x_s, int32_t* symbols, double* ideal_bits) {
+                         const float* x0_hat, const uint8_t* pixels, size_t n, bitstream::AnsEncoder& enc, float* x_s,
+                         int32_t* symbols, double* ideal_bits) {
   double bits = 0;
   for (size_t i = 0; i < n; ++i) {
     const double u = Dither(st.dither_key, i);
@@ -35,8 +35,8 @@ Status DecodeDitherStage(const DitherStage& st, const Belief& belief, Cells& cel
   return Status::Ok();
 }
 
-Status EncodePixelStage(const Belief& belief, const Cells& cells, const float* x0_hat, const uint8_t* pixels,
-                        int width, int height, bitstream::AnsEncoder& enc, const float* activity, double* ideal_bits) {
+Status EncodePixelStage(const Belief& belief, const Cells& cells, const float* x0_hat, const uint8_t* pixels, int width,
+                        int height, bitstream::AnsEncoder& enc, const float* activity, double* ideal_bits) {
   const size_t n = 3 * static_cast<size_t>(width) * height;
   std::vector<float> residuals(n);
   double bits = 0;
