@@ -56,7 +56,8 @@ StatusOr<Image> DecodePng(const uint8_t* data, size_t size, const std::string& n
   // Everything that must survive the longjmp lives here, before setjmp.
   Image image;
   std::vector<png_bytep> rows;
-  std::vector<uint8_t> wide;  // 16-bit samples before the check
+  std::vector<uint8_t> wide;        // 16-bit samples before the check
+  std::vector<uint8_t> row_buffer;  // one row of a non-interlaced image
   Status failure;
   if (setjmp(png_jmpbuf(png))) {
     png_destroy_read_struct(&png, &info, nullptr);
@@ -96,18 +97,32 @@ StatusOr<Image> DecodePng(const uint8_t* data, size_t size, const std::string& n
     failure = Unsupported(name + ": unsupported PNG colour layout");
     longjmp(png_jmpbuf(png), 1);
   }
-  image = Image(static_cast<int>(width), static_cast<int>(height), channels);
   const size_t row_samples = static_cast<size_t>(width) * channels;
-  rows.resize(height);
-  if (bit_depth == 16) {
-    wide.resize(2 * row_samples * height);  // big-endian samples, as PNG stores them
-    for (png_uint_32 y = 0; y < height; ++y) rows[y] = wide.data() + 2 * row_samples * y;
+  const size_t sample_size = bit_depth == 16 ? 2 : 1;
+  const bool interlaced = png_get_interlace_type(png, info) != PNG_INTERLACE_NONE;
+  std::vector<uint8_t>& target = bit_depth == 16 ? wide : image.data;
+  if (interlaced) {
+    // Adam7 needs the whole image in memory while it decodes (the size check above bounds it by the file size).
+    target.resize(sample_size * row_samples * height);
+    rows.resize(height);
+    for (png_uint_32 y = 0; y < height; ++y) rows[y] = target.data() + sample_size * row_samples * y;
+    png_read_image(png, rows.data());
   } else {
-    for (png_uint_32 y = 0; y < height; ++y) rows[y] = image.data.data() + row_samples * y;
+    // Row by row, the buffer growing with what decodes: a large header over junk data fails at its first bad row
+    // instead of after allocating the whole image.
+    std::vector<uint8_t>& row = row_buffer;
+    row.resize(sample_size * row_samples);
+    for (png_uint_32 y = 0; y < height; ++y) {
+      png_read_row(png, row.data(), nullptr);
+      target.insert(target.end(), row.begin(), row.end());
+    }
   }
-  png_read_image(png, rows.data());
   png_read_end(png, nullptr);
   png_destroy_read_struct(&png, &info, nullptr);
+  image.width = static_cast<int>(width);
+  image.height = static_cast<int>(height);
+  image.channels = channels;
+  if (bit_depth == 16) image.data.resize(row_samples * height);
   if (bit_depth == 16) {
     bool exact = true;
     for (size_t i = 0; i < image.data.size(); ++i) {

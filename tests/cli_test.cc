@@ -37,6 +37,35 @@ const std::string kModel = kGolden + "/model.safetensors";
 
 std::string Png(const std::string& name) { return kGolden + "/png/" + name + ".png"; }
 
+uint32_t Crc32(const std::string& bytes) {
+  uint32_t crc = 0xffffffffu;
+  for (unsigned char b : bytes) {
+    crc ^= b;
+    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
+  }
+  return ~crc;
+}
+
+// A PNG whose IHDR declares width x height 8-bit RGB and whose one IDAT holds `junk_bytes` pseudo-random bytes
+// (valid chunk CRCs, invalid compressed data).
+void WriteJunkPng(const std::string& path, uint32_t width, uint32_t height, size_t junk_bytes) {
+  auto be32 = [](uint32_t v) {
+    return std::string{static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+                       static_cast<char>(v)};
+  };
+  auto chunk = [&](const std::string& type, const std::string& body) {
+    return be32(static_cast<uint32_t>(body.size())) + type + body + be32(Crc32(type + body));
+  };
+  std::string junk(junk_bytes, '\0');
+  uint32_t x = 12345;
+  for (char& c : junk) c = static_cast<char>((x = x * 1103515245u + 12345u) >> 24);
+  junk[0] = 0x78;  // a plausible zlib header, so the inflater goes on to the junk
+  junk[1] = 0x9c;
+  std::ofstream(path, std::ios::binary) << std::string("\x89PNG\r\n\x1a\n", 8)
+                                        << chunk("IHDR", be32(width) + be32(height) + std::string("\x08\x02\0\0\0", 5))
+                                        << chunk("IDAT", junk) << chunk("IEND", "");
+}
+
 struct Result {
   int exit_code = -1;
   std::string out, err;
@@ -238,6 +267,15 @@ TEST_F(CliTest, ExitCodesByClassOfFailure) {
   Result lying = Encode(Png("big_header_8192"), out);
   EXPECT_EXIT_CODE(lying, kExitInvalidInput);
   EXPECT_LT(lying.max_rss_kb, huge.max_rss_kb + 64 * 1024) << "peak RSS " << lying.max_rss_kb << " kB";
+  // 8192 x 8192 over 256 KiB of junk: enough bytes to pass the size check, so the decoder starts; it fails at the
+  // first row, before the 192 MiB image is allocated.
+  const std::string junk = Path("junk8192.png");
+  WriteJunkPng(junk, 8192, 8192, 256 * 1024);
+  Result junky = Encode(junk, out);
+  EXPECT_EXIT_CODE(junky, kExitInvalidInput);
+  EXPECT_NE(junky.err.find("junk8192.png"), std::string::npos) << junky.err;
+  EXPECT_LT(junky.max_rss_kb, huge.max_rss_kb + 64 * 1024) << "peak RSS " << junky.max_rss_kb << " kB";
+  std::remove(junk.c_str());
   EXPECT_EXIT_CODE(Decode(kGolden + "/broken/flipped_stream_bit.dcd", Path("x.png")), kExitCorrupt);
   EXPECT_EXIT_CODE(Decode(kGolden + "/broken/flipped_header_bit.dcd", Path("x.png")), kExitCorrupt);
   EXPECT_EXIT_CODE(Decode(kGolden + "/broken/truncated_header.dcd", Path("x.png")), kExitInvalidInput);
