@@ -247,6 +247,7 @@ Command AddInfoCommand(CLI::App& app, const GlobalOptions& global) {
       if (!codec.ok()) return codec.status();
       codec::DecodeOptions options;
       options.threads = ResolveThreads(0);
+      options.audit = true;
       auto result = (*codec)->Decode(data.data(), data.size(), options);
       if (result.ok()) {
         j["stages"] = AuditJson(result->stages, result->header_bytes, pixels);

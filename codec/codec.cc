@@ -413,7 +413,8 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
     if (j == 0) FillPlaneMeans(belief->plane_mean, x0_hat);
     DitherStage st = MakeDitherStage(c, params.dither_seed, j, activity);
     Cells narrowed = cells;  // an incomplete stage must not narrow anything
-    Status s = DecodeDitherStage(st, *belief, narrowed, x_t.data(), x0_hat.data(), n, dec, x_s.data(), symbols.data());
+    Status s = DecodeDitherStage(st, *belief, narrowed, x_t.data(), x0_hat.data(), n, dec, x_s.data(), symbols.data(),
+                                 options.audit ? &report.ideal_bits : nullptr);
     if (!s.ok()) {
       DCODEC_RETURN_IF_ERROR(stage_error(s, j));
       break;
@@ -444,7 +445,8 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
       if (st.ok()) {
         report.side_bits = BeliefBits(BeliefKind::kPixels);
         pixels.resize(n);
-        st = DecodePixelStage(*belief, cells, x0_hat.data(), w, h, dec, pixels.data(), activity.data());
+        st = DecodePixelStage(*belief, cells, x0_hat.data(), w, h, dec, pixels.data(), activity.data(),
+                              options.audit ? &report.ideal_bits : nullptr);
       }
       if (!st.ok()) {
         DCODEC_RETURN_IF_ERROR(stage_error(st, K));

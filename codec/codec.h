@@ -74,6 +74,8 @@ struct DecodeOptions {
   // Called with the mean reconstruction after each decoded stage (stage counts 1, 2, …; the last call for a
   // complete stream carries the exact image). Costs nothing extra: the decoder computes these anyway.
   std::function<void(int stages, const Image& image)> on_prefix;
+  // Fill DecodeResult::stages[j].ideal_bits (one more CDF evaluation pair a symbol; for `dcodec info`).
+  bool audit = false;
 };
 
 struct DecodeResult {
@@ -84,7 +86,8 @@ struct DecodeResult {
   size_t bytes_used = 0;   // header + the decoded stages
   size_t header_bytes = 0;
   bool exact = false;      // the pixel stage was decoded: the image is the encoder's input
-  // Per decoded stage: timestep, prefix_bytes, bpp, ideal_bits, side_bits and check_bits (the rest stays 0).
+  // Per decoded stage: timestep, prefix_bytes, bpp, side_bits, check_bits and, with DecodeOptions::audit,
+  // ideal_bits (the rest stays 0).
   std::vector<StageReport> stages;
 };
 

@@ -23,15 +23,19 @@ Status EncodeDitherStage(const DitherStage& st, const Belief& belief, Cells& cel
 }
 
 Status DecodeDitherStage(const DitherStage& st, const Belief& belief, Cells& cells, const float* x_t,
-                         const float* x0_hat, size_t n, bitstream::AnsDecoder& dec, float* x_s, int32_t* symbols) {
+                         const float* x0_hat, size_t n, bitstream::AnsDecoder& dec, float* x_s, int32_t* symbols,
+                         double* ideal_bits) {
+  double bits = 0;
   for (size_t i = 0; i < n; ++i) {
     const double u = Dither(st.dither_key, i);
-    DCODEC_ASSIGN_OR_RETURN(int32_t k,
-                            bitstream::DecodeSymbol(dec, DitherBelief(st, belief, cells, i, x_t[i], x0_hat[i], u)));
+    const auto dist = DitherBelief(st, belief, cells, i, x_t[i], x0_hat[i], u);
+    DCODEC_ASSIGN_OR_RETURN(int32_t k, bitstream::DecodeSymbol(dec, dist));
+    if (ideal_bits) bits += bitstream::IdealBits(dist, k);
     if (!cells.Narrow(st, i, x_t[i], u, k)) return Corrupt("a symbol that no pixel value can have");
     symbols[i] = k;
     x_s[i] = static_cast<float>(st.step * (k - u));
   }
+  if (ideal_bits) *ideal_bits += bits;
   return Status::Ok();
 }
 
@@ -51,15 +55,18 @@ Status EncodePixelStage(const Belief& belief, const Cells& cells, const float* x
 }
 
 Status DecodePixelStage(const Belief& belief, const Cells& cells, const float* x0_hat, int width, int height,
-                        bitstream::AnsDecoder& dec, uint8_t* pixels, const float* activity) {
+                        bitstream::AnsDecoder& dec, uint8_t* pixels, const float* activity, double* ideal_bits) {
   const size_t n = 3 * static_cast<size_t>(width) * height;
   std::vector<float> residuals(n);
+  double bits = 0;
   for (size_t i = 0; i < n; ++i) {
     const auto dist = PixelBelief(belief, cells, i, x0_hat[i], activity, ContextOf(residuals.data(), width, height, i));
     DCODEC_ASSIGN_OR_RETURN(int32_t p, bitstream::DecodeSymbol(dec, dist));
+    if (ideal_bits) bits += bitstream::IdealBits(dist, p);
     pixels[i] = static_cast<uint8_t>(p);
     residuals[i] = Residual(pixels[i], x0_hat[i]);
   }
+  if (ideal_bits) *ideal_bits += bits;
   return Status::Ok();
 }
 

@@ -29,15 +29,18 @@ Status EncodeDitherStage(const DitherStage& stage, const Belief& belief, Cells& 
                          const float* x0_hat, const uint8_t* pixels, size_t n, bitstream::AnsEncoder& enc, float* x_s,
                          int32_t* symbols, double* ideal_bits);
 // kCorrupt if a symbol leaves no pixel in its cell (a damaged stream or a decoder that computes differently).
+// `ideal_bits` (if given) gets Σ −log2 P of the decoded symbols added, as the encoder reports it.
 Status DecodeDitherStage(const DitherStage& stage, const Belief& belief, Cells& cells, const float* x_t,
-                         const float* x0_hat, size_t n, bitstream::AnsDecoder& dec, float* x_s, int32_t* symbols);
+                         const float* x0_hat, size_t n, bitstream::AnsDecoder& dec, float* x_s, int32_t* symbols,
+                         double* ideal_bits = nullptr);
 
 // Three planes of width × height, coded plane by plane, row by row (the causal context of entropy_model.h);
 // `activity` may be nullptr (all zero).
 Status EncodePixelStage(const Belief& belief, const Cells& cells, const float* x0_hat, const uint8_t* pixels, int width,
                         int height, bitstream::AnsEncoder& enc, const float* activity, double* ideal_bits);
 Status DecodePixelStage(const Belief& belief, const Cells& cells, const float* x0_hat, int width, int height,
-                        bitstream::AnsDecoder& dec, uint8_t* pixels, const float* activity);
+                        bitstream::AnsDecoder& dec, uint8_t* pixels, const float* activity,
+                        double* ideal_bits = nullptr);
 
 }  // namespace dcodec::codec
 

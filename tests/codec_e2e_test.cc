@@ -90,6 +90,14 @@ TEST_F(CodecE2ETest, EveryPrefixDecodesAndRealBytesMatchIdeal) {
     ASSERT_TRUE(dec.ok()) << dec.status().ToString();
     EXPECT_EQ(dec->stages_decoded, static_cast<int>(j + 1));
     EXPECT_EQ(dec->bytes_used, s.prefix_bytes);
+    // The decoder's audit (DecodeOptions::audit) sees the ideal bits the encoder reported.
+    DecodeOptions audit = o;
+    audit.audit = true;
+    auto audited = codec->Decode(stream.data(), stream.size(), audit);
+    ASSERT_TRUE(audited.ok());
+    ASSERT_EQ(audited->stages.size(), j + 1);
+    EXPECT_NEAR(audited->stages[j].ideal_bits, s.ideal_bits, 1e-6 * s.ideal_bits);
+    EXPECT_GT(s.ideal_bits, 0);
     o.max_bytes = s.prefix_bytes - 1;
     auto less = codec->Decode(stream.data(), stream.size(), o);
     ASSERT_TRUE(less.ok()) << less.status().ToString();
