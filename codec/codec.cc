@@ -245,14 +245,13 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
       result.stages.back().psnr = PsnrPlanar(UnitsToPixels(x0_hat, cells), pixels);
     }
     if (K == 0 || !(options.target_psnr > 0 && result.stages.back().psnr >= options.target_psnr)) {
-      activity = Activity(x0_hat.data(), w, h);
-      Belief belief = ChoosePixelBelief(cells, x0_hat.data(), pixels.data(), w, h, activity.data());
+      Belief belief = ChoosePixelBelief(cells, x0_hat.data(), pixels.data(), w, h);
       StageReport report;
       report.timestep = 0;
       report.model_bits = ModelBitsPixels(x0_hat.data(), pixels.data(), n);
       EncodeBelief(enc, belief, BeliefKind::kPixels);
       report.side_bits = BeliefBits(BeliefKind::kPixels);
-      DCODEC_RETURN_IF_ERROR(EncodePixelStage(belief, cells, x0_hat.data(), pixels.data(), w, h, enc, activity.data(),
+      DCODEC_RETURN_IF_ERROR(EncodePixelStage(belief, cells, x0_hat.data(), pixels.data(), w, h, enc,
                                               &report.ideal_bits));
       report.psnr = std::numeric_limits<double>::infinity();
       end_stage(report, K, pixels.data());
@@ -297,7 +296,7 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
     // First an estimate from the belief search's subsample; the full trial only when it may win.
     double bits_per_symbol = 0;
     const std::vector<float> zeros(n, 0.0f);
-    ChoosePixelBelief(Cells(n), zeros.data(), pixels.data(), w, h, nullptr, &bits_per_symbol);
+    ChoosePixelBelief(Cells(n), zeros.data(), pixels.data(), w, h, &bits_per_symbol);
     if (bits_per_symbol * n >= 0.6 * 8.0 * sealed.stream.size()) return sealed;
     EncodeOptions alone = options;
     alone.chain.stages = 0;
@@ -437,7 +436,6 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
       }
     }
     if (decoded == K && wanted > K) {
-      activity = Activity(x0_hat.data(), w, h);
       StageReport report;
       report.timestep = 0;
       auto belief = DecodeBelief(dec, BeliefKind::kPixels);
@@ -445,7 +443,7 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
       if (st.ok()) {
         report.side_bits = BeliefBits(BeliefKind::kPixels);
         pixels.resize(n);
-        st = DecodePixelStage(*belief, cells, x0_hat.data(), w, h, dec, pixels.data(), activity.data(),
+        st = DecodePixelStage(*belief, cells, x0_hat.data(), w, h, dec, pixels.data(),
                               options.audit ? &report.ideal_bits : nullptr);
       }
       if (!st.ok()) {

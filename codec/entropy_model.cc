@@ -234,16 +234,14 @@ PixelContext ContextOf(const float* residuals, int width, int height, size_t i) 
   return ctx;
 }
 
-QuantizedContinuous PixelBelief(const Belief& b, const Cells& cells, size_t i, double x0_hat, const float* activity,
-                                const PixelContext& ctx) {
+QuantizedContinuous PixelBelief(const Belief& b, const Cells& cells, size_t i, double x0_hat, const PixelContext& ctx) {
   QuantizedContinuous d;
   d.family = b.family;
   d.lo = cells.lo(i);
   d.hi = cells.hi(i);
   const double predicted = (b.w_left * ctx.left + b.w_up * ctx.up + b.w_plane * ctx.plane) / 16.0;
   d.mean = std::clamp(127.5 * (x0_hat + 1.0) + predicted, static_cast<double>(d.lo), static_cast<double>(d.hi));
-  d.scale = b.scale() + (activity ? b.gain() * 127.5 * activity[i] : 0.0) +
-            b.local_code / 8.0 * (std::abs(ctx.left) + std::abs(ctx.up)) / 2.0;
+  d.scale = b.scale() + b.local_code / 8.0 * (std::abs(ctx.left) + std::abs(ctx.up)) / 2.0;
   return d;
 }
 
@@ -360,7 +358,7 @@ void FitWeights(const std::vector<PixelContext>& ctx, const std::vector<double>&
 }  // namespace
 
 Belief ChoosePixelBelief(const Cells& cells, const float* x0_hat, const uint8_t* pixels, int width, int height,
-                         const float* activity, double* bits_per_symbol) {
+                         double* bits_per_symbol) {
   const size_t n = 3 * static_cast<size_t>(width) * height;
   const size_t stride = SubsampleStride(n);
   std::vector<float> residuals(n);
@@ -377,7 +375,7 @@ Belief ChoosePixelBelief(const Cells& cells, const float* x0_hat, const uint8_t*
     double bits = 0;
     for (size_t k = 0; k < sample.size(); ++k) {
       const size_t i = sample[k];
-      bits += bitstream::IdealBits(PixelBelief(b, cells, i, x0_hat[i], activity, contexts[k]), pixels[i]);
+      bits += bitstream::IdealBits(PixelBelief(b, cells, i, x0_hat[i], contexts[k]), pixels[i]);
     }
     return bits;
   };

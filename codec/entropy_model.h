@@ -13,7 +13,8 @@
 //    stream has already ruled out.
 //  * A mean: the model's x̂_0, clamped to [lo, hi] (in units of x_0: p / 127.5 − 1).
 //  * A shape (Belief, side information of each stage): Gaussian or logistic, with a scale that adapts to the
-//    local activity a_i of x̂_0:  scale_i = scale + gain · a_i · (c0 for dithered stages, 127.5 for pixels).
+//    local activity a_i of x̂_0 (dithered stages: scale_i = scale + gain · a_i · c0) or, for the pixel stage, to the
+//    errors of the neighbours already decoded (PixelContext).
 //    The distribution over the support is the leaky quantization of bitstream/leaky_quantizer.h (the tails fold
 //    into the end values, so the support's ends take what lies beyond them).
 #ifndef DCODEC_CODEC_ENTROPY_MODEL_H_
@@ -117,16 +118,16 @@ struct PixelContext {
 PixelContext ContextOf(const float* residuals, int width, int height, size_t i);
 inline float Residual(uint8_t p, double x0_hat) { return static_cast<float>(p - 127.5 * (x0_hat + 1.0)); }
 
-// The distribution of pixel i given x̂_0 and its context (support [lo, hi]); `activity` may be nullptr.
+// The distribution of pixel i given x̂_0 and its context (support [lo, hi]).
 bitstream::QuantizedContinuous PixelBelief(const Belief& b, const Cells& cells, size_t i, double x0_hat,
-                                           const float* activity, const PixelContext& context);
+                                           const PixelContext& context);
 
 // The shape that minimises the stage's ideal bits, searched on a subsample of about 8192 elements.
 Belief ChooseDitherBelief(const DitherStage& st, const Cells& cells, const float* x_t, const float* x0_hat,
                           const uint8_t* pixels, size_t n);
 // *bits_per_symbol (if given): the chosen belief's mean cost on the subsample, an estimate of the stage's rate.
 Belief ChoosePixelBelief(const Cells& cells, const float* x0_hat, const uint8_t* pixels, int width, int height,
-                         const float* activity, double* bits_per_symbol = nullptr);
+                         double* bits_per_symbol = nullptr);
 
 }  // namespace dcodec::codec
 

@@ -174,13 +174,13 @@ TEST(EntropyModelTest, PixelBeliefStaysInsideTheCellAndCellsSaveBits) {
   double bits[2];
   int c = 0;
   for (const Cells* cells : {&open, &proven}) {
-    Belief b = ChoosePixelBelief(*cells, x0_hat.data(), pixels.data(), width, height, nullptr);
+    Belief b = ChoosePixelBelief(*cells, x0_hat.data(), pixels.data(), width, height);
     bitstream::AnsEncoder enc;
     bits[c] = 0;
-    ASSERT_TRUE(EncodePixelStage(b, *cells, x0_hat.data(), pixels.data(), width, height, enc, nullptr, &bits[c]).ok());
+    ASSERT_TRUE(EncodePixelStage(b, *cells, x0_hat.data(), pixels.data(), width, height, enc, &bits[c]).ok());
     ++c;
     for (size_t i = 0; i < n; i += 97) {
-      const auto d = PixelBelief(b, *cells, i, x0_hat[i], nullptr, PixelContext{3.0, -2.0, 1.0});
+      const auto d = PixelBelief(b, *cells, i, x0_hat[i], PixelContext{3.0, -2.0, 1.0});
       EXPECT_EQ(d.lo, cells->lo(i));
       EXPECT_EQ(d.hi, cells->hi(i));
       EXPECT_EQ(bitstream::Cdf(d, cells->hi(i) + 1), bitstream::kProbabilityTotal);
@@ -210,7 +210,7 @@ TEST(EntropyModelTest, PixelContextPredictsSmoothErrors) {
     }
   }
   Cells cells(n);
-  Belief chosen = ChoosePixelBelief(cells, x0_hat.data(), pixels.data(), width, height, nullptr);
+  Belief chosen = ChoosePixelBelief(cells, x0_hat.data(), pixels.data(), width, height);
   EXPECT_GT(chosen.w_left + chosen.w_up + chosen.w_plane, 8);  // strong prediction from the context
   Belief plain = chosen;
   plain.w_left = plain.w_up = plain.w_plane = 0;
@@ -220,10 +220,10 @@ TEST(EntropyModelTest, PixelContextPredictsSmoothErrors) {
   std::vector<uint8_t> back(n);
   for (const Belief& b : {chosen, plain}) {
     bitstream::AnsEncoder enc;
-    ASSERT_TRUE(EncodePixelStage(b, cells, x0_hat.data(), pixels.data(), width, height, enc, nullptr, &bits[k]).ok());
+    ASSERT_TRUE(EncodePixelStage(b, cells, x0_hat.data(), pixels.data(), width, height, enc, &bits[k]).ok());
     auto bytes = enc.Finish();
     bitstream::AnsDecoder dec(bytes.data(), bytes.size());
-    ASSERT_TRUE(DecodePixelStage(b, cells, x0_hat.data(), width, height, dec, back.data(), nullptr).ok());
+    ASSERT_TRUE(DecodePixelStage(b, cells, x0_hat.data(), width, height, dec, back.data()).ok());
     EXPECT_TRUE(dec.Finish().ok());
     EXPECT_EQ(back, pixels);
     ++k;

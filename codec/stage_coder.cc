@@ -40,12 +40,12 @@ Status DecodeDitherStage(const DitherStage& st, const Belief& belief, Cells& cel
 }
 
 Status EncodePixelStage(const Belief& belief, const Cells& cells, const float* x0_hat, const uint8_t* pixels, int width,
-                        int height, bitstream::AnsEncoder& enc, const float* activity, double* ideal_bits) {
+                        int height, bitstream::AnsEncoder& enc, double* ideal_bits) {
   const size_t n = 3 * static_cast<size_t>(width) * height;
   std::vector<float> residuals(n);
   double bits = 0;
   for (size_t i = 0; i < n; ++i) {
-    const auto dist = PixelBelief(belief, cells, i, x0_hat[i], activity, ContextOf(residuals.data(), width, height, i));
+    const auto dist = PixelBelief(belief, cells, i, x0_hat[i], ContextOf(residuals.data(), width, height, i));
     DCODEC_RETURN_IF_ERROR(bitstream::EncodeSymbol(enc, dist, pixels[i]));
     bits += bitstream::IdealBits(dist, pixels[i]);
     residuals[i] = Residual(pixels[i], x0_hat[i]);
@@ -55,12 +55,12 @@ Status EncodePixelStage(const Belief& belief, const Cells& cells, const float* x
 }
 
 Status DecodePixelStage(const Belief& belief, const Cells& cells, const float* x0_hat, int width, int height,
-                        bitstream::AnsDecoder& dec, uint8_t* pixels, const float* activity, double* ideal_bits) {
+                        bitstream::AnsDecoder& dec, uint8_t* pixels, double* ideal_bits) {
   const size_t n = 3 * static_cast<size_t>(width) * height;
   std::vector<float> residuals(n);
   double bits = 0;
   for (size_t i = 0; i < n; ++i) {
-    const auto dist = PixelBelief(belief, cells, i, x0_hat[i], activity, ContextOf(residuals.data(), width, height, i));
+    const auto dist = PixelBelief(belief, cells, i, x0_hat[i], ContextOf(residuals.data(), width, height, i));
     DCODEC_ASSIGN_OR_RETURN(int32_t p, bitstream::DecodeSymbol(dec, dist));
     if (ideal_bits) bits += bitstream::IdealBits(dist, p);
     pixels[i] = static_cast<uint8_t>(p);

@@ -34,13 +34,11 @@ Status DecodeDitherStage(const DitherStage& stage, const Belief& belief, Cells& 
                          const float* x0_hat, size_t n, bitstream::AnsDecoder& dec, float* x_s, int32_t* symbols,
                          double* ideal_bits = nullptr);
 
-// Three planes of width × height, coded plane by plane, row by row (the causal context of entropy_model.h);
-// `activity` may be nullptr (all zero).
+// Three planes of width × height, coded plane by plane, row by row (the causal context of entropy_model.h).
 Status EncodePixelStage(const Belief& belief, const Cells& cells, const float* x0_hat, const uint8_t* pixels, int width,
-                        int height, bitstream::AnsEncoder& enc, const float* activity, double* ideal_bits);
+                        int height, bitstream::AnsEncoder& enc, double* ideal_bits);
 Status DecodePixelStage(const Belief& belief, const Cells& cells, const float* x0_hat, int width, int height,
-                        bitstream::AnsDecoder& dec, uint8_t* pixels, const float* activity,
-                        double* ideal_bits = nullptr);
+                        bitstream::AnsDecoder& dec, uint8_t* pixels, double* ideal_bits = nullptr);
 
 }  // namespace dcodec::codec
 

@@ -105,15 +105,15 @@ TEST(StageCoderTest, PixelStageLosslessRoundtrip) {
   const std::vector<uint8_t>& pixels = toy.pixels;
   std::vector<uint8_t> back(n);
   Cells cells(n);
-  Belief b = ChoosePixelBelief(cells, toy.x0_hat.data(), pixels.data(), width, height, nullptr);
+  Belief b = ChoosePixelBelief(cells, toy.x0_hat.data(), pixels.data(), width, height);
   bitstream::AnsEncoder enc;
   double ideal = 0;
-  ASSERT_TRUE(EncodePixelStage(b, cells, toy.x0_hat.data(), pixels.data(), width, height, enc, nullptr, &ideal).ok());
+  ASSERT_TRUE(EncodePixelStage(b, cells, toy.x0_hat.data(), pixels.data(), width, height, enc, &ideal).ok());
   auto bytes = enc.Finish();
   EXPECT_LT(bytes.size() * 8.0, ideal * 1.01 + 64);
   EXPECT_LT(ideal / n, 5.0);  // error std 0.03 ≈ 3.8 levels: about 3.9 bits, far below 8
   bitstream::AnsDecoder dec(bytes.data(), bytes.size());
-  ASSERT_TRUE(DecodePixelStage(b, cells, toy.x0_hat.data(), width, height, dec, back.data(), nullptr).ok());
+  ASSERT_TRUE(DecodePixelStage(b, cells, toy.x0_hat.data(), width, height, dec, back.data()).ok());
   EXPECT_TRUE(dec.Finish().ok());
   EXPECT_EQ(pixels, back);
 }

@@ -241,7 +241,6 @@ void FuzzPixelStage(FuzzedDataProvider& in) {
   codec::Belief belief;
   belief.family = in.ConsumeBool() ? Family::kLogistic : Family::kGaussian;
   belief.scale_code = in.ConsumeIntegral<uint8_t>();
-  belief.gain_code = in.ConsumeIntegral<uint8_t>();
   belief.w_left = in.ConsumeIntegral<int8_t>();
   belief.w_up = in.ConsumeIntegral<int8_t>();
   belief.w_plane = in.ConsumeIntegral<int8_t>();
@@ -252,14 +251,11 @@ void FuzzPixelStage(FuzzedDataProvider& in) {
     x0_hat.push_back(codec::PixelToUnit(in.ConsumeIntegral<uint8_t>()));
     pixels.push_back(in.ConsumeIntegral<uint8_t>());
   }
-  std::vector<float> activity;
-  if (count > 0 && in.ConsumeBool()) activity = codec::Activity(x0_hat.data(), width, height);
-  const float* a = activity.empty() ? nullptr : activity.data();
   std::vector<uint8_t> decoded(count);
   if (in.ConsumeBool()) {
     const std::vector<uint8_t> stream = in.ConsumeRemainingBytes<uint8_t>();
     AnsDecoder dec(stream.data(), stream.size());
-    (void)codec::DecodePixelStage(belief, codec::Cells(count), x0_hat.data(), width, height, dec, decoded.data(), a);
+    (void)codec::DecodePixelStage(belief, codec::Cells(count), x0_hat.data(), width, height, dec, decoded.data());
     (void)dec.Finish();
     return;
   }
@@ -272,10 +268,10 @@ void FuzzPixelStage(FuzzedDataProvider& in) {
     Check(cells.lo(i) <= pixels[i] && pixels[i] <= cells.hi(i));
   }
   AnsEncoder enc;
-  Check(codec::EncodePixelStage(belief, cells, x0_hat.data(), pixels.data(), width, height, enc, a, nullptr).ok());
+  Check(codec::EncodePixelStage(belief, cells, x0_hat.data(), pixels.data(), width, height, enc, nullptr).ok());
   const std::vector<uint8_t> stream = enc.Finish();
   AnsDecoder dec(stream.data(), stream.size());
-  Check(codec::DecodePixelStage(belief, cells, x0_hat.data(), width, height, dec, decoded.data(), a).ok());
+  Check(codec::DecodePixelStage(belief, cells, x0_hat.data(), width, height, dec, decoded.data()).ok());
   Check(dec.Finish().ok());
   Check(decoded == pixels);
 }
