@@ -35,6 +35,10 @@ Command AddTrainCommand(CLI::App& app, const GlobalOptions& global) {
   app.add_option("--device", o->device, "cpu | cuda")->capture_default_str();
   app.add_option("--threads", *threads, "CPU threads (0 = all cores)")->capture_default_str();
   app.add_option("--init", o->init_model, "warm start: a model file with the preset's config (fresh optimizer)");
+  app.add_option("--chain", o->chain, "also train on the codec chain's dithered inputs at these timesteps")
+      ->delimiter(',');
+  app.add_option("--chain-fraction", o->chain_fraction, "fraction of each batch drawn from the chain")
+      ->capture_default_str();
   app.add_flag("--resume", o->resume, "continue from RUN/checkpoint.pt");
   return [o, threads, &global]() -> Status {
     SetThreads(*threads);

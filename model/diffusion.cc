@@ -112,6 +112,44 @@ torch::Tensor Diffusion::LossSimple(const EpsModel& model, const torch::Tensor& 
   return LossSimple(model, x0, gen);
 }
 
+torch::Tensor Diffusion::LossChain(const EpsModel& model, const torch::Tensor& x0, const std::vector<int>& chain,
+                                   at::Generator& gen) const {
+  const int64_t n = x0.size(0);
+  const int64_t k = static_cast<int64_t>(chain.size());
+  auto options = torch::TensorOptions().dtype(torch::kFloat32);
+  auto stage = torch::randint(0, k, {n}, gen, torch::TensorOptions().dtype(torch::kInt64));
+  std::vector<torch::Tensor> xs;
+  torch::Tensor x_t;
+  for (int64_t j = 0; j < k; ++j) {
+    const int s = chain[j];
+    const auto p = j == 0 ? NoiseSchedule::Posterior{std::sqrt(schedule_.alpha_bar(s)), 0.0,
+                                                      1.0 - schedule_.alpha_bar(s)}
+                          : schedule_.posterior(s, chain[j - 1]);
+    auto u = (torch::rand(x0.sizes(), gen, options) - 0.5).to(x0.device());
+    auto mean = j == 0 ? p.coef_x0 * x0 : p.coef_x0 * x0 + p.coef_xt * x_t;
+    x_t = mean + std::sqrt(12.0 * p.variance) * u;
+    xs.push_back(x_t);
+  }
+  auto stacked = torch::stack(xs, 1);  // [N, K, C, H, W]
+  auto index = stage.to(x0.device());
+  auto picked = stacked.index({torch::arange(n, torch::TensorOptions().dtype(torch::kInt64).device(x0.device())),
+                               index});
+  std::vector<float> ts(k), a(k), b(k);
+  for (int64_t j = 0; j < k; ++j) {
+    ts[j] = static_cast<float>(chain[j]);
+    a[j] = static_cast<float>(std::sqrt(schedule_.alpha_bar(chain[j])));
+    b[j] = static_cast<float>(std::sqrt(1.0 - schedule_.alpha_bar(chain[j])));
+  }
+  auto pick = [&](const std::vector<float>& v) {
+    return torch::tensor(v, options).index_select(0, stage).to(x0.device());
+  };
+  std::vector<int64_t> bshape(x0.dim(), 1);
+  bshape[0] = -1;
+  auto target = (picked - pick(a).view(bshape) * x0) / pick(b).view(bshape);
+  auto eps = model(picked, pick(ts));
+  return torch::mse_loss(eps, target);
+}
+
 torch::Tensor Diffusion::PredictX0(const torch::Tensor& eps, const torch::Tensor& x_t, int t, ClipX0 clip) const {
   const auto c = schedule_.x0_from_eps(t);
   auto x0 = c.coef_xt * x_t + c.coef_eps * eps;

@@ -124,6 +124,15 @@ class Diffusion {
   torch::Tensor LossSimple(const EpsModel& model, const torch::Tensor& x0, at::Generator& gen) const;
   torch::Tensor LossSimple(const EpsModel& model, const torch::Tensor& x0, uint64_t seed) const;
 
+  // L_simple on the inputs the codec feeds the network: each image draws a stage j of `chain` (timesteps in coding
+  // order, strictly descending, within 1..T) uniformly and gets x_{chain[j]} from the dithered chain, which for
+  // subtractive dither is exactly x_{τ_0} = sqrt(ab) x0 + Δ_0 U and x_s = posterior mean(x0, x_t) + Δ U with
+  // Δ = sqrt(12 σ²) (σ² the posterior variance, U uniform on [-½, ½)) — the same moments as q, uniform instead of
+  // Gaussian noise at every step. The target is the effective noise (x_t − sqrt(ab_t) x0) / sqrt(1 − ab_t), so the
+  // loss is L_simple's weighting of the x_0 error at t. Draws from `gen`.
+  torch::Tensor LossChain(const EpsModel& model, const torch::Tensor& x0, const std::vector<int>& chain,
+                          at::Generator& gen) const;
+
   // x0_hat = (x_t - sqrt(1 - ab_t) eps) / sqrt(ab_t), optionally clamped to [-1, 1]. t in 1..T.
   torch::Tensor PredictX0(const torch::Tensor& eps, const torch::Tensor& x_t, int t, ClipX0 clip) const;
 

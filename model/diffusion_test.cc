@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <vector>
@@ -65,6 +66,34 @@ TEST(DiffusionTest, QSamplePredictX0AndPosteriorMeanFollowSchedule) {
 }
 
 // With K = T, kAncestral is the paper's Algorithm 2 (sigma_t^2 = beta-tilde_t), written out literally here.
+// The dithered chain keeps q's moments: with a model that predicts zero, the loss is the effective noise's second
+// moment, 1 at every stage; the oracle (which knows x0) gets 0, and the timesteps it is called with are the chain's.
+TEST(DiffusionTest, ChainLossHasUnitNoiseAndUsesChainTimesteps) {
+  NoiseSchedule s = NoiseSchedule::Make(BetaSchedule::kLinear, 1000);
+  Diffusion d(s);
+  torch::manual_seed(3);
+  auto x0 = torch::rand({64, 3, 8, 8}) * 2 - 1;
+  const std::vector<int> chain = {400, 162, 45, 10};
+  std::vector<int> seen;
+  EpsModel zero = [&](const torch::Tensor& x, const torch::Tensor& t) {
+    for (int64_t i = 0; i < t.size(0); ++i) seen.push_back(static_cast<int>(std::lround(t[i].item<double>())));
+    return torch::zeros_like(x);
+  };
+  at::Generator gen = MakeGenerator(5);
+  double loss = d.LossChain(zero, x0, chain, gen).item<double>();
+  EXPECT_NEAR(loss, 1.0, 0.05);
+  ASSERT_EQ(seen.size(), 64u);
+  std::vector<int> counts(4, 0);
+  for (int t : seen) {
+    auto it = std::find(chain.begin(), chain.end(), t);
+    ASSERT_NE(it, chain.end()) << t;
+    ++counts[it - chain.begin()];
+  }
+  for (int c : counts) EXPECT_GT(c, 4);  // every stage is drawn
+  at::Generator gen2 = MakeGenerator(5);
+  EXPECT_LT(d.LossChain(Oracle(s, x0), x0, chain, gen2).item<double>(), 1e-8);
+}
+
 TEST(DiffusionTest, AncestralWithAllStepsIsAlgorithm2) {
   const int T = 50;
   Diffusion d(NoiseSchedule::Make(BetaSchedule::kLinear, T));

@@ -38,11 +38,16 @@ StatusOr<UNetConfig> PresetConfig(const std::string& preset) {
 }
 
 nlohmann::json OptionsJson(const TrainOptions& o) {
-  return {{"data", o.data},     {"crop", o.crop},          {"max_downscale", o.max_downscale},
+  nlohmann::json j = {{"data", o.data},     {"crop", o.crop},          {"max_downscale", o.max_downscale},
           {"preset", o.preset}, {"schedule", o.schedule}, {"T", o.num_steps_diffusion},
           {"batch_size", o.batch_size}, {"lr", o.lr},     {"warmup", o.warmup},
           {"grad_clip", o.grad_clip},   {"ema_decay", o.ema_decay}, {"seed", o.seed},
           {"init", o.init_model}};
+  if (!o.chain.empty() && o.chain_fraction > 0) {
+    j["chain"] = o.chain;
+    j["chain_fraction"] = o.chain_fraction;
+  }
+  return j;
 }
 
 std::string ToHex(uint64_t v) {
@@ -175,6 +180,19 @@ Status Train(const TrainOptions& options, const std::function<void(const TrainPr
   } else if (options.device != "cpu") {
     return InvalidArgument("--device '" + options.device + "': expected cpu or cuda");
   }
+  if (!(options.chain_fraction >= 0 && options.chain_fraction <= 1)) {
+    return InvalidArgument("--chain-fraction must be in [0, 1]");
+  }
+  for (size_t j = 0; j < options.chain.size(); ++j) {
+    if (options.chain[j] < 1 || options.chain[j] > options.num_steps_diffusion ||
+        (j > 0 && options.chain[j] >= options.chain[j - 1])) {
+      return InvalidArgument("--chain: timesteps must be strictly descending within 1.." +
+                             std::to_string(options.num_steps_diffusion));
+    }
+  }
+  if (options.chain_fraction > 0 && options.chain.empty()) {
+    return InvalidArgument("--chain-fraction needs --chain");
+  }
   DCODEC_ASSIGN_OR_RETURN(auto data, OpenTrainingData(options.data, {options.crop, options.max_downscale}));
   if (std::system(("mkdir -p '" + options.run_dir + "'").c_str()) != 0) {
     return IoError(options.run_dir + ": cannot create run directory");
@@ -217,7 +235,20 @@ Status Train(const TrainOptions& options, const std::function<void(const TrainPr
     for (auto& group : s.optimizer->param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
 
     s.optimizer->zero_grad();
-    torch::Tensor loss = diffusion.LossSimple(AsEpsModel(s.net), x0, StepSeed(options.seed ^ 0x10ull, s.step));
+    const int64_t n_chain = static_cast<int64_t>(std::lround(options.chain_fraction * options.batch_size));
+    torch::Tensor loss;
+    if (n_chain == 0) {
+      loss = diffusion.LossSimple(AsEpsModel(s.net), x0, StepSeed(options.seed ^ 0x10ull, s.step));
+    } else {
+      at::Generator gen = MakeGenerator(StepSeed(options.seed ^ 0x10ull, s.step));
+      const int64_t n_simple = options.batch_size - n_chain;
+      loss = diffusion.LossChain(AsEpsModel(s.net), x0.narrow(0, n_simple, n_chain), options.chain, gen) *
+             (static_cast<double>(n_chain) / options.batch_size);
+      if (n_simple > 0) {
+        loss = loss + diffusion.LossSimple(AsEpsModel(s.net), x0.narrow(0, 0, n_simple), gen) *
+                          (static_cast<double>(n_simple) / options.batch_size);
+      }
+    }
     loss.backward();
     double grad_norm = torch::nn::utils::clip_grad_norm_(s.net->parameters(), options.grad_clip);
     double loss_value = loss.item<double>();

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 
@@ -43,6 +44,10 @@ struct TrainOptions {
   // Warm start: a dcodec model file whose weights start the network and its EMA (fresh optimizer and step 0).
   // Its UNet config and schedule must match the preset's. Ignored by --resume, whose checkpoint already holds them.
   std::string init_model;
+  // Train also on the codec's own inputs (Diffusion::LossChain): `chain` is the coding chain's timesteps (e.g.
+  // 400,162,45,10), and that fraction of every batch draws its x_t from the dithered chain instead of q(x_t | x_0).
+  std::vector<int> chain;
+  double chain_fraction = 0.0;
 };
 
 struct TrainProgress {
