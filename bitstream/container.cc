@@ -101,6 +101,9 @@ Status ValidateHeader(const StreamHeader& h) {
     return InvalidInput("coding chain of " + std::to_string(p.chain_stages) + " stages from t = " +
                         std::to_string(p.chain_t_max) + " to " + std::to_string(p.chain_t_min) + " out of range");
   }
+  if (p.portable_margin_bits < 8 || p.portable_margin_bits > 30) {
+    return InvalidInput("portable margin 2^-" + std::to_string(p.portable_margin_bits) + " out of range (8..30)");
+  }
   if (h.stages > p.chain_stages + 1) {
     return InvalidInput(std::to_string(h.stages) + " stages but a chain of only " +
                         std::to_string(p.chain_stages + 1));
@@ -115,7 +118,7 @@ StatusOr<std::vector<uint8_t>> SerializeHeader(const StreamHeader& h) {
   const bool custom = !(h.params == StreamParams{});
   std::vector<uint8_t> out;
   Writer w(out);
-  w.U8(kMagicV2);
+  w.U8(kMagic);
   w.Varint(((uint64_t{h.stages} * 5 + (h.state_bytes - 4)) * 2 + (h.channels == 1 ? 1 : 0)) * 2 + (custom ? 1 : 0));
   w.Varint(h.width - 1);
   w.Varint(h.height - 1);
@@ -123,7 +126,7 @@ StatusOr<std::vector<uint8_t>> SerializeHeader(const StreamHeader& h) {
   if (custom) {
     const StreamParams& p = h.params;
     for (uint64_t v : {p.dither_seed, uint64_t{p.tile_size}, uint64_t{p.tile_margin}, uint64_t{p.chain_stages},
-                       uint64_t{p.chain_t_max}, uint64_t{p.chain_t_min}}) {
+                       uint64_t{p.chain_t_max}, uint64_t{p.chain_t_min}, uint64_t{p.portable_margin_bits}}) {
       w.Varint(v);
     }
   }
@@ -138,17 +141,21 @@ StatusOr<ParsedHeader> ParseHeader(const uint8_t* data, size_t size) {
     bool v1 = true;
     for (size_t i = 0; i < n; ++i) v1 = v1 && data[i] == kMagicV1[i];
     if (v1 && n == 4) {
-      return Unsupported("format version 1 (written by an older dcodec); this build reads version 2 only: "
-                         "re-encode the image");
+      return Unsupported("format version 1 (written by an older dcodec); this build reads version " +
+                         std::to_string(kFormatVersion) + " only: re-encode the image");
     }
     if (v1) return Truncated("stream ends inside the magic number");
     return InvalidInput("not a dcodec stream");
   }
-  if (data[0] > kMagicV2 && data[0] <= 0xDF) {
+  if (data[0] > 0xD0 && data[0] < kMagic) {
+    return Unsupported("format version " + std::to_string(data[0] - 0xD0) + " (written by an older dcodec); this "
+                       "build reads version " + std::to_string(kFormatVersion) + " only: re-encode the image");
+  }
+  if (data[0] > kMagic && data[0] <= 0xDF) {
     return Unsupported("format version " + std::to_string(data[0] - 0xD0) + " is newer than this build's " +
                        std::to_string(kFormatVersion));
   }
-  if (data[0] != kMagicV2) return InvalidInput("not a dcodec stream");
+  if (data[0] != kMagic) return InvalidInput("not a dcodec stream");
   Reader r(data, size);
   r.U8();
   ParsedHeader parsed;
@@ -160,7 +167,7 @@ StatusOr<ParsedHeader> ParseHeader(const uint8_t* data, size_t size) {
   h.channels = (packed >> 1) & 1 ? 1 : 3;
   h.state_bytes = static_cast<uint8_t>(4 + (packed >> 2) % 5);
   const uint64_t stages = (packed >> 2) / 5;
-  uint64_t v[6] = {0, 256, 16, 4, 400, 10};
+  uint64_t v[7] = {0, 256, 16, 4, 400, 10, 17};
   if (custom) {
     for (auto& x : v) x = r.Varint();
   }
@@ -171,14 +178,14 @@ StatusOr<ParsedHeader> ParseHeader(const uint8_t* data, size_t size) {
                         " is out of range (1..65535 a side, at most 2^28 pixels)");
   }
   if (stages > kMaxStages || v[1] > 4096 || v[2] > 256 ||
-      v[3] > kMaxStages || v[4] > 65535 || v[5] > 65535) {
+      v[3] > kMaxStages || v[4] > 65535 || v[5] > 65535 || v[6] < 8 || v[6] > 30) {
     return InvalidInput("header values out of range");
   }
   h.width = static_cast<uint32_t>(width);
   h.height = static_cast<uint32_t>(height);
   h.stages = static_cast<uint32_t>(stages);
   h.params = StreamParams{v[0], static_cast<uint32_t>(v[1]), static_cast<uint32_t>(v[2]), static_cast<uint32_t>(v[3]),
-                          static_cast<uint32_t>(v[4]), static_cast<uint32_t>(v[5])};
+                          static_cast<uint32_t>(v[4]), static_cast<uint32_t>(v[5]), static_cast<uint32_t>(v[6])};
   DCODEC_RETURN_IF_ERROR(ValidateHeader(h));
   if (custom && h.params == StreamParams{}) return InvalidInput("custom parameters equal to the defaults");
   parsed.header_bytes = r.pos();

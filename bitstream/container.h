@@ -1,13 +1,14 @@
 // The .dcd stream container: a short header followed by one sealed ANS stream that carries every stage.
 //
-// Format version 2. "varint" is LEB128 (7 bits a byte, low first, the high bit set on all but the last byte).
+// Format version 3. "varint" is LEB128 (7 bits a byte, low first, the high bit set on all but the last byte).
 // A 32x32 image pays 0.008 bpp for every header byte, so the header spends bytes only where it must and
 // everything else (stage boundaries, side information, checks) lives inside the entropy-coded stream, where it
 // costs bits, not bytes. docs/format.md is the prose version; docs/rate_audit.md says where every bit goes.
 //
 //   size    field
-//   1       magic and version: 0xD2 (format 2). Version 1 streams begin 89 44 43 44 and are refused as
-//           "written by an older dcodec"; 0xD3..0xDF are later versions (kUnsupported)
+//   1       magic and version: 0xD3 (format 3). Version 2 (0xD2, the same header without the stream's portable
+//           x̂_0) and version 1 streams (89 44 43 44) are refused as "written by an older dcodec"; 0xD4..0xDF are
+//           later versions (kUnsupported)
 //   varint  P = ((stages · 5 + state_bytes − 4) · 2 + grey) · 2 + custom, where
 //             stages       how many stages the stream holds (1..kMaxStages; the schedule's length says how many
 //                          the encoder planned)
@@ -17,7 +18,8 @@
 //   varint  width − 1   (width 1..65535)
 //   varint  height − 1  (height 1..65535; width · height <= 2^28)
 //   1       model tag: the low 8 bits of the model id; the full 64-bit id enters every check
-//   (only if custom) varint dither_seed, tile_size, tile_margin, chain_stages, chain_t_max, chain_t_min
+//   (only if custom) varint dither_seed, tile_size, tile_margin, chain_stages, chain_t_max, chain_t_min,
+//           portable_margin_bits
 //   ...     the ANS stream, to the end of the file
 //
 // Integrity lives in the stream (codec.cc): every stage but the last ends with a 9-bit check symbol and the
@@ -26,7 +28,7 @@
 // can see.
 //
 // Worked example: a 4x2 RGB image, model id ...08, default parameters, 5 stages, a 6-byte final state:
-//   d2  6c  03  01  08  ...stream         P = ((5·5 + 6 − 4)·2 + 0)·2 + 0 = 108 = 0x6c
+//   d3  6c  03  01  08  ...stream         P = ((5·5 + 6 − 4)·2 + 0)·2 + 0 = 108 = 0x6c
 // (container_test checks this example byte for byte).
 //
 // Reading (ParseHeader) never crashes or reads past `size`: wrong magic -> kInvalidInput "not a dcodec stream";
@@ -43,9 +45,9 @@
 
 namespace dcodec::bitstream {
 
-constexpr uint8_t kMagicV2 = 0xD2;
+constexpr uint8_t kMagic = 0xD3;  // 0xD0 + kFormatVersion
 constexpr uint8_t kMagicV1[4] = {0x89, 'D', 'C', 'D'};
-constexpr uint8_t kFormatVersion = 2;
+constexpr uint8_t kFormatVersion = 3;
 constexpr uint32_t kMaxDimension = 65535;
 constexpr uint64_t kMaxPixels = uint64_t{1} << 28;
 constexpr uint32_t kMaxStages = 64;
@@ -55,9 +57,12 @@ struct StreamParams {
   uint64_t dither_seed = 0;
   uint32_t tile_size = 256, tile_margin = 16;
   uint32_t chain_stages = 4, chain_t_max = 400, chain_t_min = 10;
+  // The portable x̂_0's margin μ = 2^-portable_margin_bits in units of ε (codec/portable.h), 8..30.
+  uint32_t portable_margin_bits = 17;
   bool operator==(const StreamParams& o) const {
     return dither_seed == o.dither_seed && tile_size == o.tile_size && tile_margin == o.tile_margin &&
-           chain_stages == o.chain_stages && chain_t_max == o.chain_t_max && chain_t_min == o.chain_t_min;
+           chain_stages == o.chain_stages && chain_t_max == o.chain_t_max && chain_t_min == o.chain_t_min &&
+           portable_margin_bits == o.portable_margin_bits;
   }
 };
 

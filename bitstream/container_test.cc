@@ -33,6 +33,7 @@ StreamHeader CustomHeader() {
   h.params.chain_stages = 6;
   h.params.chain_t_max = 800;
   h.params.chain_t_min = 3;
+  h.params.portable_margin_bits = 14;
   return h;
 }
 
@@ -51,7 +52,7 @@ void ExpectSameHeader(const StreamHeader& a, const StreamHeader& b) {
 TEST(ContainerTest, WorkedExampleFromTheHeader) {
   auto bytes = SerializeHeader(ExampleHeader());
   ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
-  EXPECT_EQ(*bytes, (std::vector<uint8_t>{0xd2, 0x6c, 0x03, 0x01, 0x08}));
+  EXPECT_EQ(*bytes, (std::vector<uint8_t>{0xd3, 0x6c, 0x03, 0x01, 0x08}));
 }
 
 TEST(ContainerTest, Roundtrip) {
@@ -113,14 +114,23 @@ TEST(ContainerTest, ErrorKinds) {
   auto v1 = ParseHeader(std::vector<uint8_t>{0x89, 'D', 'C', 'D', 1, 0, 3, 0}.data(), 8);
   EXPECT_EQ(v1.status().code(), StatusCode::kUnsupported);
   EXPECT_NE(v1.status().message().find("version 1"), std::string::npos);
-  EXPECT_EQ(ParseCode({0xd3, 0x6c, 3, 1, 8}), StatusCode::kUnsupported);  // format 3
+  // So does a version-2 stream (the format before the portable x̂_0).
+  auto v2 = ParseHeader(std::vector<uint8_t>{0xd2, 0x6c, 0x03, 0x01, 0x08}.data(), 5);
+  ASSERT_EQ(v2.status().code(), StatusCode::kUnsupported);
+  EXPECT_NE(v2.status().message().find("version 2 (written by an older dcodec)"), std::string::npos);
+  EXPECT_EQ(ParseCode({0xd4, 0x6c, 3, 1, 8}), StatusCode::kUnsupported);  // format 4
   // Impossible values.
-  EXPECT_EQ(ParseCode({0xd2, 0x00, 3, 1, 8}), StatusCode::kInvalidInput);        // 0 stages
-  EXPECT_EQ(ParseCode({0xd2, 0xfc, 0x01, 3, 1, 8}), StatusCode::kInvalidInput);  // 6 stages > chain 4 + 1
-  EXPECT_EQ(ParseCode({0xd2, 0x6c, 0xff, 0xff, 0x03, 1, 8}), StatusCode::kInvalidInput);  // width 65536
-  EXPECT_EQ(ParseCode({0xd2, 0x6c, 0xff, 0xff, 0xff, 0x7f, 1, 8}), StatusCode::kInvalidInput);
+  EXPECT_EQ(ParseCode({0xd3, 0x00, 3, 1, 8}), StatusCode::kInvalidInput);        // 0 stages
+  // A portable margin outside 8..30 (custom parameters: seed 0, tiles 256/16, chain 4 from 400 to 10, margin 7).
+  EXPECT_EQ(ParseCode({0xd3, 0x6d, 3, 1, 8, 0, 0x80, 0x02, 16, 4, 0x90, 0x03, 10, 7}), StatusCode::kInvalidInput);
+  EXPECT_EQ(ParseCode({0xd3, 0x6d, 3, 1, 8, 0, 0x80, 0x02, 16, 4, 0x90, 0x03, 10, 31}), StatusCode::kInvalidInput);
+  EXPECT_TRUE(ParseHeader(std::vector<uint8_t>{0xd3, 0x6d, 3, 1, 8, 0, 0x80, 0x02, 16, 4, 0x90, 0x03, 10, 16}.data(),
+                          14).ok());
+  EXPECT_EQ(ParseCode({0xd3, 0xfc, 0x01, 3, 1, 8}), StatusCode::kInvalidInput);  // 6 stages > chain 4 + 1
+  EXPECT_EQ(ParseCode({0xd3, 0x6c, 0xff, 0xff, 0x03, 1, 8}), StatusCode::kInvalidInput);  // width 65536
+  EXPECT_EQ(ParseCode({0xd3, 0x6c, 0xff, 0xff, 0xff, 0x7f, 1, 8}), StatusCode::kInvalidInput);
   // custom flag with the default values: not canonical.
-  EXPECT_EQ(ParseCode({0xd2, 0x6d, 3, 1, 8, 0, 0x80, 0x02, 16, 4, 0x90, 0x03, 10}), StatusCode::kInvalidInput);
+  EXPECT_EQ(ParseCode({0xd3, 0x6d, 3, 1, 8, 0, 0x80, 0x02, 16, 4, 0x90, 0x03, 10, 17}), StatusCode::kInvalidInput);
   // Serialize refuses what Parse would refuse.
   StreamHeader bad = ExampleHeader();
   bad.stages = 0;
@@ -138,7 +148,7 @@ TEST(ContainerTest, RandomGarbageNeverCrashes) {
   for (int trial = 0; trial < 20000; ++trial) {
     std::vector<uint8_t> bytes(rng() % 24);
     for (auto& b : bytes) b = static_cast<uint8_t>(rng());
-    if (!bytes.empty() && trial % 2 == 0) bytes[0] = kMagicV2;
+    if (!bytes.empty() && trial % 2 == 0) bytes[0] = kMagic;
     auto parsed = ParseHeader(bytes.data(), bytes.size());
     if (parsed.ok()) {
       EXPECT_LE(parsed->header_bytes, bytes.size());

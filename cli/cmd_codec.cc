@@ -35,9 +35,11 @@ nlohmann::json AuditJson(const std::vector<codec::StageReport>& stages, size_t h
                           {"ideal_bits", s.ideal_bits},
                           {"side_bits", s.side_bits},
                           {"check_bits", s.check_bits},
+                          {"portable_bits", s.portable_bits},
                           {"header_bytes", j == 0 ? header_bytes : 0},
                           {"fixed_bytes", fixed},
-                          {"flush_bytes", fixed - (j == 0 ? header_bytes : 0) - (s.side_bits + s.check_bits) / 8.0}};
+                          {"flush_bytes",
+                           fixed - (j == 0 ? header_bytes : 0) - (s.side_bits + s.check_bits + s.portable_bits) / 8.0}};
     if (s.model_bits > 0) row["model_bits"] = s.model_bits;
     if (s.open_bits > 0 || s.timestep == 0) row["open_bits"] = s.open_bits;
     if (s.psnr != 0 && !std::isnan(s.psnr)) row["psnr"] = std::isinf(s.psnr) ? nlohmann::json("lossless") : nlohmann::json(s.psnr);
@@ -47,7 +49,7 @@ nlohmann::json AuditJson(const std::vector<codec::StageReport>& stages, size_t h
 }
 
 void PrintAudit(const nlohmann::json& rows, double pixels, FILE* f) {
-  std::fprintf(f, "stage     t    bytes  cum.bytes  cum.bpp   ideal-bpp  side+check  fixed-B  model-bpp  PSNR\n");
+  std::fprintf(f, "stage     t    bytes  cum.bytes  cum.bpp   ideal-bpp  side+check  portable  fixed-B  model-bpp  PSNR\n");
   double ideal = 0, fixed = 0;
   for (const auto& r : rows) {
     ideal += r["ideal_bits"].get<double>();
@@ -56,14 +58,16 @@ void PrintAudit(const nlohmann::json& rows, double pixels, FILE* f) {
     if (r.contains("psnr")) psnr = r["psnr"].is_string() ? "lossless" : FormatPsnr(r["psnr"].get<double>());
     std::string model = r.contains("model_bits") ? std::to_string(r["model_bits"].get<double>() / pixels) : "-";
     if (model.size() > 7) model.resize(7);
-    std::fprintf(f, "%5d  %4d  %7d  %9d  %7.4f  %10.4f  %6.1f bit  %7.2f  %9s  %s\n", r["stage"].get<int>(),
+    std::fprintf(f, "%5d  %4d  %7d  %9d  %7.4f  %10.4f  %6.1f bit  %4.0f bit  %7.2f  %9s  %s\n", r["stage"].get<int>(),
                  r["timestep"].get<int>(), r["bytes"].get<int>(), r["cumulative_bytes"].get<int>(),
                  r["cumulative_bpp"].get<double>(), r["ideal_bits"].get<double>() / pixels,
-                 r["side_bits"].get<double>() + r["check_bits"].get<double>(), r["fixed_bytes"].get<double>(),
+                 r["side_bits"].get<double>() + r["check_bits"].get<double>(), r.value("portable_bits", 0.0),
+                 r["fixed_bytes"].get<double>(),
                  model.c_str(), psnr.c_str());
   }
   if (!rows.empty()) {
-    std::fprintf(f, "total: %d bytes = %.1f ideal + %.1f fixed (header, side information, checks, flush)\n",
+    std::fprintf(f, "total: %d bytes = %.1f ideal + %.1f fixed (header, side information, portability, checks, "
+                 "flush)\n",
                  rows.back()["cumulative_bytes"].get<int>(), ideal / 8.0, fixed);
   }
 }
@@ -106,6 +110,11 @@ Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global) {
       ->capture_default_str();
   app.add_option("--seed", a->options.seed, "dither seed")
       ->check(WholeNumber(0, UINT64_MAX))
+      ->capture_default_str();
+  app.add_option("--portable-margin", a->options.portable_margin_bits,
+                 "decodable where the network's output differs by less than 2^-BITS (each bit less doubles the "
+                 "portability side information)")
+      ->check(WholeNumber(8, 30))
       ->capture_default_str();
   app.add_flag("-f,--force", a->force, "overwrite the output file");
   app.add_flag("--8bit", a->eight_bit, "accept a 16-bit PNG by keeping the high byte of each sample (not lossless)");

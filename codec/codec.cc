@@ -9,6 +9,7 @@
 #include "bitstream/checksum.h"
 #include "bitstream/container.h"
 #include "bitstream/leaky_quantizer.h"
+#include "codec/portable.h"
 #include "codec/stage_coder.h"
 
 namespace dcodec::codec {
@@ -140,6 +141,22 @@ float SampleNormal(uint64_t seed, uint64_t i) {
   return static_cast<float>(std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2));
 }
 
+// x̂_0 from ε as the network gave it (previews and reports; the stages use the portable x̂_0).
+void RawX0(const Denoiser& denoiser, int t, const float* x_t, const float* eps, size_t n, float* x0_hat) {
+  const Denoiser::X0Coefficients c = denoiser.X0CoefficientsAt(t);
+  for (size_t i = 0; i < n; ++i) {
+    x0_hat[i] = static_cast<float>(std::clamp(c.coef_xt * x_t[i] - c.coef_eps * eps[i], -1.0, 1.0));
+  }
+}
+
+PortableGrid GridOf(const bitstream::StreamParams& params) {
+  PortableGrid g;
+  g.margin_bits = static_cast<int>(params.portable_margin_bits);
+  return g;
+}
+
+uint64_t PortableKey(uint64_t seed, int stage) { return DitherKey(seed, stage) ^ 0x504F5254ull; }
+
 }  // namespace
 
 double Psnr(const Image& a, const Image& b) { return PsnrPlanar(a.data, b.data); }
@@ -159,6 +176,9 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
   if (options.tiles.tile_size < 16 || options.tiles.tile_size > 4096 || options.tiles.margin < 0 ||
       options.tiles.margin > 256) {
     return InvalidArgument("encode: the tile size must be 16..4096 and the margin 0..256");
+  }
+  if (options.portable_margin_bits < 8 || options.portable_margin_bits > 30) {
+    return InvalidArgument("encode: the portable margin must be 8..30 bits");
   }
   const auto& schedule = denoiser_->schedule();
   DCODEC_ASSIGN_OR_RETURN(std::vector<uint16_t> chain, MakeChain(schedule, options.chain));
@@ -184,6 +204,8 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
   header.params.chain_stages = options.chain.stages;
   header.params.chain_t_max = options.chain.t_max;
   header.params.chain_t_min = options.chain.t_min;
+  header.params.portable_margin_bits = static_cast<uint32_t>(options.portable_margin_bits);
+  const PortableGrid grid = GridOf(header.params);
   uint64_t hash = HeaderHash(header, model_id);
 
   // Every stage goes into one encoder; `ends` records, per stage, the symbol count before and after its check
@@ -205,13 +227,30 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
     result.stages.push_back(report);
   };
 
+  // The network's ε at t, and x̂_0 from it as it is (for the reports' PSNR; the decoder shows the same)...
+  std::vector<float> eps(K > 0 ? n : 0);
+  std::vector<int32_t> q(K > 0 ? n : 0);
+  auto predict = [&](int t) -> Status {
+    DCODEC_RETURN_IF_ERROR(denoiser_->PredictEps(x_t.data(), w, h, t, options.tiles, eps.data()));
+    RawX0(*denoiser_, t, x_t.data(), eps.data(), n, x0_hat.data());
+    return Status::Ok();
+  };
+  // ...then on the portable grid, with its side information (portable.h), for the stage's beliefs.
+  auto make_portable = [&](int t, int j, double* bits) {
+    EncodePortableEps(eps.data(), n, grid, PortableKey(options.seed, j), enc, q.data(), bits);
+    const Denoiser::X0Coefficients xc = denoiser_->X0CoefficientsAt(t);
+    X0FromQuantizedEps(x_t.data(), q.data(), n, xc.coef_xt, xc.coef_eps, grid, x0_hat.data());
+  };
+
   bool psnr_met = false;
   for (int j = 0; j < K && !psnr_met; ++j) {
     StageCoefficients c = CoefficientsFor(schedule, chain, j);
+    double portable_bits = 0;
     if (j > 0) {
-      DCODEC_RETURN_IF_ERROR(denoiser_->PredictX0(x_t.data(), w, h, c.t, options.tiles, x0_hat.data()));
+      DCODEC_RETURN_IF_ERROR(predict(c.t));
       result.stages.back().psnr = PsnrPlanar(UnitsToPixels(x0_hat, cells), pixels);
       if (options.target_psnr > 0 && result.stages.back().psnr >= options.target_psnr) break;
+      make_portable(c.t, j, &portable_bits);
       activity = Activity(x0_hat.data(), w, h);
     }
     DitherStage st = MakeDitherStage(c, options.seed, j, activity);
@@ -234,6 +273,7 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
     const BeliefKind kind = j > 0 ? BeliefKind::kDithered : BeliefKind::kFirst;
     EncodeBelief(enc, belief, kind);
     report.side_bits = BeliefBits(kind);
+    report.portable_bits = portable_bits;
     DCODEC_RETURN_IF_ERROR(EncodeDitherStage(st, belief, cells, x_t.data(), x0_hat.data(), pixels.data(), n, enc,
                                              x_s.data(), symbols.data(), &report.ideal_bits));
     end_stage(report, j, symbols.data());
@@ -241,12 +281,13 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
   }
   if (static_cast<int>(result.stages.size()) == K) {
     if (K > 0) {
-      DCODEC_RETURN_IF_ERROR(denoiser_->PredictX0(x_t.data(), w, h, chain.back(), options.tiles, x0_hat.data()));
+      DCODEC_RETURN_IF_ERROR(predict(chain.back()));
       result.stages.back().psnr = PsnrPlanar(UnitsToPixels(x0_hat, cells), pixels);
     }
     if (K == 0 || !(options.target_psnr > 0 && result.stages.back().psnr >= options.target_psnr)) {
-      Belief belief = ChoosePixelBelief(cells, x0_hat.data(), pixels.data(), w, h);
       StageReport report;
+      if (K > 0) make_portable(chain.back(), K, &report.portable_bits);
+      Belief belief = ChoosePixelBelief(cells, x0_hat.data(), pixels.data(), w, h);
       report.timestep = 0;
       report.model_bits = ModelBitsPixels(x0_hat.data(), pixels.data(), n);
       EncodeBelief(enc, belief, BeliefKind::kPixels);
@@ -392,16 +433,37 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
   // A stage's decode error: running out of data ends the prefix, anything else is a failed stage.
   auto stage_error = [&](const Status& s, int j) { return s.code() == StatusCode::kTruncated ? Status::Ok() : fail(j); };
 
+  const PortableGrid grid = GridOf(params);
+  std::vector<float> eps(K > 0 ? n : 0);
+  std::vector<int32_t> q(K > 0 ? n : 0);
+  auto predict = [&](int t) -> Status {
+    DCODEC_RETURN_IF_ERROR(denoiser_->PredictEps(x_t.data(), w, h, t, tiles, eps.data()));
+    RawX0(*denoiser_, t, x_t.data(), eps.data(), n, x0_hat.data());
+    return Status::Ok();
+  };
+  auto make_portable = [&](int t, int j, double* bits) -> Status {
+    DCODEC_RETURN_IF_ERROR(DecodePortableEps(eps.data(), n, grid, PortableKey(params.dither_seed, j), dec,
+                                             q.data(), options.audit ? bits : nullptr));
+    const Denoiser::X0Coefficients xc = denoiser_->X0CoefficientsAt(t);
+    X0FromQuantizedEps(x_t.data(), q.data(), n, xc.coef_xt, xc.coef_eps, grid, x0_hat.data());
+    return Status::Ok();
+  };
+
   bool complete = true;
   for (int j = 0; j < std::min(wanted, K) && complete; ++j) {
     StageCoefficients c = CoefficientsFor(schedule, chain, j);
-    if (j > 0) {
-      DCODEC_RETURN_IF_ERROR(denoiser_->PredictX0(x_t.data(), w, h, c.t, tiles, x0_hat.data()));
-      if (options.on_prefix) options.on_prefix(j, FromPlanarRgb(UnitsToPixels(x0_hat, cells).data(), w, h, header.channels));
-      activity = Activity(x0_hat.data(), w, h);
-    }
     StageReport report;
     report.timestep = c.s;
+    if (j > 0) {
+      DCODEC_RETURN_IF_ERROR(predict(c.t));
+      if (options.on_prefix) options.on_prefix(j, FromPlanarRgb(UnitsToPixels(x0_hat, cells).data(), w, h, header.channels));
+      Status s = make_portable(c.t, j, &report.portable_bits);
+      if (!s.ok()) {
+        DCODEC_RETURN_IF_ERROR(stage_error(s, j));
+        break;
+      }
+      activity = Activity(x0_hat.data(), w, h);
+    }
     const BeliefKind kind = j > 0 ? BeliefKind::kDithered : BeliefKind::kFirst;
     auto belief = DecodeBelief(dec, kind);
     if (!belief.ok()) {
@@ -430,7 +492,7 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
   } else {
     const int s = K > 0 ? chain[decoded - 1] : 0;
     if (K > 0) {
-      DCODEC_RETURN_IF_ERROR(denoiser_->PredictX0(x_t.data(), w, h, s, tiles, x0_hat.data()));
+      DCODEC_RETURN_IF_ERROR(predict(s));
       if (options.on_prefix) {
         options.on_prefix(decoded, FromPlanarRgb(UnitsToPixels(x0_hat, cells).data(), w, h, header.channels));
       }
@@ -438,8 +500,9 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
     if (decoded == K && wanted > K) {
       StageReport report;
       report.timestep = 0;
-      auto belief = DecodeBelief(dec, BeliefKind::kPixels);
-      Status st = belief.ok() ? Status::Ok() : belief.status();
+      Status st = K > 0 ? make_portable(s, K, &report.portable_bits) : Status::Ok();
+      StatusOr<Belief> belief = st.ok() ? DecodeBelief(dec, BeliefKind::kPixels) : StatusOr<Belief>(st);
+      if (st.ok() && !belief.ok()) st = belief.status();
       if (st.ok()) {
         report.side_bits = BeliefBits(BeliefKind::kPixels);
         pixels.resize(n);

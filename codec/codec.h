@@ -33,6 +33,10 @@ struct EncodeOptions {
   double target_psnr = 0;  // > 0: end at the first stage whose reconstruction reaches this PSNR (dB)
   TileOptions tiles;
   uint64_t seed = 0;       // the dither seed
+  // The portable x̂_0's margin: a decoder whose ε differs from the encoder's by less than 2^-portable_margin_bits
+  // decodes the stream (codec/portable.h). 17 covers every CPU kernel measured here with a factor 1.7 to spare;
+  // each bit less doubles the side information (about 0.4% of a CIFAR stream at 17).
+  int portable_margin_bits = 17;
   // A whole (lossless) stream only: if coding the pixels alone (chain.stages = 0, x̂_0 = 0, no network) takes
   // less than half the bytes of the progressive stream, write that instead. Such images (flat or synthetic ones:
   // a flat grey 32x32 takes 20 bytes instead of about 870) gain nothing from a preview that costs more than the image.
@@ -49,6 +53,7 @@ struct StageReport {
   double ideal_bits = 0;    // Σ −log2 P of this stage's symbols under the integer model
   double side_bits = 0;     // the belief shape's symbols
   double check_bits = 0;    // the check symbol (9, or 0 for the stream's last stage)
+  double portable_bits = 0; // the portable x̂_0's side information (portable.h): the cost of decoding anywhere
   double model_bits = 0;    // what the model itself says the stage costs: the KL of q(x_s | x_t, x_0) from
                             // p_θ(x_s | x_t) with σ̃² (Algorithm 3's ideal), or for the pixels the discretized
                             // Gaussian at the best single σ, without cells

@@ -35,14 +35,28 @@ const model::NoiseSchedule& Denoiser::schedule() const { return impl_->schedule;
 
 Status Denoiser::PredictX0(const float* x_t, int width, int height, int t, const TileOptions& tiles,
                            float* x0_hat) const {
+  DCODEC_RETURN_IF_ERROR(PredictEps(x_t, width, height, t, tiles, x0_hat));
+  const X0Coefficients c = X0CoefficientsAt(t);
+  const size_t n = 3 * static_cast<size_t>(width) * height;
+  for (size_t i = 0; i < n; ++i) {
+    x0_hat[i] = static_cast<float>(std::clamp(c.coef_xt * x_t[i] - c.coef_eps * x0_hat[i], -1.0, 1.0));
+  }
+  return Status::Ok();
+}
+
+Denoiser::X0Coefficients Denoiser::X0CoefficientsAt(int t) const {
+  const double ab = impl_->schedule.alpha_bar(t);
+  return {1.0 / std::sqrt(ab), std::sqrt(1.0 - ab) / std::sqrt(ab)};
+}
+
+Status Denoiser::PredictEps(const float* x_t, int width, int height, int t, const TileOptions& tiles,
+                            float* eps_out) const {
   if (t < 1 || t > impl_->schedule.num_steps()) return Internal("PredictX0: timestep out of range");
   if (tiles.tile_size < 16 || tiles.margin < 0 || tiles.threads < 1) return InvalidArgument("bad tile options");
   const int ts = tiles.tile_size;
   const int tiles_x = (width + ts - 1) / ts, tiles_y = (height + ts - 1) / ts;
   const int num_tiles = tiles_x * tiles_y;
   const size_t plane = static_cast<size_t>(width) * height;
-  const double ab = impl_->schedule.alpha_bar(t);
-  const double coef_xt = 1.0 / std::sqrt(ab), coef_eps = std::sqrt(1.0 - ab) / std::sqrt(ab);
   std::atomic<int> next{0};
   std::vector<std::string> errors(tiles.threads);
 
@@ -77,9 +91,7 @@ Status Denoiser::PredictX0(const float* x_t, int width, int height, int t, const
         for (int y = y0; y < y1; ++y) {
           for (int x = x0; x < x1; ++x) {
             size_t dst = c * plane + static_cast<size_t>(y) * width + x;
-            float ev = e[(static_cast<size_t>(c) * ch + (y - cy0)) * cw + (x - cx0)];
-            double v = coef_xt * x_t[dst] - coef_eps * ev;
-            x0_hat[dst] = static_cast<float>(std::clamp(v, -1.0, 1.0));
+            eps_out[dst] = e[(static_cast<size_t>(c) * ch + (y - cy0)) * cw + (x - cx0)];
           }
         }
       }

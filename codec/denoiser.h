@@ -32,8 +32,16 @@ class Denoiser {
   const model::NoiseSchedule& schedule() const;
   const std::string& path() const { return path_; }
 
-  // x0_hat = clip((x_t − sqrt(1 − ᾱ_t)·ε_θ(x_t, t)) / sqrt(ᾱ_t), −1, 1), element-wise over 3·width·height values.
+  // ε_θ(x_t, t) over 3·width·height values (float: its last bits depend on the machine; portable.h makes them
+  // portable).
+  Status PredictEps(const float* x_t, int width, int height, int t, const TileOptions& tiles, float* eps) const;
+  // x0_hat = clip(coef_xt·x_t − coef_eps·ε_θ(x_t, t), −1, 1) with coef_xt = 1/sqrt(ᾱ_t), coef_eps =
+  // sqrt(1 − ᾱ_t)/sqrt(ᾱ_t), element-wise (x0_hat may not alias x_t).
   Status PredictX0(const float* x_t, int width, int height, int t, const TileOptions& tiles, float* x0_hat) const;
+  struct X0Coefficients {
+    double coef_xt, coef_eps;
+  };
+  X0Coefficients X0CoefficientsAt(int t) const;
 
  private:
   struct Impl;

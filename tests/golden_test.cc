@@ -158,8 +158,9 @@ TEST_F(GoldenTest, BrokenStreamsAreRefusedWithTheirReason) {
   const Broken kBroken[] = {
       {"broken/truncated_header.dcd", StatusCode::kTruncated, "ends inside its header"},
       {"broken/wrong_magic.dcd", StatusCode::kInvalidInput, "not a dcodec stream"},
-      {"broken/future_version.dcd", StatusCode::kUnsupported, "format version 3 is newer"},
+      {"broken/future_version.dcd", StatusCode::kUnsupported, "format version 4 is newer"},
       {"broken/format_v1.dcd", StatusCode::kUnsupported, "format version 1 (written by an older dcodec)"},
+      {"broken/format_v2.dcd", StatusCode::kUnsupported, "format version 2 (written by an older dcodec)"},
       {"broken/flipped_header_bit.dcd", StatusCode::kCorrupt, "stage 1 (t=300) fails its check"},
       {"broken/flipped_stream_bit.dcd", StatusCode::kCorrupt, "fails its check"},
       {"broken/absurd_dimensions.dcd", StatusCode::kInvalidInput, "image size 70000x16 is out of range"},
@@ -260,7 +261,7 @@ TEST(GoldenGenerator, DISABLED_RegenerateGoldenFiles) {
   };
   edit("truncated_header.dcd", [&](auto& s) { s.resize(header_end - 3); });
   edit("wrong_magic.dcd", [](auto& s) { s[0] = 'X'; });
-  edit("future_version.dcd", [](auto& s) { s[0] = 0xd3; });
+  edit("future_version.dcd", [](auto& s) { s[0] = 0xd4; });
   // The dither seed (7, the first custom field after the 1-byte model tag) becomes 6.
   edit("flipped_header_bit.dcd", [&](auto& s) {
     const size_t at = 1 + VarintLength(s, 1);
