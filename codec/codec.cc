@@ -60,7 +60,7 @@ uint64_t HashWords(uint64_t seed, const std::vector<uint64_t>& words) {
 uint64_t HeaderHash(const bitstream::StreamHeader& h, uint64_t model_id) {
   const auto& p = h.params;
   return HashWords(0x64636f6465632d32ull, {h.width, h.height, h.channels, p.dither_seed, p.tile_size, p.tile_margin,
-                                           p.chain_stages, p.chain_t_max, p.chain_t_min, model_id});
+                                           p.chain_stages, p.chain_t_max, p.chain_t_min, p.portable_margin_bits, model_id});
 }
 
 template <typename T>
