@@ -125,7 +125,7 @@ Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global) {
     if (SameFile(a->input, a->output)) {
       return InvalidArgument(a->output + ": is the input file; choose another output");
     }
-    DCODEC_ASSIGN_OR_RETURN(Image image, ReadPng(a->input, PngReadOptions{a->eight_bit}));
+    DCODEC_ASSIGN_OR_RETURN(Image image, ReadPng(a->input, PngReadOptions{a->eight_bit, /*keep_alpha=*/true}));
     std::string model = a->model.empty() ? DefaultModelPath() : a->model;
     DCODEC_ASSIGN_OR_RETURN(auto codec, codec::Codec::Load(model));
     a->options.tiles.threads = ResolveThreads(a->options.tiles.threads);

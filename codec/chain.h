@@ -21,7 +21,7 @@ struct ChainOptions {
 };
 
 // τ_K > … > τ_1 (coding order), distinct, within [1, T]; empty for K = 0 (the stream is the pixel stage alone, with
-// x̂_0 = 0: no network evaluation, not progressive). Fails on K < 0 or t_min >= t_max (unless K <= 1).
+// x̂_0 = the planes' means: no network evaluation, not progressive). Fails on K < 0 or t_min >= t_max (unless K <= 1).
 StatusOr<std::vector<uint16_t>> MakeChain(const model::NoiseSchedule& schedule, const ChainOptions& options);
 
 // The coefficients of dithered stage j of `chain`: stage 0 codes x_{τ_K} from nothing (q(x_τ|x_0): coef_xt = 0),

@@ -4,11 +4,13 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <optional>
 
 #include "bitstream/ans.h"
 #include "bitstream/checksum.h"
 #include "bitstream/container.h"
 #include "bitstream/leaky_quantizer.h"
+#include "codec/alpha_coder.h"
 #include "codec/portable.h"
 #include "codec/stage_coder.h"
 
@@ -17,12 +19,34 @@ namespace {
 
 constexpr uint32_t kCheckSymbols = 1u << 9;  // a stage's check symbol: 9 bits
 
-// Planar RGB (3·w·h) from an interleaved grey or RGB image.
+// Colour channels of an image with `channels` (grey, grey + alpha, RGB, RGBA).
+int ColourChannels(int channels) { return channels >= 3 ? 3 : 1; }
+bool HasAlpha(int channels) { return channels == 2 || channels == 4; }
+
+// Planar RGB (3·w·h) from an interleaved grey or RGB image (alpha, if any, left out).
 std::vector<uint8_t> ToPlanarRgb(const Image& image) {
   size_t plane = image.num_pixels();
+  const bool rgb = ColourChannels(image.channels) == 3;
   std::vector<uint8_t> out(3 * plane);
   for (size_t i = 0; i < plane; ++i) {
-    for (int c = 0; c < 3; ++c) out[c * plane + i] = image.data[i * image.channels + (image.channels == 3 ? c : 0)];
+    for (int c = 0; c < 3; ++c) out[c * plane + i] = image.data[i * image.channels + (rgb ? c : 0)];
+  }
+  return out;
+}
+
+// The alpha plane (raster order) of an image with alpha.
+std::vector<uint8_t> AlphaPlane(const Image& image) {
+  std::vector<uint8_t> alpha(image.num_pixels());
+  for (size_t i = 0; i < alpha.size(); ++i) alpha[i] = image.data[i * image.channels + image.channels - 1];
+  return alpha;
+}
+
+// `colour` with an alpha channel appended (grey → grey + alpha, RGB → RGBA).
+Image WithAlpha(const Image& colour, const std::vector<uint8_t>& alpha) {
+  Image out(colour.width, colour.height, colour.channels + 1);
+  for (size_t i = 0; i < colour.num_pixels(); ++i) {
+    for (int c = 0; c < colour.channels; ++c) out.data[i * out.channels + c] = colour.data[i * colour.channels + c];
+    out.data[i * out.channels + colour.channels] = alpha[i];
   }
   return out;
 }
@@ -77,6 +101,16 @@ uint64_t StageHash(uint64_t previous, int stage, const T* symbols, size_t n) {
 uint32_t FinalCheck(uint64_t h, uint32_t stages) { return static_cast<uint32_t>(HashWords(h, {stages})) & 0x7fffffffu; }
 
 // The first stage's x̂_0: each plane at its mean pixel.
+// Each plane's mean pixel, rounded (exact) or to 16 levels (16q + 8).
+void PlaneMeans(const std::vector<uint8_t>& planar, uint8_t mean[3], bool exact = false) {
+  const size_t plane = planar.size() / 3;
+  for (int p = 0; p < 3; ++p) {
+    uint64_t sum = 0;
+    for (size_t i = 0; i < plane; ++i) sum += planar[p * plane + i];
+    mean[p] = static_cast<uint8_t>(exact ? (sum + plane / 2) / plane : 16 * (sum / plane / 16) + 8);
+  }
+}
+
 void FillPlaneMeans(const uint8_t mean[3], std::vector<float>& x0_hat) {
   const size_t plane = x0_hat.size() / 3;
   for (int p = 0; p < 3; ++p) std::fill(x0_hat.begin() + p * plane, x0_hat.begin() + (p + 1) * plane, PixelToUnit(mean[p]));
@@ -167,8 +201,8 @@ StatusOr<std::unique_ptr<Codec>> Codec::Load(const std::string& model_path) {
 }
 
 StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& options) const {
-  if (image.width < 1 || image.height < 1 || (image.channels != 1 && image.channels != 3)) {
-    return InvalidArgument("encode: the image must be grey or RGB and at least 1x1");
+  if (image.width < 1 || image.height < 1 || image.channels < 1 || image.channels > 4) {
+    return InvalidArgument("encode: the image must be grey or RGB (with or without alpha) and at least 1x1");
   }
   if (image.num_pixels() > kMaxCodecPixels) {
     return Unsupported("encode: images over 16.7 Mpixel (2^24) are not supported yet");
@@ -196,7 +230,7 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
   bitstream::StreamHeader header;
   header.width = w;
   header.height = h;
-  header.channels = static_cast<uint8_t>(image.channels);
+  header.channels = static_cast<uint8_t>(ColourChannels(image.channels));
   header.model_tag = static_cast<uint8_t>(model_id);
   header.params.dither_seed = options.seed;
   header.params.tile_size = options.tiles.tile_size;
@@ -242,6 +276,14 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
     X0FromQuantizedEps(x_t.data(), q.data(), n, xc.coef_xt, xc.coef_eps, grid, x0_hat.data());
   };
 
+  // The alpha plane (or the note that there is none) opens the stream; its bits count with stage 1.
+  double alpha_bits = 0;
+  {
+    const std::vector<uint8_t> alpha = HasAlpha(image.channels) ? AlphaPlane(image) : std::vector<uint8_t>();
+    EncodeAlpha(enc, alpha.empty() ? nullptr : alpha.data(), w, h, &alpha_bits);
+    if (!alpha.empty()) hash = StageHash(hash, -1, alpha.data(), alpha.size());
+  }
+
   bool psnr_met = false;
   for (int j = 0; j < K && !psnr_met; ++j) {
     StageCoefficients c = CoefficientsFor(schedule, chain, j);
@@ -257,12 +299,7 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
     uint8_t plane_mean[3] = {136, 136, 136};
     if (j == 0) {
       // Before any stage the planes' mean pixels are all that x̂_0 can be: to 16 levels, 12 bits.
-      const size_t plane = n / 3;
-      for (int p = 0; p < 3; ++p) {
-        uint64_t sum = 0;
-        for (size_t i = 0; i < plane; ++i) sum += pixels[p * plane + i];
-        plane_mean[p] = static_cast<uint8_t>(16 * (sum / plane / 16) + 8);
-      }
+      PlaneMeans(pixels, plane_mean);
       FillPlaneMeans(plane_mean, x0_hat);
     }
     Belief belief = ChooseDitherBelief(st, cells, x_t.data(), x0_hat.data(), pixels.data(), n);
@@ -276,6 +313,7 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
     report.portable_bits = portable_bits;
     DCODEC_RETURN_IF_ERROR(EncodeDitherStage(st, belief, cells, x_t.data(), x0_hat.data(), pixels.data(), n, enc,
                                              x_s.data(), symbols.data(), &report.ideal_bits));
+    if (j == 0) report.ideal_bits += alpha_bits;
     end_stage(report, j, symbols.data());
     x_t.swap(x_s);
   }
@@ -287,13 +325,23 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
     if (K == 0 || !(options.target_psnr > 0 && result.stages.back().psnr >= options.target_psnr)) {
       StageReport report;
       if (K > 0) make_portable(chain.back(), K, &report.portable_bits);
+      if (K == 0) {
+        // The pixels alone: x̂_0 is each plane's mean pixel (24 bits), so that a flat image of any colour is
+        // nearly free.
+        uint8_t plane_mean[3];
+        PlaneMeans(pixels, plane_mean, /*exact=*/true);
+        for (uint8_t m : plane_mean) bitstream::EncodeUniform(enc, m, 256);
+        report.side_bits += 24;
+        FillPlaneMeans(plane_mean, x0_hat);
+      }
       Belief belief = ChoosePixelBelief(cells, x0_hat.data(), pixels.data(), w, h);
       report.timestep = 0;
       report.model_bits = ModelBitsPixels(x0_hat.data(), pixels.data(), n);
       EncodeBelief(enc, belief, BeliefKind::kPixels);
-      report.side_bits = BeliefBits(BeliefKind::kPixels);
+      report.side_bits += BeliefBits(BeliefKind::kPixels);
       DCODEC_RETURN_IF_ERROR(EncodePixelStage(belief, cells, x0_hat.data(), pixels.data(), w, h, enc,
                                               &report.ideal_bits));
+      if (K == 0) report.ideal_bits += alpha_bits;
       report.psnr = std::numeric_limits<double>::infinity();
       end_stage(report, K, pixels.data());
       result.stages.back().open_bits = 0;
@@ -336,8 +384,11 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
   if (options.pixels_only_if_half && K > 0 && std::isinf(sealed.stages.back().psnr)) {
     // First an estimate from the belief search's subsample; the full trial only when it may win.
     double bits_per_symbol = 0;
-    const std::vector<float> zeros(n, 0.0f);
-    ChoosePixelBelief(Cells(n), zeros.data(), pixels.data(), w, h, &bits_per_symbol);
+    uint8_t plane_mean[3];
+    PlaneMeans(pixels, plane_mean, /*exact=*/true);
+    std::vector<float> means(n);
+    FillPlaneMeans(plane_mean, means);
+    ChoosePixelBelief(Cells(n), means.data(), pixels.data(), w, h, &bits_per_symbol);
     if (bits_per_symbol * n >= 0.6 * 8.0 * sealed.stream.size()) return sealed;
     EncodeOptions alone = options;
     alone.chain.stages = 0;
@@ -449,14 +500,32 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
     return Status::Ok();
   };
 
+  // The alpha plane first (alpha_coder.h); a prefix too short for it decodes nothing.
+  std::optional<std::vector<uint8_t>> alpha;
+  double alpha_bits = 0;
   bool complete = true;
+  if (wanted > 0) {
+    auto decoded_alpha = DecodeAlpha(dec, w, h, options.audit ? &alpha_bits : nullptr);
+    if (!decoded_alpha.ok()) {
+      if (decoded_alpha.status().code() != StatusCode::kTruncated) return fail(0);
+      complete = false;
+    } else {
+      alpha = *std::move(decoded_alpha);
+      if (alpha) hash = StageHash(hash, -1, alpha->data(), alpha->size());
+    }
+  }
+  // A picture from planar RGB, with the alpha plane when there is one.
+  auto picture = [&](const uint8_t* planes) {
+    Image colour = FromPlanarRgb(planes, w, h, header.channels);
+    return alpha ? WithAlpha(colour, *alpha) : colour;
+  };
   for (int j = 0; j < std::min(wanted, K) && complete; ++j) {
     StageCoefficients c = CoefficientsFor(schedule, chain, j);
     StageReport report;
     report.timestep = c.s;
     if (j > 0) {
       DCODEC_RETURN_IF_ERROR(predict(c.t));
-      if (options.on_prefix) options.on_prefix(j, FromPlanarRgb(UnitsToPixels(x0_hat, cells).data(), w, h, header.channels));
+      if (options.on_prefix) options.on_prefix(j, picture(UnitsToPixels(x0_hat, cells).data()));
       Status s = make_portable(c.t, j, &report.portable_bits);
       if (!s.ok()) {
         DCODEC_RETURN_IF_ERROR(stage_error(s, j));
@@ -476,6 +545,7 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
     Cells narrowed = cells;  // an incomplete stage must not narrow anything
     Status s = DecodeDitherStage(st, *belief, narrowed, x_t.data(), x0_hat.data(), n, dec, x_s.data(), symbols.data(),
                                  options.audit ? &report.ideal_bits : nullptr);
+    if (j == 0) report.ideal_bits += alpha_bits;
     if (!s.ok()) {
       DCODEC_RETURN_IF_ERROR(stage_error(s, j));
       break;
@@ -494,20 +564,31 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
     if (K > 0) {
       DCODEC_RETURN_IF_ERROR(predict(s));
       if (options.on_prefix) {
-        options.on_prefix(decoded, FromPlanarRgb(UnitsToPixels(x0_hat, cells).data(), w, h, header.channels));
+        options.on_prefix(decoded, picture(UnitsToPixels(x0_hat, cells).data()));
       }
     }
     if (decoded == K && wanted > K) {
       StageReport report;
       report.timestep = 0;
       Status st = K > 0 ? make_portable(s, K, &report.portable_bits) : Status::Ok();
+      if (K == 0) {
+        uint8_t plane_mean[3];
+        for (int p = 0; p < 3 && st.ok(); ++p) {
+          auto m = bitstream::DecodeUniform(dec, 256);
+          st = m.status();
+          if (m.ok()) plane_mean[p] = static_cast<uint8_t>(*m);
+        }
+        if (st.ok()) FillPlaneMeans(plane_mean, x0_hat);
+        report.side_bits += 24;
+      }
       StatusOr<Belief> belief = st.ok() ? DecodeBelief(dec, BeliefKind::kPixels) : StatusOr<Belief>(st);
       if (st.ok() && !belief.ok()) st = belief.status();
       if (st.ok()) {
-        report.side_bits = BeliefBits(BeliefKind::kPixels);
+        report.side_bits += BeliefBits(BeliefKind::kPixels);
         pixels.resize(n);
         st = DecodePixelStage(*belief, cells, x0_hat.data(), w, h, dec, pixels.data(),
                               options.audit ? &report.ideal_bits : nullptr);
+        if (K == 0) report.ideal_bits += alpha_bits;
       }
       if (!st.ok()) {
         DCODEC_RETURN_IF_ERROR(stage_error(st, K));
@@ -548,7 +629,7 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
   }
   result.stages_decoded = decoded;
   result.bytes_used = result.stages.empty() ? hb : result.stages.back().prefix_bytes;
-  result.image = FromPlanarRgb(pixels.data(), w, h, header.channels);
+  result.image = picture(pixels.data());
   if (result.exact && options.on_prefix) options.on_prefix(decoded, result.image);
   return result;
 }

@@ -37,7 +37,7 @@ struct EncodeOptions {
   // decodes the stream (codec/portable.h). 17 covers every CPU kernel measured here with a factor 1.7 to spare;
   // each bit less doubles the side information (about 0.4% of a CIFAR stream at 17).
   int portable_margin_bits = 17;
-  // A whole (lossless) stream only: if coding the pixels alone (chain.stages = 0, x̂_0 = 0, no network) takes
+  // A whole (lossless) stream only: if coding the pixels alone (chain.stages = 0, x̂_0 = the planes' means, no network) takes
   // less than half the bytes of the progressive stream, write that instead. Such images (flat or synthetic ones:
   // a flat grey 32x32 takes 20 bytes instead of about 870) gain nothing from a preview that costs more than the image.
   bool pixels_only_if_half = true;

@@ -12,7 +12,7 @@ namespace dcodec {
 struct Image {
   int width = 0;
   int height = 0;
-  int channels = 0;  // 1 (grey) or 3 (RGB)
+  int channels = 0;  // 1 (grey), 2 (grey + alpha), 3 (RGB) or 4 (RGBA); alpha is always the last channel
   std::vector<uint8_t> data;
 
   Image() = default;

@@ -84,16 +84,18 @@ StatusOr<Image> DecodePng(const uint8_t* data, size_t size, const std::string& n
                            std::to_string(width) + "x" + std::to_string(height) + " image its header declares)");
     longjmp(png_jmpbuf(png), 1);
   }
-  if ((color_type & PNG_COLOR_MASK_ALPHA) || png_get_valid(png, info, PNG_INFO_tRNS)) {
-    failure = Unsupported(name + ": the image has an alpha channel (transparency); dcodec codes opaque images only");
+  const bool transparency = png_get_valid(png, info, PNG_INFO_tRNS);
+  if (((color_type & PNG_COLOR_MASK_ALPHA) || transparency) && !options.keep_alpha) {
+    failure = Unsupported(name + ": the image has an alpha channel (transparency), which this reader does not keep");
     longjmp(png_jmpbuf(png), 1);
   }
   if (color_type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
   if (color_type == PNG_COLOR_TYPE_GRAY && bit_depth < 8) png_set_expand_gray_1_2_4_to_8(png);
+  if (transparency) png_set_tRNS_to_alpha(png);  // palette or colour-key transparency: an alpha channel
   png_set_interlace_handling(png);
   png_read_update_info(png, info);
   int channels = png_get_channels(png, info);
-  if (channels != 1 && channels != 3) {
+  if (channels < 1 || channels > 4) {
     failure = Unsupported(name + ": unsupported PNG colour layout");
     longjmp(png_jmpbuf(png), 1);
   }
@@ -143,7 +145,7 @@ StatusOr<Image> ReadPng(const std::string& path, const PngReadOptions& options) 
 }
 
 StatusOr<std::vector<uint8_t>> EncodePng(const Image& image) {
-  if (image.channels != 1 && image.channels != 3) return InvalidArgument("PNG writer: channels must be 1 or 3");
+  if (image.channels < 1 || image.channels > 4) return InvalidArgument("PNG writer: channels must be 1 to 4");
   if (image.width <= 0 || image.height <= 0 || image.data.size() != image.num_pixels() * image.channels) {
     return InvalidArgument("PNG writer: inconsistent image dimensions");
   }
@@ -159,7 +161,11 @@ StatusOr<std::vector<uint8_t>> EncodePng(const Image& image) {
   }
   png_set_write_fn(png, &out, WriteToVector, FlushNothing);
   png_set_IHDR(png, info, image.width, image.height, 8,
-               image.channels == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
+               image.channels == 4   ? PNG_COLOR_TYPE_RGB_ALPHA
+               : image.channels == 3 ? PNG_COLOR_TYPE_RGB
+               : image.channels == 2 ? PNG_COLOR_TYPE_GRAY_ALPHA
+                                     : PNG_COLOR_TYPE_GRAY,
+               PNG_INTERLACE_NONE,
                PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   png_write_info(png, info);
   for (int y = 0; y < image.height; ++y) {

@@ -3,7 +3,7 @@
 // Accepted: 8-bit, grey, RGB, palette (expanded), interlaced; 16-bit when every sample is an 8-bit value stored
 // wide (v·257, so nothing is lost), or when the caller asks to reduce it (the low byte is dropped). Refused with a
 // clear message: other 16-bit images (kUnsupported: coding them as 8 bits would not be lossless), alpha channels
-// (dcodec codes opaque images only), sizes over kMaxPixels (checked from the header, before any allocation),
+// unless the caller keeps them (PngReadOptions::keep_alpha), sizes over kMaxPixels (checked from the header, before any allocation),
 // anything that is not a valid PNG.
 #ifndef DCODEC_DATASETS_PNG_H_
 #define DCODEC_DATASETS_PNG_H_
@@ -20,6 +20,9 @@ constexpr uint64_t kMaxPixels = uint64_t{1} << 26;  // 64 Mpixel
 
 struct PngReadOptions {
   bool reduce_16_to_8 = false;  // accept any 16-bit image, keeping the high byte of each sample
+  // Keep transparency: an alpha channel, or palette/colour-key transparency (tRNS) expanded to one, gives an image
+  // of 2 (grey + alpha) or 4 (RGBA) channels. Otherwise such images are refused (kUnsupported).
+  bool keep_alpha = false;
 };
 
 // Errors name `name` (the file path) in their message.
@@ -27,6 +30,7 @@ StatusOr<Image> DecodePng(const uint8_t* data, size_t size, const std::string& n
                           const PngReadOptions& options = {});
 StatusOr<Image> ReadPng(const std::string& path, const PngReadOptions& options = {});
 
+// 1 to 4 channels: grey, grey + alpha, RGB, RGBA.
 StatusOr<std::vector<uint8_t>> EncodePng(const Image& image);
 // Atomic: written to a temporary file and renamed; refuses to replace an existing file unless overwrite.
 Status WritePng(const std::string& path, const Image& image, bool overwrite);

@@ -107,6 +107,37 @@ TEST(PngTest, GreyAndSixteenBitAndPaletteAndInterlaced) {
   EXPECT_EQ(i->at(8, 7, 2), 169);
 }
 
+// With keep_alpha, transparency becomes an alpha channel (last): RGBA, grey + alpha, and tRNS colour keys; the
+// writer writes them back.
+TEST(PngTest, KeepsAlphaWhenAskedAndWritesIt) {
+  PngReadOptions keep;
+  keep.keep_alpha = true;
+  auto rgba = MakePng(3, 2, PNG_COLOR_TYPE_RGB_ALPHA, 8, false, [](int x, int y, int c) { return x * 40 + y * 7 + c; });
+  auto a = DecodePng(rgba.data(), rgba.size(), "rgba.png", keep);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(a->channels, 4);
+  EXPECT_EQ(a->at(2, 1, 3), 2 * 40 + 7 + 3);
+  auto ga = MakePng(3, 2, PNG_COLOR_TYPE_GRAY_ALPHA, 8, false, [](int x, int y, int c) { return x + 10 * c + y; });
+  auto g = DecodePng(ga.data(), ga.size(), "ga.png", keep);
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(g->channels, 2);
+  EXPECT_EQ(g->at(1, 1, 1), 1 + 10 + 1);
+  // A grey colour key (tRNS grey 0 in MakePng): pixels of value 0 become transparent.
+  auto key = MakePng(2, 2, PNG_COLOR_TYPE_GRAY, 8, false, [](int x, int, int) { return x ? 0 : 50; }, true);
+  auto k = DecodePng(key.data(), key.size(), "key.png", keep);
+  ASSERT_TRUE(k.ok()) << k.status().ToString();
+  EXPECT_EQ(k->channels, 2);
+  EXPECT_EQ(k->at(0, 0, 1), 255);
+  EXPECT_EQ(k->at(1, 0, 1), 0);
+  for (const Image& image : {*a, *g}) {
+    auto bytes = EncodePng(image);
+    ASSERT_TRUE(bytes.ok());
+    auto back = DecodePng(bytes->data(), bytes->size(), "back.png", keep);
+    ASSERT_TRUE(back.ok());
+    EXPECT_EQ(*back, image);
+  }
+}
+
 TEST(PngTest, RefusesAlphaGarbageEmptyAndTruncated) {
   auto rgba = MakePng(2, 2, PNG_COLOR_TYPE_RGB_ALPHA, 8, false, [](int, int, int) { return 9; });
   auto a = DecodePng(rgba.data(), rgba.size(), "rgba.png");

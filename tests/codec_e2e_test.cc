@@ -200,6 +200,46 @@ TEST_F(CodecE2ETest, FixedCostsOfASmallStreamAreAtMost24BytesPlusPortability) {
   }
 }
 
+// Transparency: RGBA and grey + alpha images come back exactly, alpha included, from the whole stream; every
+// prefix's picture already carries the exact alpha plane (it opens the stream); a flat image with alpha takes the
+// pixels-only path and keeps its alpha too.
+TEST_F(CodecE2ETest, AlphaIsCodedLosslesslyAndOpensEveryPrefix) {
+  auto codec = Load(*model_path_);
+  for (int channels : {4, 2}) {
+    SCOPED_TRACE(channels);
+    Image image = RandomSmoothImage(24, 20, channels, 40 + channels);
+    for (int y = 0; y < 20; ++y) {
+      for (int x = 0; x < 24; ++x) image.at(x, y, channels - 1) = x < 8 ? 255 : x < 16 ? (x * 37 + y) % 256 : 0;
+    }
+    auto enc = codec->Encode(image, EncodeOptions{});
+    ASSERT_TRUE(enc.ok()) << enc.status().ToString();
+    auto dec = codec->Decode(enc->stream.data(), enc->stream.size(), {});
+    ASSERT_TRUE(dec.ok()) << dec.status().ToString();
+    EXPECT_TRUE(dec->exact);
+    EXPECT_EQ(dec->image, image);
+    DecodeOptions first;
+    first.max_stages = 1;
+    auto prefix = codec->Decode(enc->stream.data(), enc->stream.size(), first);
+    ASSERT_TRUE(prefix.ok());
+    ASSERT_EQ(prefix->image.channels, channels);
+    for (size_t i = 0; i < image.num_pixels(); ++i) {
+      ASSERT_EQ(prefix->image.data[i * channels + channels - 1], image.data[i * channels + channels - 1]) << i;
+    }
+  }
+  Image flat(32, 32, 4);
+  for (size_t i = 0; i < flat.num_pixels(); ++i) {
+    flat.data[4 * i] = flat.data[4 * i + 1] = flat.data[4 * i + 2] = 90;
+    flat.data[4 * i + 3] = i < 512 ? 255 : 0;
+  }
+  auto enc = codec->Encode(flat, EncodeOptions{});
+  ASSERT_TRUE(enc.ok());
+  EXPECT_EQ(enc->stages.size(), 1u);  // the pixels alone
+  EXPECT_LE(enc->stream.size(), 64u);
+  auto dec = codec->Decode(enc->stream.data(), enc->stream.size(), {});
+  ASSERT_TRUE(dec.ok());
+  EXPECT_EQ(dec->image, flat);
+}
+
 // A flat image gains nothing from previews: the whole stream falls back to the pixel stage alone (K = 0, no
 // network), which the causal context codes in next to nothing; prefixes of it decode to nothing but grey.
 TEST_F(CodecE2ETest, FlatImageIsCodedLosslesslyInAFewBytes) {
