@@ -7,7 +7,8 @@
 //    peeked (leaky_quantizer.h: "the symbol found is the unique k with cum(k) <= q < cum(k + 1)");
 //  * a sub-stream that decodes and Finish()es cleanly re-encodes to the very same bytes (rANS is a bijection);
 //  * encode-then-decode of symbols drawn from the input roundtrips (dithered and pixel stages: the decoder
-//    reproduces the encoder's symbols and x_s bit for bit).
+//    reproduces the encoder's symbols and x_s bit for bit; the alpha plane; the portable ε side information, also
+//    for a decoder whose ε is perturbed by less than the margin).
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <cmath>
@@ -18,7 +19,9 @@
 
 #include "bitstream/ans.h"
 #include "bitstream/leaky_quantizer.h"
+#include "codec/alpha_coder.h"
 #include "codec/chain.h"
+#include "codec/portable.h"
 #include "codec/stage_coder.h"
 #include "model/schedule.h"
 
@@ -278,14 +281,78 @@ void FuzzPixelStage(FuzzedDataProvider& in) {
 
 }  // namespace
 
+// The portable ε side information (codec/portable.h): garbage decodes to an error or to some integers, never a
+// crash; what the encoder writes decodes, under any perturbation below the margin, to the encoder's integers.
+void FuzzPortable(FuzzedDataProvider& in) {
+  codec::PortableGrid grid;
+  grid.margin_bits = in.ConsumeIntegralInRange<int>(8, 30);
+  const size_t n = in.ConsumeIntegralInRange<size_t>(1, in.ConsumeBool() ? 64 : 40000);
+  std::vector<float> eps(n);
+  const double gamma = std::ldexp(1.0, -grid.grid_bits), mu = std::ldexp(1.0, -grid.margin_bits);
+  for (size_t i = 0; i < n; ++i) {
+    switch (in.ConsumeIntegralInRange<int>(0, 3)) {
+      case 0: eps[i] = static_cast<float>(PickDouble(in, -8, 8)); break;
+      case 1:  // next to a rounding boundary
+        eps[i] = static_cast<float>((in.ConsumeIntegralInRange<int>(-200, 200) + 0.5) * gamma +
+                                    in.ConsumeFloatingPointInRange<double>(-2, 2) * mu);
+        break;
+      default: eps[i] = eps[i / 2]; break;
+    }
+  }
+  const uint64_t key = in.ConsumeIntegral<uint64_t>();
+  std::vector<int32_t> q(n);
+  if (in.ConsumeBool()) {
+    const std::vector<uint8_t> stream = in.ConsumeRemainingBytes<uint8_t>();
+    AnsDecoder dec(stream.data(), stream.size());
+    (void)codec::DecodePortableEps(eps.data(), n, grid, key, dec, q.data());
+    return;
+  }
+  AnsEncoder enc;
+  codec::EncodePortableEps(eps.data(), n, grid, key, enc, q.data());
+  const std::vector<uint8_t> stream = enc.Finish();
+  std::vector<float> other(eps);
+  for (float& e : other) {
+    if (!std::isfinite(e) || std::fabs(e) > 1e6f) continue;
+    const float moved = static_cast<float>(e + in.ConsumeFloatingPointInRange<double>(-0.99, 0.99) * mu);
+    if (std::fabs(double{moved} - e) < mu) e = moved;
+  }
+  std::vector<int32_t> back(n);
+  AnsDecoder dec(stream.data(), stream.size());
+  Check(codec::DecodePortableEps(other.data(), n, grid, key, dec, back.data()).ok());
+  Check(dec.Finish().ok());
+  Check(back == q);
+}
+
+// The alpha plane (codec/alpha_coder.h): garbage never crashes; any plane roundtrips.
+void FuzzAlpha(FuzzedDataProvider& in) {
+  const int w = in.ConsumeIntegralInRange<int>(1, 64), h = in.ConsumeIntegralInRange<int>(1, 64);
+  if (in.ConsumeBool()) {
+    const std::vector<uint8_t> stream = in.ConsumeRemainingBytes<uint8_t>();
+    AnsDecoder dec(stream.data(), stream.size());
+    auto alpha = codec::DecodeAlpha(dec, w, h);
+    if (alpha.ok() && alpha->has_value()) Check((*alpha)->size() == static_cast<size_t>(w) * h);
+    return;
+  }
+  std::vector<uint8_t> alpha(static_cast<size_t>(w) * h);
+  for (auto& a : alpha) a = in.ConsumeBool() ? 255 : in.ConsumeIntegral<uint8_t>();
+  AnsEncoder enc;
+  codec::EncodeAlpha(enc, alpha.data(), w, h);
+  const std::vector<uint8_t> stream = enc.Finish();
+  AnsDecoder dec(stream.data(), stream.size());
+  auto back = codec::DecodeAlpha(dec, w, h);
+  Check(back.ok() && back->has_value() && **back == alpha && dec.Finish().ok());
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzedDataProvider in(data, size);
-  switch (in.ConsumeIntegralInRange<int>(0, 4)) {
+  switch (in.ConsumeIntegralInRange<int>(0, 6)) {
     case 0: FuzzContinuous(in); break;
     case 1: FuzzCategorical(in); break;
     case 2: FuzzUniform(in); break;
     case 3: FuzzDitherStage(in); break;
-    default: FuzzPixelStage(in); break;
+    case 4: FuzzPixelStage(in); break;
+    case 5: FuzzPortable(in); break;
+    default: FuzzAlpha(in); break;
   }
   return 0;
 }
