@@ -7,6 +7,7 @@
 #include "bitstream/container.h"
 #include "cli/commands.h"
 #include "codec/codec.h"
+#include "codec/rate_control.h"
 #include "datasets/png.h"
 
 namespace dcodec::cli {
@@ -78,7 +79,9 @@ Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global) {
   struct Args {
     std::string input, output, model, report;
     codec::EncodeOptions options;
-    bool force = false, eight_bit = false;
+    int quality = -1;
+    double bpp = 0, psnr = 0;
+    bool force = false, eight_bit = false, lossless = false;
   };
   auto a = std::make_shared<Args>();
   app.add_option("input", a->input, "PNG image (8/16-bit grey or RGB)")->required();
@@ -96,11 +99,20 @@ Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global) {
   app.add_option("--t-min", a->options.chain.t_min, "last timestep of the coding chain")
       ->check(WholeNumber(1, 65535))
       ->capture_default_str();
-  auto* bpp = app.add_option("--bpp", a->options.target_bpp, "keep the stages that fit in X bits per pixel")
-                  ->check(FiniteNumber(0, 1e6));
-  app.add_option("--psnr", a->options.target_psnr, "end at the first stage reaching this PSNR (dB)")
+  auto* quality = app.add_option("-q,--quality", a->quality, "quality 0..100: PSNR 25 + 0.15 q dB (100: lossless); "
+                                 "the default is 75 (36.25 dB)")
+                      ->check(WholeNumber(0, 100));
+  auto* lossless = app.add_flag("--lossless", a->lossless, "the whole stream: every stage, then the exact pixels")
+                       ->excludes(quality);
+  auto* bpp = app.add_option("--bpp", a->bpp, "the largest progressive stream within X bits per pixel (within 5%)")
+                  ->check(FiniteNumber(0, 1e6))
+                  ->excludes(quality)
+                  ->excludes(lossless);
+  app.add_option("--psnr", a->psnr, "the smallest progressive stream whose picture reaches this PSNR (dB)")
       ->check(FiniteNumber(0, 200))
-      ->excludes(bpp);
+      ->excludes(bpp)
+      ->excludes(quality)
+      ->excludes(lossless);
   a->options.tiles.threads = 0;
   app.add_option("--threads", a->options.tiles.threads, "threads, 0 = all cores (tiles in parallel; the stream "
                  "does not depend on it)")
@@ -129,7 +141,31 @@ Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global) {
     std::string model = a->model.empty() ? DefaultModelPath() : a->model;
     DCODEC_ASSIGN_OR_RETURN(auto codec, codec::Codec::Load(model));
     a->options.tiles.threads = ResolveThreads(a->options.tiles.threads);
-    DCODEC_ASSIGN_OR_RETURN(codec::EncodeResult result, codec->Encode(image, a->options));
+    // The target: --lossless (or --stages 0, or -q 100) codes everything; --bpp, --psnr and -q (default 75)
+    // search where the chain ends (codec/rate_control.h).
+    codec::RateTarget target;
+    if (a->bpp > 0) {
+      target.bpp = a->bpp;
+    } else if (a->psnr > 0) {
+      target.psnr = a->psnr;
+    } else if (!a->lossless && a->options.chain.stages > 0) {
+      const double psnr = codec::QualityToPsnr(a->quality >= 0 ? a->quality : 75);
+      if (std::isfinite(psnr)) target.psnr = psnr;
+    }
+    codec::EncodeResult result;
+    std::string what = "lossless";
+    if (target.bpp > 0 || target.psnr > 0) {
+      DCODEC_ASSIGN_OR_RETURN(codec::TargetResult r, codec::EncodeToTarget(*codec, image, a->options, target));
+      result = std::move(r.encoded);
+      if (r.t_end > 0) {
+        char buf[96];
+        std::snprintf(buf, sizeof(buf), "%s, %zu stages to t = %d", FormatPsnr(result.stages.back().psnr).c_str(),
+                      result.stages.size(), r.t_end);
+        what = buf;
+      }
+    } else {
+      DCODEC_ASSIGN_OR_RETURN(result, codec->Encode(image, a->options));
+    }
     DCODEC_RETURN_IF_ERROR(WriteFileAtomic(a->output, result.stream, a->force));
     const nlohmann::json audit = AuditJson(result.stages, result.header_bytes, image.num_pixels());
     if (global.verbose) PrintAudit(audit, image.num_pixels(), stderr);
@@ -141,8 +177,8 @@ Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global) {
       DCODEC_RETURN_IF_ERROR(WriteFileAtomic(a->report, std::vector<uint8_t>(text.begin(), text.end()), true));
     }
     if (!global.quiet) {
-      std::fprintf(stderr, "Compressed to %zu bytes (%.3f bpp)\n", result.stream.size(),
-                   result.stream.size() * 8.0 / image.num_pixels());
+      std::fprintf(stderr, "Compressed to %zu bytes (%.3f bpp): %s\n", result.stream.size(),
+                   result.stream.size() * 8.0 / image.num_pixels(), what.c_str());
     }
     return Status::Ok();
   };

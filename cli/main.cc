@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("-V,--version", "dcodec 0.1.0");
   GlobalOptions global;
-  app.add_flag("-q,--quiet", global.quiet, "print nothing but errors");
+  app.add_flag("--quiet", global.quiet, "print nothing but errors");
   app.add_flag("-v,--verbose", global.verbose, "print more");
   std::map<CLI::App*, Command> commands;
   auto add = [&](const char* name, const char* help, Command (*adder)(CLI::App&, const GlobalOptions&)) {

@@ -322,7 +322,8 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
       DCODEC_RETURN_IF_ERROR(predict(chain.back()));
       result.stages.back().psnr = PsnrPlanar(UnitsToPixels(x0_hat, cells), pixels);
     }
-    if (K == 0 || !(options.target_psnr > 0 && result.stages.back().psnr >= options.target_psnr)) {
+    if (K == 0 || (options.pixel_stage &&
+                   !(options.target_psnr > 0 && result.stages.back().psnr >= options.target_psnr))) {
       StageReport report;
       if (K > 0) make_portable(chain.back(), K, &report.portable_bits);
       if (K == 0) {

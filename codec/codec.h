@@ -41,6 +41,9 @@ struct EncodeOptions {
   // less than half the bytes of the progressive stream, write that instead. Such images (flat or synthetic ones:
   // a flat grey 32x32 takes 20 bytes instead of about 870) gain nothing from a preview that costs more than the image.
   bool pixels_only_if_half = true;
+  // False: the stream ends with the chain's last dithered stage (lossy; the last StageReport's psnr is its
+  // picture's). True: the lossless pixel stage follows.
+  bool pixel_stage = true;
 };
 
 // Where a stage's bits go (the rate audit, docs/rate_audit.md). Real bytes = ideal + side + check bits plus

@@ -74,9 +74,9 @@ def main():
         if not images:
             sys.exit("stage_table: no images (give PNG paths or --cifar DIR)")
         for path in images:
-            _, enc_s = run(["encode", path, "-o", stream, "-f", "-q", "--report", report, "--threads", a.threads]
+            _, enc_s = run(["encode", path, "-o", stream, "-f", "--quiet", "--lossless", "--report", report, "--threads", a.threads]
                            + model)
-            _, dec_s = run(["decode", stream, "-o", decoded, "-f", "-q", "--threads", a.threads] + model)
+            _, dec_s = run(["decode", stream, "-o", decoded, "-f", "--quiet", "--threads", a.threads] + model)
             with open(report) as f:
                 r = json.load(f)
             r["enc"], r["dec"] = enc_s, dec_s

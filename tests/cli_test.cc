@@ -151,8 +151,12 @@ class CliTest : public ::testing::Test {
     return r;
   }
 
+  // The whole (lossless) stream unless `extra` sets a target.
   Result Encode(const std::string& in, const std::string& out, std::vector<std::string> extra = {}) {
     std::vector<std::string> args = {"encode", in, "-o", out, "--model", kModel, "--stages", "2", "--tile", "16"};
+    bool target = false;
+    for (const auto& e : extra) target = target || e == "--bpp" || e == "--psnr" || e == "-q" || e == "--quality";
+    if (!target) args.push_back("--lossless");
     args.insert(args.end(), extra.begin(), extra.end());
     return Run(args);
   }
@@ -307,7 +311,7 @@ TEST_F(CliTest, OptionValuesOutsideTheirRangeAreUsageErrors) {
   }
   const std::vector<std::vector<std::string>> bad_encode = {
       {"--psnr", "-5"}, {"--psnr", "nan"}, {"--seed", "-1"}, {"--threads", "-1"}, {"--bpp", "inf"},
-      {"--stages", "-1"}, {"--tile", "8"}};
+      {"--stages", "-1"}, {"--tile", "8"}, {"-q", "101"}, {"--quality", "-1"}, {"-q", "7.5"}};
   for (const auto& extra : bad_encode) {
     Result r = Encode(Png("rgb16x16"), Path("x.dcd"), extra);
     EXPECT_EXIT_CODE(r, kExitUsage) << extra[0] << " " << extra[1];
@@ -356,6 +360,47 @@ TEST_F(CliTest, ExistingOutputNeedsForce) {
   EXPECT_EXIT_CODE(Decode(out, png, {"--force"}), kExitOk);
   EXPECT_EQ(Slurp(png).substr(1, 3), "PNG");
   EXPECT_EQ(Files(), (std::set<std::string>{"out.dcd", "out.png"}));
+}
+
+// Quality and exact targets (codec/rate_control.h) with the shipped CIFAR model: the default is quality 75 (lossy,
+// PSNR 36.25 dB or just above), -q 100 and --lossless give the exact pixels, --psnr and --bpp land on their
+// targets, and the options exclude one another.
+TEST_F(CliTest, QualityAndTargets) {
+  const std::string model = std::string(DCODEC_MODELS_DIR) + "/cifar10.safetensors";
+  const std::regex summary(R"(Compressed to (\d+) bytes \((\d+\.\d+) bpp\): (lossless|(\d+\.\d+) dB))");
+  auto encode = [&](const std::vector<std::string>& extra, std::smatch* m) {
+    std::vector<std::string> args = {"encode", Png("multitile48x40"), "-o", Path("q.dcd"), "-f", "--model", model};
+    args.insert(args.end(), extra.begin(), extra.end());
+    Result r = Run(args);
+    EXPECT_EXIT_CODE(r, kExitOk);
+    static std::string err;
+    err = r.err;
+    EXPECT_TRUE(std::regex_search(err, *m, summary)) << err;
+  };
+  std::smatch m;
+  encode({}, &m);
+  ASSERT_EQ(m.size(), 5u);
+  EXPECT_GE(std::stod(m[4]), 36.25);
+  EXPECT_LE(std::stod(m[4]), 36.25 + 0.6);
+  const double default_bpp = std::stod(m[2]);
+  encode({"-q", "100"}, &m);
+  EXPECT_EQ(m[3], "lossless");
+  EXPECT_GT(std::stod(m[2]), default_bpp);
+  encode({"--psnr", "28"}, &m);
+  EXPECT_GE(std::stod(m[4]), 28.0);
+  EXPECT_LE(std::stod(m[4]), 28.6);
+  encode({"--bpp", "2"}, &m);
+  EXPECT_LE(std::stod(m[2]), 2.0);
+  EXPECT_GE(std::stod(m[2]), 1.9);
+  Result dec = Run({"decode", Path("q.dcd"), "-o", Path("q.png"), "--model", model});
+  EXPECT_EXIT_CODE(dec, kExitOk);
+  EXPECT_EQ(dec.err.find("lossless"), std::string::npos) << dec.err;
+  for (const auto& both : std::vector<std::vector<std::string>>{
+           {"-q", "50", "--lossless"}, {"-q", "50", "--psnr", "30"}, {"--bpp", "1", "--lossless"}}) {
+    std::vector<std::string> args = {"encode", Png("multitile48x40"), "-o", Path("x.dcd"), "--model", model};
+    args.insert(args.end(), both.begin(), both.end());
+    EXPECT_EXIT_CODE(Run(args), kExitUsage) << both[0] << " " << both[2];
+  }
 }
 
 // Transparency is kept: RGBA, grey + alpha and palette + tRNS PNGs encode, and decode losslessly to a PNG with
@@ -470,7 +515,7 @@ TEST_F(CliTest, ThreadCountDoesNotChangeStreamOrPictures) {
 // ε differ in the last bits (up to 4.4e-6 measured), which made format-2 streams fail their checks at stage 2 or 3.
 TEST_F(CliTest, StreamsDecodeUnderEveryCpuKernel) {
   const std::string model = std::string(DCODEC_MODELS_DIR) + "/cifar10.safetensors";
-  Result enc = Run({"encode", Png("multitile48x40"), "-o", Path("p.dcd"), "--model", model, "--tile", "16"});
+  Result enc = Run({"encode", Png("multitile48x40"), "-o", Path("p.dcd"), "--model", model, "--tile", "16", "--lossless"});
   ASSERT_EQ(enc.exit_code, kExitOk) << enc.err;
   const std::string original = Path("original.png");
   ASSERT_EQ(Run({"decode", Path("p.dcd"), "-o", original, "--model", model}).exit_code, kExitOk);

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "codec/codec.h"
+#include "codec/rate_control.h"
 #include "tests/test_models.h"
 
 namespace dcodec::codec {
@@ -315,6 +316,66 @@ TEST_F(CodecE2ETest, TargetsEndTheStreamEarly) {
   auto dec = codec->Decode(by_psnr->stream.data(), by_psnr->stream.size(), {});
   ASSERT_TRUE(dec.ok());
   EXPECT_FALSE(dec->exact);
+}
+
+// Rate control with the shipped CIFAR model (codec/rate_control.h): a PSNR target gives the smallest progressive
+// stream at or just above it, a bpp target the largest at or just below it, and targets beyond the dithered stages
+// give the lossless stream. The decoder's picture has the PSNR the encoder reported.
+TEST_F(CodecE2ETest, RateControlLandsOnPsnrAndBppTargets) {
+  auto codec = Load(std::string(DCODEC_MODELS_DIR) + "/cifar10.safetensors");
+  const Image image = RandomSmoothImage(32, 32, 3, 77);
+  for (double psnr : {24.0, 31.0}) {
+    SCOPED_TRACE(psnr);
+    RateTarget target;
+    target.psnr = psnr;
+    auto r = EncodeToTarget(*codec, image, EncodeOptions{}, target);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_GT(r->t_end, 0);
+    EXPECT_GE(r->encoded.stages.back().psnr, psnr);
+    EXPECT_LE(r->encoded.stages.back().psnr, psnr + 0.6);  // 0.3 dB where the integer t allows
+    EXPECT_LE(r->trials, 8);
+    auto dec = codec->Decode(r->encoded.stream.data(), r->encoded.stream.size(), {});
+    ASSERT_TRUE(dec.ok()) << dec.status().ToString();
+    EXPECT_EQ(dec->stages_decoded, static_cast<int>(r->encoded.stages.size()));
+    EXPECT_NEAR(Psnr(dec->image, image), r->encoded.stages.back().psnr, 0.05);
+  }
+  for (double bpp : {1.5, 4.0}) {
+    SCOPED_TRACE(bpp);
+    RateTarget target;
+    target.bpp = bpp;
+    auto r = EncodeToTarget(*codec, image, EncodeOptions{}, target);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    const double real = r->encoded.stream.size() * 8.0 / image.num_pixels();
+    EXPECT_LE(real, bpp);
+    EXPECT_GE(real, 0.95 * bpp);
+  }
+  RateTarget exact;
+  exact.psnr = 90;
+  auto lossless = EncodeToTarget(*codec, image, EncodeOptions{}, exact);
+  ASSERT_TRUE(lossless.ok());
+  EXPECT_EQ(lossless->t_end, 0);
+  EXPECT_TRUE(std::isinf(lossless->encoded.stages.back().psnr));
+  RateTarget both;
+  both.psnr = 30;
+  both.bpp = 2;
+  EXPECT_EQ(EncodeToTarget(*codec, image, EncodeOptions{}, both).status().code(), StatusCode::kInvalidArgument);
+}
+
+// Chains that end at the default chain's timesteps have its stage count and nearly its timesteps; beyond t_max the
+// stream is one stage.
+TEST(RateControlTest, ChainEndingAtFollowsTheDefaultSpacing) {
+  const auto schedule = model::NoiseSchedule::Make(model::BetaSchedule::kLinear, 1000);
+  const ChainOptions base;
+  auto chain_of = [&](int t_end) { return *MakeChain(schedule, ChainEndingAt(schedule, base, t_end)); };
+  EXPECT_EQ(chain_of(10), (std::vector<uint16_t>{400, 162, 45, 10}));
+  EXPECT_EQ(chain_of(45).size(), 3u);  // {400, 161, 45}: evenly spaced from 400 to 45, next to the default's 162
+  EXPECT_NEAR(chain_of(45)[1], 162, 2);
+  EXPECT_EQ(chain_of(162), (std::vector<uint16_t>{400, 162}));
+  EXPECT_EQ(chain_of(400), (std::vector<uint16_t>{400}));
+  EXPECT_EQ(chain_of(700), (std::vector<uint16_t>{700}));
+  EXPECT_EQ(chain_of(1).back(), 1);
+  EXPECT_EQ(QualityToPsnr(75), 36.25);
+  EXPECT_TRUE(std::isinf(QualityToPsnr(100)));
 }
 
 }  // namespace

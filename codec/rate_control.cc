@@ -1,0 +1,169 @@
+#include "codec/rate_control.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <optional>
+
+namespace dcodec::codec {
+namespace {
+
+double LogSnr(const model::NoiseSchedule& s, int t) {
+  const double ab = s.alpha_bar(t);
+  return std::log(ab / (1.0 - ab));
+}
+
+// The t in [lo, hi] whose log-SNR is nearest to `target`.
+int NearestT(const model::NoiseSchedule& s, double target, int lo, int hi) {
+  int best = lo;
+  for (int t = lo; t <= hi; ++t) {
+    if (std::fabs(LogSnr(s, t) - target) < std::fabs(LogSnr(s, best) - target)) best = t;
+  }
+  return best;
+}
+
+}  // namespace
+
+double QualityToPsnr(int quality) {
+  if (quality >= 100) return std::numeric_limits<double>::infinity();
+  return 25.0 + 0.15 * std::clamp(quality, 0, 99);
+}
+
+ChainOptions ChainEndingAt(const model::NoiseSchedule& schedule, const ChainOptions& base, int t_end) {
+  ChainOptions c = base;
+  const int T = schedule.num_steps();
+  t_end = std::clamp(t_end, 1, T);
+  if (t_end >= base.t_max || base.stages <= 1) {
+    c.stages = 1;
+    c.t_max = c.t_min = t_end;
+    return c;
+  }
+  const double spacing = (LogSnr(schedule, base.t_min) - LogSnr(schedule, base.t_max)) / (base.stages - 1);
+  long k = 1 + std::lround((LogSnr(schedule, t_end) - LogSnr(schedule, base.t_max)) / spacing);
+  k = std::clamp<long>(k, 1, std::min(63, base.t_max - t_end + 1));
+  c.stages = static_cast<int>(k);
+  c.t_min = t_end;
+  if (k == 1) c.t_max = t_end;
+  return c;
+}
+
+StatusOr<TargetResult> EncodeToTarget(const Codec& codec, const Image& image, const EncodeOptions& base,
+                                      const RateTarget& target) {
+  const bool by_psnr = target.psnr > 0;
+  if (by_psnr == (target.bpp > 0) || !std::isfinite(target.psnr) || !std::isfinite(target.bpp)) {
+    return InvalidArgument("rate control: give exactly one finite target, a PSNR or a bpp");
+  }
+  if (base.target_bpp > 0 || base.target_psnr > 0) return InvalidArgument("rate control: base options set a target");
+  if (base.chain.stages < 1) return InvalidArgument("rate control: needs a chain of at least one stage");
+  const auto& schedule = codec.denoiser().schedule();
+  const int T = schedule.num_steps();
+  const double pixels = static_cast<double>(image.num_pixels());
+  TargetResult out;
+
+  // value(t): the PSNR or bpp of a stream ending at t; feasible: meets the target.
+  auto value_of = [&](const EncodeResult& r, size_t stages) {
+    return by_psnr ? r.stages[stages - 1].psnr : r.stages[stages - 1].prefix_bytes * 8.0 / pixels;
+  };
+  auto feasible = [&](double v) { return by_psnr ? v >= target.psnr : v <= target.bpp; };
+  auto close_enough = [&](double v) {
+    return by_psnr ? v - target.psnr <= 0.3 : v >= 0.95 * target.bpp;
+  };
+  std::map<int, double> curve;                 // t → value (exact for encoded t, prefix estimates otherwise)
+  std::map<int, EncodeResult> encoded;         // t → the stream that ends there
+  auto trial = [&](int t) -> Status {
+    EncodeOptions o = base;
+    o.chain = ChainEndingAt(schedule, base.chain, t);
+    o.pixel_stage = false;
+    o.pixels_only_if_half = false;
+    DCODEC_ASSIGN_OR_RETURN(EncodeResult r, codec.Encode(image, o));
+    ++out.trials;
+    // Every prefix ends at one of this chain's timesteps: points of the curve (estimates but the last).
+    DCODEC_ASSIGN_OR_RETURN(std::vector<uint16_t> chain, MakeChain(schedule, o.chain));
+    for (size_t m = 1; m <= r.stages.size() && m <= chain.size(); ++m) {
+      if (!encoded.count(chain[m - 1])) curve[chain[m - 1]] = value_of(r, m);
+    }
+    const int last = chain[r.stages.size() - 1];
+    curve[last] = by_psnr ? r.stages.back().psnr : r.stream.size() * 8.0 / pixels;
+    encoded[last] = std::move(r);
+    return Status::Ok();
+  };
+  auto finish = [&](int t) -> StatusOr<TargetResult> {
+    if (!encoded.count(t)) DCODEC_RETURN_IF_ERROR(trial(t));
+    out.t_end = t;
+    out.encoded = encoded[t];
+    return out;
+  };
+  auto lossless = [&]() -> StatusOr<TargetResult> {
+    EncodeOptions o = base;
+    o.pixel_stage = true;
+    DCODEC_ASSIGN_OR_RETURN(out.encoded, codec.Encode(image, o));
+    ++out.trials;
+    out.t_end = 0;
+    return out;
+  };
+
+  DCODEC_RETURN_IF_ERROR(trial(base.chain.t_min));
+  // Extend the curve to the ends when the target lies beyond the default chain's points.
+  if (by_psnr ? !feasible(curve.begin()->second) : feasible(curve.begin()->second)) {
+    if (curve.begin()->first > 1) DCODEC_RETURN_IF_ERROR(trial(1));
+    if (!feasible(curve.begin()->second) && by_psnr) return lossless();
+    if (!by_psnr && feasible(curve.begin()->second)) {
+      // Even the finest dithered stage fits: the lossless stream may too.
+      EncodeOptions o = base;
+      DCODEC_ASSIGN_OR_RETURN(EncodeResult whole, codec.Encode(image, o));
+      ++out.trials;
+      if (whole.stream.size() * 8.0 / pixels <= target.bpp) {
+        out.encoded = std::move(whole);
+        out.t_end = 0;
+        return out;
+      }
+      return finish(curve.begin()->first);
+    }
+  }
+  if (by_psnr ? feasible(curve.rbegin()->second) : !feasible(curve.rbegin()->second)) {
+    if (curve.rbegin()->first < T) DCODEC_RETURN_IF_ERROR(trial(T));
+    if (by_psnr && feasible(curve.rbegin()->second)) return finish(curve.rbegin()->first);
+    if (!by_psnr && !feasible(curve.rbegin()->second)) return finish(curve.rbegin()->first);  // cannot go lower
+  }
+  // Now some t are feasible and some not; values are monotone in t up to noise. Narrow the bracket.
+  for (int step = 0; step < 10; ++step) {
+    // For PSNR the feasible side is small t (pick the largest feasible t); for bpp it is large t (the smallest).
+    std::optional<int> f, i;
+    for (const auto& [t, v] : curve) {
+      if (by_psnr) {
+        if (feasible(v)) f = t;
+        else if (f && !i) i = t;
+      } else {
+        if (!feasible(v)) i = t;
+        else if (i && !f) f = t;
+      }
+    }
+    if (!f) break;
+    if (!encoded.count(*f)) {  // a prefix estimate: make it exact before trusting it
+      DCODEC_RETURN_IF_ERROR(trial(*f));
+      continue;
+    }
+    if (close_enough(curve[*f]) || !i || std::abs(*f - *i) <= 1) return finish(*f);
+    const double lf = LogSnr(schedule, *f), li = LogSnr(schedule, *i);
+    const double vf = curve[*f], vi = curve[*i];
+    // Aim a little inside the feasible side, so that the next point tends to be feasible and close.
+    const double goal = by_psnr ? target.psnr + 0.1 : 0.98 * target.bpp;
+    double frac = vi != vf ? (goal - vf) / (vi - vf) : 0.5;
+    frac = std::clamp(frac, 0.1, 0.9);
+    int t = NearestT(schedule, lf + frac * (li - lf), std::min(*f, *i) + 1, std::max(*f, *i) - 1);
+    if (encoded.count(t)) t = (*f + *i) / 2;
+    if (encoded.count(t)) return finish(*f);
+    DCODEC_RETURN_IF_ERROR(trial(t));
+  }
+  // The best feasible stream encoded.
+  std::optional<int> best;
+  for (const auto& [t, v] : curve) {
+    if (!feasible(v) || !encoded.count(t)) continue;
+    if (!best || (by_psnr ? t > *best : t < *best)) best = t;
+  }
+  if (!best) return by_psnr ? lossless() : finish(curve.rbegin()->first);
+  return finish(*best);
+}
+
+}  // namespace dcodec::codec

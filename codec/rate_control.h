@@ -1,0 +1,44 @@
+// Quality and exact rates: where the coding chain ends.
+//
+// A stream's rate and quality are set by the timestep t_end of its last dithered stage (its noise level): the
+// chain runs from t_max (default 400) to t_end with K(t_end) stages, K = 1 + round((λ(t_end) − λ(t_max)) / s),
+// λ = log-SNR and s the default chain's spacing (K = 4 from 400 to 10), so a chain that ends at one of the default
+// chain's timesteps has that chain's stage count and nearly its timesteps (400, 161, 45 for t_end = 45); above t_max the stream is one stage at t_end. The stream stays
+// progressive. EncodeToTarget searches t_end for a PSNR (the smallest stream at or above it) or a rate (the
+// largest stream at or below it, within 5% when the range allows): the first trial is the default chain, whose
+// prefixes give four estimated points of the curve; then interpolation in λ between the two points that bracket the
+// target, about 2–4 more encodes (a 512×400 photo: about 30 s on one thread, against 14 s for the lossless stream). Targets beyond the last dithered stage give the lossless stream when it meets them.
+#ifndef DCODEC_CODEC_RATE_CONTROL_H_
+#define DCODEC_CODEC_RATE_CONTROL_H_
+
+#include "base/status.h"
+#include "codec/codec.h"
+
+namespace dcodec::codec {
+
+struct RateTarget {
+  double psnr = 0;  // dB; > 0: the smallest stream whose picture reaches it (0.3 dB above at most, where t allows)
+  double bpp = 0;   // > 0: the largest stream within this many bits per pixel (5% below at most, where t allows)
+};
+
+struct TargetResult {
+  EncodeResult encoded;
+  int t_end = 0;  // the last dithered stage's timestep (0: the lossless stream)
+  int trials = 0; // encodes run
+};
+
+// The chain options that end at t_end (1..T), from `base`'s t_max and stage count.
+ChainOptions ChainEndingAt(const model::NoiseSchedule& schedule, const ChainOptions& base, int t_end);
+
+// Exactly one of target.psnr, target.bpp must be > 0 (InvalidArgument otherwise). base.chain gives t_max and the
+// default spacing; its target_bpp / target_psnr must be 0.
+StatusOr<TargetResult> EncodeToTarget(const Codec& codec, const Image& image, const EncodeOptions& base,
+                                      const RateTarget& target);
+
+// The documented quality scale (`encode -q`): quality 0..99 aims at PSNR 25 + 0.15·q dB (q = 75: 36.25 dB);
+// 100 is lossless (returns +inf).
+double QualityToPsnr(int quality);
+
+}  // namespace dcodec::codec
+
+#endif  // DCODEC_CODEC_RATE_CONTROL_H_
