@@ -1,6 +1,7 @@
 // dcodec encode / decode / info.
 #include <cmath>
 #include <cstdio>
+#include <sys/stat.h>
 #include <nlohmann/json.hpp>
 
 #include "base/file_io.h"
@@ -8,6 +9,8 @@
 #include "cli/commands.h"
 #include "codec/codec.h"
 #include "codec/rate_control.h"
+#include "cli/progress.h"
+#include "eval/strip.h"
 #include "datasets/png.h"
 
 namespace dcodec::cli {
@@ -152,6 +155,8 @@ Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global) {
       const double psnr = codec::QualityToPsnr(a->quality >= 0 ? a->quality : 75);
       if (std::isfinite(psnr)) target.psnr = psnr;
     }
+    Progress progress("encoding", global.quiet);
+    a->options.on_stage = [&progress](int done, int total) { progress.Update(done, total); };
     codec::EncodeResult result;
     std::string what = "lossless";
     if (target.bpp > 0 || target.psnr > 0) {
@@ -191,6 +196,7 @@ Command AddDecodeCommand(CLI::App& app, const GlobalOptions& global) {
     double bpp = 0;
     int stage = -1;
     codec::DecodeOptions options;
+    std::string all_stages, strip;
     bool force = false;
   };
   auto a = std::make_shared<Args>();
@@ -217,6 +223,9 @@ Command AddDecodeCommand(CLI::App& app, const GlobalOptions& global) {
   app.add_option("--threads", a->options.threads, "threads, 0 = all cores (the picture does not depend on it)")
       ->check(WholeNumber(0, 1024))
       ->capture_default_str();
+  app.add_option("--all-stages", a->all_stages, "also write every decoded stage's picture to DIR/stage_K.png");
+  app.add_option("--strip", a->strip, "also write the stages side by side, labelled with bpp (and PSNR against the "
+                 "exact image when the whole stream is decoded), to this PNG");
   app.add_flag("-f,--force", a->force, "overwrite the output file");
   return [a, &global]() -> Status {
     if (!a->force && FileExists(a->output)) {
@@ -224,6 +233,9 @@ Command AddDecodeCommand(CLI::App& app, const GlobalOptions& global) {
     }
     if (SameFile(a->input, a->output)) {
       return InvalidArgument(a->output + ": is the input file; choose another output");
+    }
+    if (!a->strip.empty() && !a->force && FileExists(a->strip)) {
+      return InvalidArgument(a->strip + ": exists (use -f/--force to overwrite)");
     }
     if (a->recon == "mean") a->options.recon = codec::Reconstruction::kMean;
     else if (a->recon == "ode") a->options.recon = codec::Reconstruction::kOde;
@@ -241,9 +253,51 @@ Command AddDecodeCommand(CLI::App& app, const GlobalOptions& global) {
     std::string model = a->model.empty() ? DefaultModelPath() : a->model;
     DCODEC_ASSIGN_OR_RETURN(auto codec, codec::Codec::Load(model));
     a->options.threads = ResolveThreads(a->options.threads);
+    std::vector<Image> stages;  // the picture after each decoded stage
+    if (!a->all_stages.empty() || !a->strip.empty()) {
+      a->options.on_prefix = [&stages](int k, const Image& image) {
+        if (k >= 1) {
+          stages.resize(std::max<size_t>(stages.size(), k));
+          stages[k - 1] = image;
+        }
+      };
+    }
+    Progress progress("decoding", global.quiet);
+    a->options.on_stage = [&progress](int done, int total) { progress.Update(done, total); };
     auto result = codec->Decode(data.data(), data.size(), a->options);
     if (!result.ok()) return result.status().Prefixed(a->input);
     DCODEC_RETURN_IF_ERROR(WritePng(a->output, result->image, a->force));
+    stages.resize(std::min<size_t>(stages.size(), result->stages_decoded));
+    if (!a->all_stages.empty()) {
+      struct stat st {};
+      const bool is_dir = ::stat(a->all_stages.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+      if (!is_dir && ::mkdir(a->all_stages.c_str(), 0777) != 0) {
+        return IoError(a->all_stages + ": cannot create the directory");
+      }
+      for (size_t k = 0; k < stages.size(); ++k) {
+        DCODEC_RETURN_IF_ERROR(
+            WritePng(a->all_stages + "/stage_" + std::to_string(k + 1) + ".png", stages[k], /*overwrite=*/true));
+      }
+    }
+    if (!a->strip.empty()) {
+      std::vector<eval::StripPanel> panels;
+      for (size_t k = 0; k < stages.size(); ++k) {
+        char label[96];
+        const double bpp = result->stages[k].bpp;
+        const bool last_exact = result->exact && k + 1 == stages.size();
+        if (last_exact) {
+          std::snprintf(label, sizeof(label), "lossless · %.2f bpp", bpp);
+        } else if (result->exact) {
+          std::snprintf(label, sizeof(label), "stage %zu · %.2f bpp · %.1f dB", k + 1, bpp,
+                        codec::Psnr(stages[k], result->image));
+        } else {
+          std::snprintf(label, sizeof(label), "stage %zu · %.2f bpp", k + 1, bpp);
+        }
+        panels.push_back({stages[k], label});
+      }
+      DCODEC_ASSIGN_OR_RETURN(Image strip, eval::DrawStrip(panels));
+      DCODEC_RETURN_IF_ERROR(WritePng(a->strip, strip, a->force));
+    }
     if (!global.quiet) {
       std::fprintf(stderr, "Decoded %d of %d stages (%zu bytes, %.3f bpp)%s\n", result->stages_decoded,
                    result->schedule_stages, result->bytes_used,

@@ -259,6 +259,7 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
     report.open_bits = cells.OpenBits();
     ends.push_back({before, enc.num_symbols(), hash});
     result.stages.push_back(report);
+    if (options.on_stage) options.on_stage(static_cast<int>(result.stages.size()), K + (options.pixel_stage ? 1 : 0));
   };
 
   // The network's ε at t, and x̂_0 from it as it is (for the reports' PSNR; the decoder shows the same)...
@@ -479,6 +480,7 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
     report.payload_bytes = report.prefix_bytes - (result.stages.empty() ? 0 : result.stages.back().prefix_bytes);
     report.bpp = report.prefix_bytes * 8.0 / (static_cast<double>(w) * h);
     result.stages.push_back(report);
+    if (options.on_stage) options.on_stage(static_cast<int>(result.stages.size()), N);
     *complete = true;
     return Status::Ok();
   };

@@ -44,6 +44,8 @@ struct EncodeOptions {
   // False: the stream ends with the chain's last dithered stage (lossy; the last StageReport's psnr is its
   // picture's). True: the lossless pixel stage follows.
   bool pixel_stage = true;
+  // Called after each coded stage with (stages done, stages planned): for progress bars.
+  std::function<void(int done, int total)> on_stage;
 };
 
 // Where a stage's bits go (the rate audit, docs/rate_audit.md). Real bytes = ideal + side + check bits plus
@@ -84,6 +86,8 @@ struct DecodeOptions {
   std::function<void(int stages, const Image& image)> on_prefix;
   // Fill DecodeResult::stages[j].ideal_bits (one more CDF evaluation pair a symbol; for `dcodec info`).
   bool audit = false;
+  // Called after each decoded stage with (stages done, stages in the file): for progress bars.
+  std::function<void(int done, int total)> on_stage;
 };
 
 struct DecodeResult {

@@ -13,6 +13,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev
   clang-14 libclang-rt-14-dev               # scripts/fuzz.sh: libFuzzer + ASan/UBSan
   gnuplot-nox                               # dcodec rd --plot
+  libcairo2-dev fonts-dejavu-core           # dcodec decode --strip
   libjpeg-turbo-progs webp libjxl-tools libavif-bin   # classic codecs for dcodec rd --compare
 )
 missing=()

@@ -403,6 +403,28 @@ TEST_F(CliTest, QualityAndTargets) {
   }
 }
 
+// The progressive view as pictures: --all-stages writes one PNG per decoded stage, --strip draws them side by side
+// (labelled; the drawing itself is eval/strip_test's), for a whole stream and for a prefix.
+TEST_F(CliTest, AllStagesAndStrip) {
+  Result full = Decode(kGolden + "/rgb16x16.dcd", Path("full.png"), {"--all-stages", Path("stages"), "--strip",
+                                                                      Path("strip.png")});
+  EXPECT_EXIT_CODE(full, kExitOk);
+  EXPECT_EQ(ListDir(Path("stages")), (std::set<std::string>{"stage_1.png", "stage_2.png", "stage_3.png"}));
+  EXPECT_EQ(Slurp(Path("stages/stage_3.png")), Slurp(Path("full.png")));  // the last stage is the exact image
+  const std::string strip = Slurp(Path("strip.png"));
+  ASSERT_GT(strip.size(), 24u);
+  EXPECT_EQ(strip.substr(1, 3), "PNG");
+  auto be32 = [&](size_t at) {
+    return (uint32_t{static_cast<uint8_t>(strip[at])} << 24) | (uint32_t{static_cast<uint8_t>(strip[at + 1])} << 16) |
+           (uint32_t{static_cast<uint8_t>(strip[at + 2])} << 8) | uint32_t{static_cast<uint8_t>(strip[at + 3])};
+  };
+  EXPECT_EQ(be32(16), 3u * 128 + 4 * 8);  // three 16-px stages enlarged 8x, with gaps
+  Result prefix = Decode(kGolden + "/rgb16x16.dcd", Path("p.png"), {"--stage", "2", "--all-stages", Path("two")});
+  EXPECT_EXIT_CODE(prefix, kExitOk);
+  EXPECT_EQ(ListDir(Path("two")), (std::set<std::string>{"stage_1.png", "stage_2.png"}));
+  EXPECT_EQ(Slurp(Path("two/stage_2.png")), Slurp(Path("p.png")));
+}
+
 // Transparency is kept: RGBA, grey + alpha and palette + tRNS PNGs encode, and decode losslessly to a PNG with
 // an alpha channel (colour type 6 or 4 in the IHDR; the pixels are checked in codec_e2e_test).
 TEST_F(CliTest, AlphaIsKept) {
