@@ -1,0 +1,76 @@
+/* dcodec's C API: open a model, encode 8-bit images to .dcd streams in memory and decode them back.
+ *
+ * The same codec as the `dcodec` command line (docs/format.md): quality, exact rates, lossless, prefixes. Every
+ * function returns a dcodec_status; on failure dcodec_last_error() holds a message (per thread) naming the problem.
+ * Buffers the library returns are freed with dcodec_free(). A model handle may be shared by threads for decoding
+ * and encoding (calls do not modify it).
+ *
+ *   dcodec_model* m; dcodec_model_open("photo.safetensors", &m);
+ *   dcodec_encode_options o; dcodec_encode_options_init(&o); o.quality = 80;
+ *   uint8_t* stream; size_t size; dcodec_encode(m, rgb, width, height, 3, &o, &stream, &size);
+ */
+#ifndef DCODEC_API_DCODEC_H_
+#define DCODEC_API_DCODEC_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The same classes as the command line's exit codes (cli/exit_codes.h). */
+typedef enum {
+  DCODEC_OK = 0,
+  DCODEC_INVALID_ARGUMENT = 2, /* a bad option or buffer */
+  DCODEC_IO_ERROR = 3,         /* the model file cannot be read */
+  DCODEC_INVALID_INPUT = 4,    /* not a stream, a cut header, impossible values */
+  DCODEC_CORRUPT = 5,          /* a stage fails its check: damaged, or a decoder that computes the model otherwise */
+  DCODEC_MODEL_MISMATCH = 6,   /* the stream was made with another model */
+  DCODEC_UNSUPPORTED = 8,      /* another format version, a too large image */
+  DCODEC_INTERNAL = 70
+} dcodec_status;
+
+typedef struct dcodec_model dcodec_model;
+
+const char* dcodec_version(void);     /* "0.1.0" */
+int dcodec_format_version(void);      /* the stream format this library writes and reads */
+const char* dcodec_last_error(void);  /* the last failure's message on this thread ("" if none) */
+void dcodec_free(void* buffer);
+
+dcodec_status dcodec_model_open(const char* path, dcodec_model** model);
+void dcodec_model_close(dcodec_model* model);
+
+typedef struct {
+  int quality;      /* 0..100: PSNR 25 + 0.15 quality dB; 100 = lossless. Default 75 */
+  double bpp;       /* > 0: the largest stream within this rate (overrides quality) */
+  double psnr;      /* > 0: the smallest stream reaching this PSNR (overrides quality) */
+  int lossless;     /* != 0: the whole stream (overrides the above) */
+  int threads;      /* >= 1; default 1 */
+  uint64_t seed;    /* the dither seed; default 0 */
+} dcodec_encode_options;
+void dcodec_encode_options_init(dcodec_encode_options* options);
+
+/* pixels: interleaved 8-bit rows, `channels` 1 (grey), 2 (grey + alpha), 3 (RGB) or 4 (RGBA). On success *stream
+ * (free with dcodec_free) holds *size bytes. */
+dcodec_status dcodec_encode(const dcodec_model* model, const uint8_t* pixels, int width, int height, int channels,
+                            const dcodec_encode_options* options, uint8_t** stream, size_t* size);
+
+typedef struct {
+  size_t max_bytes; /* 0: the whole stream; else decode the stages complete within this prefix */
+  int max_stages;   /* < 0: all */
+  int threads;      /* >= 1; default 1 */
+} dcodec_decode_options;
+void dcodec_decode_options_init(dcodec_decode_options* options);
+
+/* On success *pixels (free with dcodec_free) holds width × height × channels bytes, interleaved; *exact is 1 when
+ * the whole stream was decoded (the encoder's input, bit for bit), and *stages the stages decoded. */
+dcodec_status dcodec_decode(const dcodec_model* model, const uint8_t* stream, size_t size,
+                            const dcodec_decode_options* options, uint8_t** pixels, int* width, int* height,
+                            int* channels, int* exact, int* stages);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DCODEC_API_DCODEC_H_ */

@@ -1,0 +1,164 @@
+// The C API (dcodec.h) over codec::Codec.
+#include "api/dcodec.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "bitstream/container.h"
+#include "codec/codec.h"
+#include "codec/rate_control.h"
+
+struct dcodec_model {
+  std::unique_ptr<dcodec::codec::Codec> codec;
+};
+
+namespace {
+
+thread_local std::string last_error;
+
+dcodec_status Fail(dcodec_status code, std::string message) {
+  last_error = std::move(message);
+  return code;
+}
+
+dcodec_status FromStatus(const dcodec::Status& s) {
+  using dcodec::StatusCode;
+  if (s.ok()) return DCODEC_OK;
+  dcodec_status code = DCODEC_INTERNAL;
+  switch (s.code()) {
+    case StatusCode::kInvalidArgument: code = DCODEC_INVALID_ARGUMENT; break;
+    case StatusCode::kIoError: code = DCODEC_IO_ERROR; break;
+    case StatusCode::kInvalidInput:
+    case StatusCode::kTruncated: code = DCODEC_INVALID_INPUT; break;
+    case StatusCode::kCorrupt: code = DCODEC_CORRUPT; break;
+    case StatusCode::kModelMismatch: code = DCODEC_MODEL_MISMATCH; break;
+    case StatusCode::kUnsupported: code = DCODEC_UNSUPPORTED; break;
+    default: break;
+  }
+  return Fail(code, s.message());
+}
+
+uint8_t* Copy(const std::vector<uint8_t>& v) {
+  auto* out = static_cast<uint8_t*>(std::malloc(v.empty() ? 1 : v.size()));
+  if (out && !v.empty()) std::memcpy(out, v.data(), v.size());
+  return out;
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* dcodec_version(void) { return "0.1.0"; }
+int dcodec_format_version(void) { return dcodec::bitstream::kFormatVersion; }
+const char* dcodec_last_error(void) { return last_error.c_str(); }
+void dcodec_free(void* buffer) { std::free(buffer); }
+
+dcodec_status dcodec_model_open(const char* path, dcodec_model** model) {
+  if (!path || !model) return Fail(DCODEC_INVALID_ARGUMENT, "dcodec_model_open: null argument");
+  *model = nullptr;
+  try {
+    auto codec = dcodec::codec::Codec::Load(path);
+    if (!codec.ok()) return FromStatus(codec.status());
+    *model = new dcodec_model{std::move(*codec)};
+  } catch (const std::exception& e) {
+    return Fail(DCODEC_INTERNAL, e.what());
+  }
+  return DCODEC_OK;
+}
+
+void dcodec_model_close(dcodec_model* model) { delete model; }
+
+void dcodec_encode_options_init(dcodec_encode_options* o) {
+  if (!o) return;
+  *o = dcodec_encode_options{};
+  o->quality = 75;
+  o->threads = 1;
+}
+
+void dcodec_decode_options_init(dcodec_decode_options* o) {
+  if (!o) return;
+  *o = dcodec_decode_options{};
+  o->max_stages = -1;
+  o->threads = 1;
+}
+
+dcodec_status dcodec_encode(const dcodec_model* model, const uint8_t* pixels, int width, int height, int channels,
+                            const dcodec_encode_options* options, uint8_t** stream, size_t* size) {
+  if (!model || !pixels || !stream || !size) return Fail(DCODEC_INVALID_ARGUMENT, "dcodec_encode: null argument");
+  if (width < 1 || height < 1 || channels < 1 || channels > 4) {
+    return Fail(DCODEC_INVALID_ARGUMENT, "dcodec_encode: width and height must be positive, channels 1..4");
+  }
+  dcodec_encode_options o;
+  dcodec_encode_options_init(&o);
+  if (options) o = *options;
+  if (o.quality < 0 || o.quality > 100 || o.threads < 1 || !(o.bpp >= 0) || !(o.psnr >= 0)) {
+    return Fail(DCODEC_INVALID_ARGUMENT, "dcodec_encode: quality 0..100, threads >= 1, bpp and psnr >= 0");
+  }
+  try {
+    dcodec::Image image(width, height, channels);
+    std::memcpy(image.data.data(), pixels, image.data.size());
+    dcodec::codec::EncodeOptions eo;
+    eo.tiles.threads = o.threads;
+    eo.seed = o.seed;
+    dcodec::codec::RateTarget target;
+    if (!o.lossless) {
+      if (o.bpp > 0) {
+        target.bpp = o.bpp;
+      } else if (o.psnr > 0) {
+        target.psnr = o.psnr;
+      } else if (o.quality < 100) {
+        target.psnr = dcodec::codec::QualityToPsnr(o.quality);
+      }
+    }
+    dcodec::codec::EncodeResult result;
+    if (target.bpp > 0 || target.psnr > 0) {
+      auto r = dcodec::codec::EncodeToTarget(*model->codec, image, eo, target);
+      if (!r.ok()) return FromStatus(r.status());
+      result = std::move(r->encoded);
+    } else {
+      auto r = model->codec->Encode(image, eo);
+      if (!r.ok()) return FromStatus(r.status());
+      result = *std::move(r);
+    }
+    *stream = Copy(result.stream);
+    if (!*stream) return Fail(DCODEC_INTERNAL, "dcodec_encode: out of memory");
+    *size = result.stream.size();
+  } catch (const std::exception& e) {
+    return Fail(DCODEC_INTERNAL, e.what());
+  }
+  return DCODEC_OK;
+}
+
+dcodec_status dcodec_decode(const dcodec_model* model, const uint8_t* stream, size_t size,
+                            const dcodec_decode_options* options, uint8_t** pixels, int* width, int* height,
+                            int* channels, int* exact, int* stages) {
+  if (!model || (!stream && size) || !pixels || !width || !height || !channels) {
+    return Fail(DCODEC_INVALID_ARGUMENT, "dcodec_decode: null argument");
+  }
+  dcodec_decode_options o;
+  dcodec_decode_options_init(&o);
+  if (options) o = *options;
+  if (o.threads < 1) return Fail(DCODEC_INVALID_ARGUMENT, "dcodec_decode: threads >= 1");
+  try {
+    dcodec::codec::DecodeOptions d;
+    d.max_bytes = o.max_bytes;
+    d.max_stages = o.max_stages;
+    d.threads = o.threads;
+    auto r = model->codec->Decode(stream, size, d);
+    if (!r.ok()) return FromStatus(r.status());
+    *pixels = Copy(r->image.data);
+    if (!*pixels) return Fail(DCODEC_INTERNAL, "dcodec_decode: out of memory");
+    *width = r->image.width;
+    *height = r->image.height;
+    *channels = r->image.channels;
+    if (exact) *exact = r->exact ? 1 : 0;
+    if (stages) *stages = r->stages_decoded;
+  } catch (const std::exception& e) {
+    return Fail(DCODEC_INTERNAL, e.what());
+  }
+  return DCODEC_OK;
+}
+
+}  // extern "C"

@@ -1,0 +1,63 @@
+"""The Python module end to end with Debian's python3 and numpy: lossless roundtrip (RGB, grey, RGBA), quality
+encodes that shrink, prefixes by max_bytes, errors as exceptions."""
+import os
+import sys
+import unittest
+
+import numpy as np
+
+import dcodec
+
+MODEL = os.path.join(os.environ.get("DCODEC_SOURCE_DIR", "."), "models", "cifar10.safetensors")
+
+
+def smooth(h, w, c, seed):
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w]
+    planes = [128 + 80 * np.sin(0.2 * x * (k + 1)) * np.cos(0.15 * y) + rng.integers(-8, 9, (h, w)) for k in range(c)]
+    return np.clip(np.stack(planes, -1), 0, 255).astype(np.uint8)
+
+
+class DcodecTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.model = dcodec.Model(MODEL)
+
+    def test_lossless_roundtrip_every_layout(self):
+        for image in (smooth(24, 32, 3, 1), smooth(20, 16, 1, 2)[:, :, 0], smooth(16, 16, 4, 3)):
+            data = self.model.encode(image, lossless=True)
+            self.assertIsInstance(data, bytes)
+            back = self.model.decode(data)
+            self.assertEqual(back.dtype, np.uint8)
+            np.testing.assert_array_equal(back, image)
+
+    def test_quality_shrinks_and_prefixes_decode(self):
+        image = smooth(32, 32, 3, 4)
+        whole = self.model.encode(image, quality=100)
+        low = self.model.encode(image, quality=40)
+        self.assertLess(len(low), len(whole))
+        err = np.abs(self.model.decode(low).astype(int) - image.astype(int))
+        self.assertGreater(err.max(), 0)
+        prefix = self.model.decode(whole, max_bytes=len(whole) // 3)
+        self.assertEqual(prefix.shape, image.shape)
+        self.assertFalse(np.array_equal(prefix, image))
+        exact = self.model.encode(image, bpp=2.0)
+        self.assertLessEqual(len(exact) * 8 / 1024, 2.0)
+
+    def test_errors_are_exceptions(self):
+        with self.assertRaises(ValueError):
+            self.model.decode(b"not a stream")
+        with self.assertRaises(ValueError):
+            self.model.encode(np.zeros((4, 4, 5), np.uint8))
+        with self.assertRaises(ValueError):
+            self.model.encode(np.zeros((4, 4, 3), np.uint8), quality=101)
+
+    def test_module_functions_use_the_default_model(self):
+        os.environ.setdefault("DCODEC_MODEL", MODEL)
+        image = smooth(16, 16, 3, 5)
+        np.testing.assert_array_equal(dcodec.decode(dcodec.encode(image, lossless=True)), image)
+        self.assertEqual(dcodec.FORMAT_VERSION, 3)
+
+
+if __name__ == "__main__":
+    sys.exit(unittest.main())
