@@ -102,26 +102,10 @@ dcodec_status dcodec_encode(const dcodec_model* model, const uint8_t* pixels, in
     dcodec::codec::EncodeOptions eo;
     eo.tiles.threads = o.threads;
     eo.seed = o.seed;
-    dcodec::codec::RateTarget target;
-    if (!o.lossless) {
-      if (o.bpp > 0) {
-        target.bpp = o.bpp;
-      } else if (o.psnr > 0) {
-        target.psnr = o.psnr;
-      } else if (o.quality < 100) {
-        target.psnr = dcodec::codec::QualityToPsnr(o.quality);
-      }
-    }
-    dcodec::codec::EncodeResult result;
-    if (target.bpp > 0 || target.psnr > 0) {
-      auto r = dcodec::codec::EncodeToTarget(*model->codec, image, eo, target);
-      if (!r.ok()) return FromStatus(r.status());
-      result = std::move(r->encoded);
-    } else {
-      auto r = model->codec->Encode(image, eo);
-      if (!r.ok()) return FromStatus(r.status());
-      result = *std::move(r);
-    }
+    const dcodec::codec::RateTarget target = dcodec::codec::TargetFor(o.quality, o.bpp, o.psnr, o.lossless != 0);
+    auto r = dcodec::codec::EncodeFor(*model->codec, image, eo, target);
+    if (!r.ok()) return FromStatus(r.status());
+    const dcodec::codec::EncodeResult& result = r->encoded;
     *stream = Copy(result.stream);
     if (!*stream) return Fail(DCODEC_INTERNAL, "dcodec_encode: out of memory");
     *size = result.stream.size();

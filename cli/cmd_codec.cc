@@ -146,30 +146,19 @@ Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global) {
     a->options.tiles.threads = ResolveThreads(a->options.tiles.threads);
     // The target: --lossless (or --stages 0, or -q 100) codes everything; --bpp, --psnr and -q (default 75)
     // search where the chain ends (codec/rate_control.h).
-    codec::RateTarget target;
-    if (a->bpp > 0) {
-      target.bpp = a->bpp;
-    } else if (a->psnr > 0) {
-      target.psnr = a->psnr;
-    } else if (!a->lossless && a->options.chain.stages > 0) {
-      const double psnr = codec::QualityToPsnr(a->quality >= 0 ? a->quality : 75);
-      if (std::isfinite(psnr)) target.psnr = psnr;
-    }
+    const bool whole = a->lossless || a->options.chain.stages == 0;
+    const codec::RateTarget target =
+        codec::TargetFor(a->quality >= 0 ? a->quality : 75, a->bpp, a->psnr, whole);
     Progress progress("encoding", global.quiet);
     a->options.on_stage = [&progress](int done, int total) { progress.Update(done, total); };
-    codec::EncodeResult result;
+    DCODEC_ASSIGN_OR_RETURN(codec::TargetResult r, codec::EncodeFor(*codec, image, a->options, target));
+    const codec::EncodeResult& result = r.encoded;
     std::string what = "lossless";
-    if (target.bpp > 0 || target.psnr > 0) {
-      DCODEC_ASSIGN_OR_RETURN(codec::TargetResult r, codec::EncodeToTarget(*codec, image, a->options, target));
-      result = std::move(r.encoded);
-      if (r.t_end > 0) {
-        char buf[96];
-        std::snprintf(buf, sizeof(buf), "%s, %zu stages to t = %d", FormatPsnr(result.stages.back().psnr).c_str(),
-                      result.stages.size(), r.t_end);
-        what = buf;
-      }
-    } else {
-      DCODEC_ASSIGN_OR_RETURN(result, codec->Encode(image, a->options));
+    if (r.t_end > 0) {
+      char buf[96];
+      std::snprintf(buf, sizeof(buf), "%s, %zu stages to t = %d", FormatPsnr(result.stages.back().psnr).c_str(),
+                    result.stages.size(), r.t_end);
+      what = buf;
     }
     DCODEC_RETURN_IF_ERROR(WriteFileAtomic(a->output, result.stream, a->force));
     const nlohmann::json audit = AuditJson(result.stages, result.header_bytes, image.num_pixels());

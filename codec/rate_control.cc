@@ -30,6 +30,28 @@ double QualityToPsnr(int quality) {
   return 25.0 + 0.15 * std::clamp(quality, 0, 99);
 }
 
+RateTarget TargetFor(int quality, double bpp, double psnr, bool lossless) {
+  RateTarget target;
+  if (lossless) return target;
+  if (bpp > 0) {
+    target.bpp = bpp;
+  } else if (psnr > 0) {
+    target.psnr = psnr;
+  } else if (quality < 100) {
+    target.psnr = QualityToPsnr(quality);
+  }
+  return target;
+}
+
+StatusOr<TargetResult> EncodeFor(const Codec& codec, const Image& image, const EncodeOptions& base,
+                                 const RateTarget& target) {
+  if (target.psnr > 0 || target.bpp > 0) return EncodeToTarget(codec, image, base, target);
+  TargetResult out;
+  DCODEC_ASSIGN_OR_RETURN(out.encoded, codec.Encode(image, base));
+  out.trials = 1;
+  return out;
+}
+
 ChainOptions ChainEndingAt(const model::NoiseSchedule& schedule, const ChainOptions& base, int t_end) {
   ChainOptions c = base;
   const int T = schedule.num_steps();

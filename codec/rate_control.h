@@ -35,6 +35,14 @@ ChainOptions ChainEndingAt(const model::NoiseSchedule& schedule, const ChainOpti
 StatusOr<TargetResult> EncodeToTarget(const Codec& codec, const Image& image, const EncodeOptions& base,
                                       const RateTarget& target);
 
+// What a set of user options asks for (the CLI, the C API and the Python module share it): nothing (the whole
+// stream) if `lossless` or quality 100; else the bpp if > 0, else the PSNR if > 0, else the quality's PSNR.
+RateTarget TargetFor(int quality, double bpp, double psnr, bool lossless);
+
+// EncodeToTarget, or for an empty target (no PSNR, no bpp) the whole stream with `base` (t_end 0, one trial).
+StatusOr<TargetResult> EncodeFor(const Codec& codec, const Image& image, const EncodeOptions& base,
+                                 const RateTarget& target);
+
 // The documented quality scale (`encode -q`): quality 0..99 aims at PSNR 25 + 0.15·q dB (q = 75: 36.25 dB);
 // 100 is lossless (returns +inf).
 double QualityToPsnr(int quality);

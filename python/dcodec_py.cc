@@ -61,31 +61,14 @@ class Model {
     dcodec::codec::EncodeOptions options;
     options.tiles.threads = threads;
     options.seed = seed;
-    dcodec::codec::RateTarget target;
-    if (!lossless) {
-      if (bpp > 0) target.bpp = bpp;
-      else if (psnr > 0) target.psnr = psnr;
-      else if (quality < 100) target.psnr = dcodec::codec::QualityToPsnr(quality);
-    }
-    std::vector<uint8_t> stream;
+    const dcodec::codec::RateTarget target = dcodec::codec::TargetFor(quality, bpp, psnr, lossless);
+    dcodec::StatusOr<dcodec::codec::TargetResult> r = dcodec::Internal("not run");
     {
       py::gil_scoped_release release;
-      if (target.bpp > 0 || target.psnr > 0) {
-        auto r = dcodec::codec::EncodeToTarget(*codec_, img, options, target);
-        if (!r.ok()) {
-          py::gil_scoped_acquire acquire;
-          Raise(r.status());
-        }
-        stream = std::move(r->encoded.stream);
-      } else {
-        auto r = codec_->Encode(img, options);
-        if (!r.ok()) {
-          py::gil_scoped_acquire acquire;
-          Raise(r.status());
-        }
-        stream = std::move(r->stream);
-      }
+      r = dcodec::codec::EncodeFor(*codec_, img, options, target);
     }
+    if (!r.ok()) Raise(r.status());
+    const std::vector<uint8_t>& stream = r->encoded.stream;
     return py::bytes(reinterpret_cast<const char*>(stream.data()), stream.size());
   }
 
