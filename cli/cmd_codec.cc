@@ -87,7 +87,7 @@ Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global) {
     bool force = false, eight_bit = false, lossless = false;
   };
   auto a = std::make_shared<Args>();
-  app.add_option("input", a->input, "PNG image (8/16-bit grey or RGB)")->required();
+  app.add_option("input", a->input, "PNG image (8/16-bit grey or RGB, with or without alpha)")->required();
   app.add_option("--report", a->report, "write the rate audit (per stage: bytes, ideal bits, fixed bytes, the model's "
                  "own cost, PSNR) as JSON to this file");
   app.add_option("-o,--output", a->output, "output .dcd stream")->required();
