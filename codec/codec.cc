@@ -175,14 +175,6 @@ float SampleNormal(uint64_t seed, uint64_t i) {
   return static_cast<float>(std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2));
 }
 
-// x̂_0 from ε as the network gave it (previews and reports; the stages use the portable x̂_0).
-void RawX0(const Denoiser& denoiser, int t, const float* x_t, const float* eps, size_t n, float* x0_hat) {
-  const Denoiser::X0Coefficients c = denoiser.X0CoefficientsAt(t);
-  for (size_t i = 0; i < n; ++i) {
-    x0_hat[i] = static_cast<float>(std::clamp(c.coef_xt * x_t[i] - c.coef_eps * eps[i], -1.0, 1.0));
-  }
-}
-
 PortableGrid GridOf(const bitstream::StreamParams& params) {
   PortableGrid g;
   g.margin_bits = static_cast<int>(params.portable_margin_bits);
@@ -267,7 +259,7 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
   std::vector<int32_t> q(K > 0 ? n : 0);
   auto predict = [&](int t) -> Status {
     DCODEC_RETURN_IF_ERROR(denoiser_->PredictEps(x_t.data(), w, h, t, options.tiles, eps.data()));
-    RawX0(*denoiser_, t, x_t.data(), eps.data(), n, x0_hat.data());
+    denoiser_->X0FromEps(t, x_t.data(), eps.data(), n, x0_hat.data());  // as given: previews, reports
     return Status::Ok();
   };
   // ...then on the portable grid, with its side information (portable.h), for the stage's beliefs.
@@ -492,7 +484,7 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
   std::vector<int32_t> q(K > 0 ? n : 0);
   auto predict = [&](int t) -> Status {
     DCODEC_RETURN_IF_ERROR(denoiser_->PredictEps(x_t.data(), w, h, t, tiles, eps.data()));
-    RawX0(*denoiser_, t, x_t.data(), eps.data(), n, x0_hat.data());
+    denoiser_->X0FromEps(t, x_t.data(), eps.data(), n, x0_hat.data());  // as given: previews, reports
     return Status::Ok();
   };
   auto make_portable = [&](int t, int j, double* bits) -> Status {

@@ -36,12 +36,15 @@ const model::NoiseSchedule& Denoiser::schedule() const { return impl_->schedule;
 Status Denoiser::PredictX0(const float* x_t, int width, int height, int t, const TileOptions& tiles,
                            float* x0_hat) const {
   DCODEC_RETURN_IF_ERROR(PredictEps(x_t, width, height, t, tiles, x0_hat));
-  const X0Coefficients c = X0CoefficientsAt(t);
-  const size_t n = 3 * static_cast<size_t>(width) * height;
-  for (size_t i = 0; i < n; ++i) {
-    x0_hat[i] = static_cast<float>(std::clamp(c.coef_xt * x_t[i] - c.coef_eps * x0_hat[i], -1.0, 1.0));
-  }
+  X0FromEps(t, x_t, x0_hat, 3 * static_cast<size_t>(width) * height, x0_hat);
   return Status::Ok();
+}
+
+void Denoiser::X0FromEps(int t, const float* x_t, const float* eps, size_t n, float* x0_hat) const {
+  const X0Coefficients c = X0CoefficientsAt(t);
+  for (size_t i = 0; i < n; ++i) {
+    x0_hat[i] = static_cast<float>(std::clamp(c.coef_xt * x_t[i] - c.coef_eps * eps[i], -1.0, 1.0));
+  }
 }
 
 Denoiser::X0Coefficients Denoiser::X0CoefficientsAt(int t) const {

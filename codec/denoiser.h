@@ -42,6 +42,8 @@ class Denoiser {
     double coef_xt, coef_eps;
   };
   X0Coefficients X0CoefficientsAt(int t) const;
+  // x0_hat = clip(coef_xt·x_t − coef_eps·eps, −1, 1) element-wise (x0_hat may alias eps, not x_t).
+  void X0FromEps(int t, const float* x_t, const float* eps, size_t n, float* x0_hat) const;
 
  private:
   struct Impl;
