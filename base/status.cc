@@ -13,6 +13,7 @@ const char* StatusCodeName(StatusCode code) {
     case StatusCode::kModelMismatch: return "model mismatch";
     case StatusCode::kNonDeterministic: return "non-deterministic decode";
     case StatusCode::kUnsupported: return "unsupported";
+    case StatusCode::kUnavailable: return "unavailable";
     case StatusCode::kInternal: return "internal error";
   }
   return "unknown";

@@ -23,6 +23,7 @@ enum class StatusCode {
   kModelMismatch,     // a stream was made with another model
   kNonDeterministic,  // the decoder computed something other than the encoder did (another CPU, say)
   kUnsupported,       // a valid input using a feature this build does not have (a future version)
+  kUnavailable,       // another process this one depends on died, hung or cannot be reached (distributed training)
   kInternal,          // a bug
 };
 
@@ -54,6 +55,7 @@ inline Status InvalidInput(std::string m) { return Status(StatusCode::kInvalidIn
 inline Status Truncated(std::string m) { return Status(StatusCode::kTruncated, std::move(m)); }
 inline Status Corrupt(std::string m) { return Status(StatusCode::kCorrupt, std::move(m)); }
 inline Status Unsupported(std::string m) { return Status(StatusCode::kUnsupported, std::move(m)); }
+inline Status Unavailable(std::string m) { return Status(StatusCode::kUnavailable, std::move(m)); }
 inline Status Internal(std::string m) { return Status(StatusCode::kInternal, std::move(m)); }
 
 template <typename T>

@@ -1,8 +1,11 @@
 // dcodec train: Algorithm 1 with a progress line, checkpoints and --resume; SIGINT/SIGTERM checkpoint and stop.
+// Data parallel under torchrun's environment (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT), or --nproc N to start
+// N local ranks (cli/launcher.h); see docs/training.md.
 #include <csignal>
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/launcher.h"
 #include "model/trainer.h"
 
 namespace dcodec::cli {
@@ -16,6 +19,7 @@ void OnSignal(int) { g_stop = true; }
 Command AddTrainCommand(CLI::App& app, const GlobalOptions& global) {
   auto o = std::make_shared<model::TrainOptions>();
   auto threads = std::make_shared<int>(0);
+  auto nproc = std::make_shared<int>(1);
   app.add_option("--data", o->data, "cifar10:DIR or images:DIR")->required();
   app.add_option("--run", o->run_dir, "run directory: checkpoints and model.safetensors")->required();
   app.add_option("--preset", o->preset, "UNet configuration: small | cifar | tiny")->capture_default_str();
@@ -40,21 +44,44 @@ Command AddTrainCommand(CLI::App& app, const GlobalOptions& global) {
   app.add_option("--chain-fraction", o->chain_fraction, "fraction of each batch drawn from the chain")
       ->capture_default_str();
   app.add_flag("--resume", o->resume, "continue from RUN/checkpoint.pt");
-  return [o, threads, &global]() -> Status {
+  app.add_option("--nproc", *nproc, "start this many data-parallel ranks on this machine (--batch is the global batch)")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  app.add_option("--dist-timeout", o->distributed.timeout_seconds,
+                 "distributed: seconds to wait for the other ranks before failing")
+      ->check(FiniteNumber(0, 1e6))
+      ->capture_default_str();
+  app.add_option("--dist-backend", o->distributed.backend, "distributed: auto | gloo | nccl")->capture_default_str();
+  return [o, threads, nproc, &global]() -> Status {
+    if (*nproc > 1) {
+      LaunchOptions launch;
+      launch.nproc = *nproc;
+      launch.threads_per_rank = *threads > 0 ? *threads : std::max(1, ResolveThreads(0) / *nproc);
+      launch.grace_seconds = std::min(30.0, o->distributed.timeout_seconds);
+      return LaunchLocalRanks(WithoutOption(CommandLine(), "--nproc"), launch);
+    }
+    {
+      auto env = model::DistributedFromEnvironment();
+      if (!env.ok()) return env.status();
+      env->timeout_seconds = o->distributed.timeout_seconds;
+      env->backend = o->distributed.backend;
+      o->distributed = *env;
+    }
     SetThreads(*threads);
     std::signal(SIGINT, OnSignal);
     std::signal(SIGTERM, OnSignal);
     auto progress = [&](const model::TrainProgress& p) {
-      if (global.quiet) return;
+      if (global.quiet) return;  // (only rank 0 reports)
       bool line_end = p.checkpointed || p.step == p.total_steps;
-      std::fprintf(stderr, "\rstep %lld/%lld  loss %.5f  %.1f img/s  lr %.2e%s%s", static_cast<long long>(p.step),
-                   static_cast<long long>(p.total_steps), p.loss, p.images_per_second, p.lr,
+      std::fprintf(stderr, "\rstep %lld/%lld  loss %.5f  %.1f img/s%s  lr %.2e%s%s", static_cast<long long>(p.step),
+                   static_cast<long long>(p.total_steps), p.loss, p.images_per_second,
+                   p.world_size > 1 ? (" (" + std::to_string(p.world_size) + " ranks)").c_str() : "", p.lr,
                    p.skipped_nan ? "  (NaN steps skipped)" : "", p.checkpointed ? "  [checkpoint]" : "");
       if (line_end) std::fprintf(stderr, "\n");
       std::fflush(stderr);
     };
     Status status = model::Train(*o, progress, &g_stop);
-    if (status.ok() && !global.quiet) {
+    if (status.ok() && !global.quiet && o->distributed.rank == 0) {
       std::fprintf(stderr, "model written to %s/model.safetensors\n", o->run_dir.c_str());
     }
     return status;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 
@@ -30,6 +31,9 @@ Command AddRdCommand(CLI::App& app, const GlobalOptions& global);
 
 // --model default: $DCODEC_MODEL, else models/photo.safetensors in the source tree or beside the binary.
 std::string DefaultModelPath();
+// The program's arguments after its name, as main() received them (SetCommandLine), for commands that restart it.
+void SetCommandLine(int argc, char** argv);
+const std::vector<std::string>& CommandLine();
 // Sets LibTorch's intra-op thread count (0 = all cores).
 void SetThreads(int threads);
 // 0 (or less) means all cores.

@@ -14,6 +14,16 @@
 
 namespace dcodec::cli {
 
+namespace {
+std::vector<std::string>& StoredCommandLine() {
+  static std::vector<std::string> args;
+  return args;
+}
+}  // namespace
+
+void SetCommandLine(int argc, char** argv) { StoredCommandLine().assign(argv + 1, argv + argc); }
+const std::vector<std::string>& CommandLine() { return StoredCommandLine(); }
+
 std::string DefaultModelPath() {
   if (const char* env = std::getenv("DCODEC_MODEL")) return env;
   std::string in_tree = std::string(DCODEC_SOURCE_DIR) + "/models/photo.safetensors";

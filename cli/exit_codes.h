@@ -15,6 +15,7 @@ enum ExitCode : int {
   kExitModelMismatch = 6,     // the stream was made with another model
   kExitNonDeterministic = 7,  // the decoder's computation differs from the encoder's (another CPU?)
   kExitUnsupported = 8,       // valid but unsupported input (alpha channel, future format version)
+  kExitPeerFailed = 9,        // distributed training: another rank died, hung or could not be reached
   kExitInternal = 70,
 };
 
@@ -29,6 +30,7 @@ inline int ExitCodeFor(const Status& status) {
     case StatusCode::kModelMismatch: return kExitModelMismatch;
     case StatusCode::kNonDeterministic: return kExitNonDeterministic;
     case StatusCode::kUnsupported: return kExitUnsupported;
+    case StatusCode::kUnavailable: return kExitPeerFailed;
     case StatusCode::kInternal: return kExitInternal;
   }
   return kExitInternal;

@@ -10,6 +10,7 @@
 
 int main(int argc, char** argv) {
   using namespace dcodec::cli;
+  SetCommandLine(argc, argv);
   CLI::App app{"dcodec: a progressive image codec built on a denoising diffusion model"};
   app.require_subcommand(1);
   app.set_version_flag("-V,--version", "dcodec 0.1.0");

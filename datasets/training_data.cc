@@ -18,12 +18,13 @@ class CifarData : public TrainingData {
   std::string Describe() const override {
     return "CIFAR-10 training split of " + dir_ + " (" + std::to_string(images_.count()) + " images)";
   }
-  void Sample(int n, std::mt19937_64& rng, uint8_t* out) const override {
+  void SampleSlice(int n, int first, int count, std::mt19937_64& rng, uint8_t* out) const override {
     std::uniform_int_distribution<int> pick(0, images_.count() - 1);
     for (int i = 0; i < n; ++i) {
       const uint8_t* src = images_.planar.data() + static_cast<size_t>(pick(rng)) * 3072;
       bool flip = rng() & 1;
-      uint8_t* dst = out + static_cast<size_t>(i) * 3072;
+      if (i < first || i >= first + count) continue;
+      uint8_t* dst = out + static_cast<size_t>(i - first) * 3072;
       for (int c = 0; c < 3; ++c) {
         for (int y = 0; y < 32; ++y) {
           for (int x = 0; x < 32; ++x) dst[c * 1024 + y * 32 + x] = src[c * 1024 + y * 32 + (flip ? 31 - x : x)];
@@ -46,7 +47,7 @@ class ImageFolderData : public TrainingData {
     return std::to_string(images_.size()) + " PNG images in " + dir_ + ", " + std::to_string(options_.crop) +
            "px crops";
   }
-  void Sample(int n, std::mt19937_64& rng, uint8_t* out) const override {
+  void SampleSlice(int n, int first, int count, std::mt19937_64& rng, uint8_t* out) const override {
     std::uniform_int_distribution<size_t> pick(0, images_.size() - 1);
     std::uniform_real_distribution<double> unit(0.0, 1.0);
     int size = options_.crop;
@@ -64,7 +65,8 @@ class ImageFolderData : public TrainingData {
         y0 = std::floor(y0);
       }
       bool flip = rng() & 1;
-      CropResize(image, x0, y0, scale, size, flip, out + static_cast<size_t>(i) * 3 * size * size);
+      if (i < first || i >= first + count) continue;
+      CropResize(image, x0, y0, scale, size, flip, out + static_cast<size_t>(i - first) * 3 * size * size);
     }
   }
 

@@ -22,7 +22,11 @@ class TrainingData {
   virtual int crop() const = 0;
   virtual std::string Describe() const = 0;
   // Writes n examples as planar CHW RGB bytes (n * 3 * crop * crop) to `out`, drawing only from `rng`.
-  virtual void Sample(int n, std::mt19937_64& rng, uint8_t* out) const = 0;
+  void Sample(int n, std::mt19937_64& rng, uint8_t* out) const { SampleSlice(n, 0, n, rng, out); }
+  // A rank's shard of that batch: draws the random choices of all n examples (so `rng` advances exactly as Sample
+  // would) but reads and writes only examples [first, first + count), to `out` (count * 3 * crop * crop bytes).
+  // The slices of any split of [0, n) together are Sample's batch, byte for byte.
+  virtual void SampleSlice(int n, int first, int count, std::mt19937_64& rng, uint8_t* out) const = 0;
 };
 
 struct TrainingDataOptions {

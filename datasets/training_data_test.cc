@@ -44,5 +44,37 @@ TEST(TrainingDataTest, ImagesFolderDeterministicBySeed) {
   EXPECT_FALSE(OpenTrainingData("mnist:/x", {}).ok());
 }
 
+// Data-parallel ranks each read their own slice of the global batch: the slices of any split, concatenated, are the
+// whole batch byte for byte, and the generator ends where the whole batch's draw leaves it.
+TEST(TrainingDataTest, SlicesOfABatchConcatenateToTheBatch) {
+  std::string dir = ::testing::TempDir() + "/slices" + std::to_string(::getpid());
+  ASSERT_EQ(system(("mkdir -p " + dir).c_str()), 0);
+  for (int k = 0; k < 3; ++k) {
+    Image image(40 + 7 * k, 30 + 5 * k, 3);
+    for (size_t i = 0; i < image.data.size(); ++i) image.data[i] = (i * (7 + k)) & 255;
+    ASSERT_TRUE(WritePng(dir + "/" + std::to_string(k) + ".png", image, true).ok());
+  }
+  auto data = OpenTrainingData("images:" + dir, {16, 2.0});
+  ASSERT_TRUE(data.ok()) << data.status().ToString();
+  const size_t bytes = 3 * 16 * 16;
+  std::vector<uint8_t> whole(7 * bytes);
+  std::mt19937_64 r(11);
+  (*data)->Sample(7, r, whole.data());
+  const uint64_t after_whole = r();
+  for (int split : {1, 3, 6}) {
+    std::vector<uint8_t> joined;
+    uint64_t after = 0;
+    for (auto [first, count] : {std::pair{0, split}, std::pair{split, 7 - split}}) {
+      std::vector<uint8_t> part(count * bytes, 0xAB);
+      std::mt19937_64 rs(11);
+      (*data)->SampleSlice(7, first, count, rs, part.data());
+      joined.insert(joined.end(), part.begin(), part.end());
+      after = rs();
+    }
+    EXPECT_EQ(joined, whole) << "split at " << split;
+    EXPECT_EQ(after, after_whole);
+  }
+}
+
 }  // namespace
 }  // namespace dcodec

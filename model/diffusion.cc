@@ -98,10 +98,25 @@ torch::Tensor Diffusion::QSample(const torch::Tensor& x0, const torch::Tensor& t
   return a.view(bshape) * x0 + b.view(bshape) * noise;
 }
 
-torch::Tensor Diffusion::LossSimple(const EpsModel& model, const torch::Tensor& x0, at::Generator& gen) const {
+namespace {
+
+// The batch's shape with the slice's image count replaced by the whole batch's.
+std::vector<int64_t> WholeBatchShape(const torch::Tensor& x0, const BatchSlice& slice) {
+  std::vector<int64_t> shape(x0.sizes().begin(), x0.sizes().end());
+  shape[0] = slice.total > 0 ? slice.total : x0.size(0);
+  return shape;
+}
+
+}  // namespace
+
+torch::Tensor Diffusion::LossSimple(const EpsModel& model, const torch::Tensor& x0, at::Generator& gen,
+                                    const BatchSlice& slice) const {
+  const auto whole = WholeBatchShape(x0, slice);
   const int64_t n = x0.size(0);
-  auto t = torch::randint(1, schedule_.num_steps() + 1, {n}, gen, torch::TensorOptions().dtype(torch::kInt64));
-  auto noise = RandomNormal(x0.sizes(), gen, x0.device());
+  auto t = torch::randint(1, schedule_.num_steps() + 1, {whole[0]}, gen, torch::TensorOptions().dtype(torch::kInt64))
+               .narrow(0, slice.first, n);
+  auto noise = RandomNormal(whole, gen, x0.device()).narrow(0, slice.first, n);
+  if (n == 0) return torch::zeros({}, x0.options());
   auto x_t = QSample(x0, t, noise);
   auto eps = model(x_t, t.to(x0.device(), torch::kFloat32));
   return torch::mse_loss(eps, noise);
@@ -113,11 +128,12 @@ torch::Tensor Diffusion::LossSimple(const EpsModel& model, const torch::Tensor& 
 }
 
 torch::Tensor Diffusion::LossChain(const EpsModel& model, const torch::Tensor& x0, const std::vector<int>& chain,
-                                   at::Generator& gen) const {
+                                   at::Generator& gen, const BatchSlice& slice) const {
+  const auto whole = WholeBatchShape(x0, slice);
   const int64_t n = x0.size(0);
   const int64_t k = static_cast<int64_t>(chain.size());
   auto options = torch::TensorOptions().dtype(torch::kFloat32);
-  auto stage = torch::randint(0, k, {n}, gen, torch::TensorOptions().dtype(torch::kInt64));
+  auto stage = torch::randint(0, k, {whole[0]}, gen, torch::TensorOptions().dtype(torch::kInt64)).narrow(0, slice.first, n);
   std::vector<torch::Tensor> xs;
   torch::Tensor x_t;
   for (int64_t j = 0; j < k; ++j) {
@@ -125,11 +141,13 @@ torch::Tensor Diffusion::LossChain(const EpsModel& model, const torch::Tensor& x
     const auto p = j == 0 ? NoiseSchedule::Posterior{std::sqrt(schedule_.alpha_bar(s)), 0.0,
                                                       1.0 - schedule_.alpha_bar(s)}
                           : schedule_.posterior(s, chain[j - 1]);
-    auto u = (torch::rand(x0.sizes(), gen, options) - 0.5).to(x0.device());
+    auto u = (torch::rand(whole, gen, options).narrow(0, slice.first, n) - 0.5).to(x0.device());
+    if (n == 0) continue;  // the draws still advance `gen` as the whole batch's do
     auto mean = j == 0 ? p.coef_x0 * x0 : p.coef_x0 * x0 + p.coef_xt * x_t;
     x_t = mean + std::sqrt(12.0 * p.variance) * u;
     xs.push_back(x_t);
   }
+  if (n == 0) return torch::zeros({}, x0.options());
   auto stacked = torch::stack(xs, 1);  // [N, K, C, H, W]
   auto index = stage.to(x0.device());
   auto picked = stacked.index({torch::arange(n, torch::TensorOptions().dtype(torch::kInt64).device(x0.device())),

@@ -111,6 +111,12 @@ struct BoundBits {
   bool exact = true;            // all T - 1 terms evaluated
 };
 
+// Which images of a batch a data-parallel rank holds: [first, first + N) of `total` (0: the whole batch, N).
+struct BatchSlice {
+  int64_t first = 0;
+  int64_t total = 0;
+};
+
 class Diffusion {
  public:
   explicit Diffusion(NoiseSchedule schedule);
@@ -121,7 +127,11 @@ class Diffusion {
 
   // Algorithm 1 / L_simple (eq. 14): t ~ U{1..T} per image, eps ~ N(0, I), mean over all elements of
   // (eps - eps_theta(x_t, t))^2. Returns the scalar loss (differentiable through `model`). Draws from `gen`.
-  torch::Tensor LossSimple(const EpsModel& model, const torch::Tensor& x0, at::Generator& gen) const;
+  // With a BatchSlice, `x0` holds images [slice.first, slice.first + N) of a batch of slice.total: the draws are
+  // made for the whole batch (so they do not depend on how data-parallel ranks split it) and the slice's are used;
+  // the result is the mean over the slice's elements (0, without a graph, for an empty slice).
+  torch::Tensor LossSimple(const EpsModel& model, const torch::Tensor& x0, at::Generator& gen,
+                           const BatchSlice& slice = {}) const;
   torch::Tensor LossSimple(const EpsModel& model, const torch::Tensor& x0, uint64_t seed) const;
 
   // L_simple on the inputs the codec feeds the network: each image draws a stage j of `chain` (timesteps in coding
@@ -131,7 +141,7 @@ class Diffusion {
   // Gaussian noise at every step. The target is the effective noise (x_t − sqrt(ab_t) x0) / sqrt(1 − ab_t), so the
   // loss is L_simple's weighting of the x_0 error at t. Draws from `gen`.
   torch::Tensor LossChain(const EpsModel& model, const torch::Tensor& x0, const std::vector<int>& chain,
-                          at::Generator& gen) const;
+                          at::Generator& gen, const BatchSlice& slice = {}) const;
 
   // x0_hat = (x_t - sqrt(1 - ab_t) eps) / sqrt(ab_t), optionally clamped to [-1, 1]. t in 1..T.
   torch::Tensor PredictX0(const torch::Tensor& eps, const torch::Tensor& x_t, int t, ClipX0 clip) const;

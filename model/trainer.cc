@@ -66,7 +66,8 @@ struct State {
   double loss = 0;           // running mean of the recent steps' L_simple
 };
 
-Status SaveCheckpoint(const TrainOptions& options, const UNetConfig& config, BetaSchedule schedule, State& s) {
+Status SaveCheckpoint(const TrainOptions& options, const UNetConfig& config, BetaSchedule schedule, State& s,
+                      int world_size) {
   std::string path = options.run_dir + "/checkpoint.pt";
   std::string tmp = path + ".tmp";
   try {
@@ -88,7 +89,9 @@ Status SaveCheckpoint(const TrainOptions& options, const UNetConfig& config, Bet
                          {"xxh64", ToHex(XXH64(bytes.data(), bytes.size(), 0))},
                          {"options", OptionsJson(options)},
                          {"train_seconds", std::round(s.train_seconds)},
-                         {"loss", s.loss}};
+                         {"loss", s.loss},
+                         {"world_size", world_size},
+                         {"global_batch", options.batch_size}};
   std::string text = meta.dump(2);
   DCODEC_RETURN_IF_ERROR(WriteFileAtomic(options.run_dir + "/checkpoint.json",
                                          reinterpret_cast<const uint8_t*>(text.data()), text.size(), true));
@@ -107,7 +110,8 @@ Status SaveCheckpoint(const TrainOptions& options, const UNetConfig& config, Bet
   return SaveModel(options.run_dir + "/model.safetensors", export_net, info);
 }
 
-Status LoadCheckpoint(const TrainOptions& options, State& s, const torch::Device& device) {
+// Rank 0: the checkpoint's description and archive, checked against each other and against these options.
+Status ReadCheckpoint(const TrainOptions& options, std::vector<uint8_t>* meta_text, std::vector<uint8_t>* archive) {
   std::string path = options.run_dir + "/checkpoint.pt";
   auto meta_bytes = ReadFileBytes(options.run_dir + "/checkpoint.json");
   if (!meta_bytes.ok()) return meta_bytes.status().Prefixed("--resume");
@@ -122,9 +126,20 @@ Status LoadCheckpoint(const TrainOptions& options, State& s, const torch::Device
   if (meta["options"] != OptionsJson(options)) {
     return InvalidArgument(path + ": was written with other training options: " + meta["options"].dump());
   }
+  *meta_text = std::move(*meta_bytes);
+  *archive = std::move(bytes);
+  return Status::Ok();
+}
+
+// Every rank: the state from what ReadCheckpoint read (on rank 0, or sent from it).
+Status LoadCheckpoint(const TrainOptions& options, const std::vector<uint8_t>& meta_text,
+                      const std::vector<uint8_t>& bytes, State& s, const torch::Device& device) {
+  std::string path = options.run_dir + "/checkpoint.pt";
+  nlohmann::json meta = nlohmann::json::parse(meta_text.begin(), meta_text.end(), nullptr, false);
+  if (meta.is_discarded() || !meta.contains("step")) return Corrupt(path + ": bad checkpoint description");
   try {
     torch::serialize::InputArchive archive;
-    archive.load_from(path, device);
+    archive.load_from(reinterpret_cast<const char*>(bytes.data()), bytes.size(), device);
     s.net->load(archive);
     torch::serialize::InputArchive ema_archive;
     archive.read("ema", ema_archive);
@@ -142,6 +157,18 @@ Status LoadCheckpoint(const TrainOptions& options, State& s, const torch::Device
   s.step = meta["step"].get<int64_t>();
   s.train_seconds = meta.value("train_seconds", 0.0);
   return Status::Ok();
+}
+
+// A float64 checksum of the weights and their EMA: equal on every rank unless they have diverged.
+double WeightChecksum(State& s) {
+  torch::NoGradGuard no_grad;
+  double sum = 0;
+  auto params = s.net->parameters();
+  for (size_t i = 0; i < params.size(); ++i) {
+    sum += params[i].to(torch::kFloat64).mul(static_cast<double>(i % 7 + 1)).sum().item<double>();
+    sum += s.ema[i].to(torch::kFloat64).sum().item<double>();
+  }
+  return sum;
 }
 
 // Copies a model file's weights into the network and its EMA (--init).
@@ -173,10 +200,16 @@ Status Train(const TrainOptions& options, const std::function<void(const TrainPr
   if (options.batch_size < 1 || options.steps < 1) return InvalidArgument("--batch and --steps must be positive");
   DCODEC_ASSIGN_OR_RETURN(UNetConfig config, PresetConfig(options.preset));
   DCODEC_ASSIGN_OR_RETURN(BetaSchedule schedule_kind, ParseBetaSchedule(options.schedule));
+  const DistributedOptions& dist = options.distributed;
+  if (options.batch_size < dist.world_size) {
+    return InvalidArgument("--batch " + std::to_string(options.batch_size) + " (the global batch) is smaller than the " +
+                           std::to_string(dist.world_size) + " ranks");
+  }
   torch::Device device(torch::kCPU);
   if (options.device == "cuda") {
     if (!torch::cuda::is_available()) return InvalidArgument("--device cuda: no CUDA device in this LibTorch build");
-    device = torch::Device(torch::kCUDA);
+    const int64_t count = static_cast<int64_t>(torch::cuda::device_count());
+    device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(dist.local_rank % std::max<int64_t>(1, count)));
   } else if (options.device != "cpu") {
     return InvalidArgument("--device '" + options.device + "': expected cpu or cuda");
   }
@@ -194,7 +227,10 @@ Status Train(const TrainOptions& options, const std::function<void(const TrainPr
     return InvalidArgument("--chain-fraction needs --chain");
   }
   DCODEC_ASSIGN_OR_RETURN(auto data, OpenTrainingData(options.data, {options.crop, options.max_downscale}));
-  if (std::system(("mkdir -p '" + options.run_dir + "'").c_str()) != 0) {
+  DCODEC_ASSIGN_OR_RETURN(std::unique_ptr<ProcessGroup> group, ProcessGroup::Connect(dist, options.device));
+  const int rank = group->rank(), world = group->world_size();
+  const bool leader = rank == 0;
+  if (leader && std::system(("mkdir -p '" + options.run_dir + "'").c_str()) != 0) {
     return IoError(options.run_dir + ": cannot create run directory");
   }
   NoiseSchedule schedule = NoiseSchedule::Make(schedule_kind, options.num_steps_diffusion);
@@ -205,14 +241,48 @@ Status Train(const TrainOptions& options, const std::function<void(const TrainPr
   s.net->to(device);
   for (auto& p : s.net->parameters()) s.ema.push_back(p.detach().clone());
   s.optimizer = std::make_unique<torch::optim::Adam>(s.net->parameters(), torch::optim::AdamOptions(options.lr));
-  if (options.resume) {
-    DCODEC_RETURN_IF_ERROR(LoadCheckpoint(options, s, device));
-  } else if (!options.init_model.empty()) {
-    DCODEC_RETURN_IF_ERROR(WarmStart(options, config, schedule_kind, s, device));
-  }
 
+  // Rank 0 reads the checkpoint or the warm start; the others receive the state from it (they need no access to
+  // the run directory or the --init file).
+  Status setup;
+  std::vector<uint8_t> meta_text, archive;
+  if (leader) {
+    if (options.resume) {
+      setup = ReadCheckpoint(options, &meta_text, &archive);
+    } else if (!options.init_model.empty()) {
+      setup = WarmStart(options, config, schedule_kind, s, device);
+    }
+  }
+  if (world > 1) {
+    auto failed = torch::tensor({setup.ok() ? 0 : 1}, torch::kInt32);
+    DCODEC_RETURN_IF_ERROR(group->Broadcast(failed, 0));
+    if (failed.item<int>() != 0 && !leader) {
+      return Unavailable("rank " + std::to_string(rank) + ": rank 0 could not set the run up (see its message)");
+    }
+  }
+  DCODEC_RETURN_IF_ERROR(setup);
+  if (options.resume) {
+    DCODEC_RETURN_IF_ERROR(group->BroadcastBytes(&meta_text, 0));
+    DCODEC_RETURN_IF_ERROR(group->BroadcastBytes(&archive, 0));
+    DCODEC_RETURN_IF_ERROR(LoadCheckpoint(options, meta_text, archive, s, device));
+  } else if (world > 1) {
+    torch::NoGradGuard no_grad;
+    auto params = s.net->parameters();
+    for (size_t i = 0; i < params.size(); ++i) {
+      DCODEC_RETURN_IF_ERROR(group->Broadcast(params[i], 0));
+      DCODEC_RETURN_IF_ERROR(group->Broadcast(s.ema[i], 0));
+    }
+  }
+  GradientReducer reducer(*group, s.net->parameters());
+
+  // This rank's images of every global batch.
+  const int64_t global_batch = options.batch_size;
+  const int64_t r0 = global_batch * rank / world, r1 = global_batch * (rank + 1) / world, count = r1 - r0;
   const int crop = data->crop();
-  std::vector<uint8_t> batch(static_cast<size_t>(options.batch_size) * 3 * crop * crop);
+  std::vector<uint8_t> batch(static_cast<size_t>(count) * 3 * crop * crop);
+  const int64_t n_chain = static_cast<int64_t>(std::lround(options.chain_fraction * global_batch));
+  const int64_t n_simple = global_batch - n_chain;
+  const uint64_t dropout_seed = options.seed ^ 0x5bd1e995ull ^ (static_cast<uint64_t>(rank) * 0x9E3779B97F4A7C15ull);
   std::deque<double> recent;
   double recent_sum = 0;
   int64_t skipped = 0, consecutive_bad = 0;
@@ -224,34 +294,55 @@ Status Train(const TrainOptions& options, const std::function<void(const TrainPr
   s.net->train();
   while (s.step < options.steps) {
     std::mt19937_64 rng(StepSeed(options.seed, s.step));
-    torch::manual_seed(StepSeed(options.seed ^ 0x5bd1e995ull, s.step));
-    data->Sample(options.batch_size, rng, batch.data());
-    torch::Tensor x0 = torch::from_blob(batch.data(), {options.batch_size, 3, crop, crop}, torch::kUInt8)
+    torch::manual_seed(StepSeed(dropout_seed, s.step));
+    data->SampleSlice(static_cast<int>(global_batch), static_cast<int>(r0), static_cast<int>(count), rng,
+                      batch.data());
+    torch::Tensor x0 = torch::from_blob(batch.data(), {count, 3, crop, crop}, torch::kUInt8)
                            .to(device)
                            .to(torch::kFloat32)
                            .div(127.5)
                            .sub(1.0);
     double lr = options.lr * std::min(1.0, static_cast<double>(s.step + 1) / std::max<int64_t>(1, options.warmup));
-    for (auto& group : s.optimizer->param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+    for (auto& group_options : s.optimizer->param_groups()) {
+      static_cast<torch::optim::AdamOptions&>(group_options.options()).lr(lr);
+    }
 
     s.optimizer->zero_grad();
-    const int64_t n_chain = static_cast<int64_t>(std::lround(options.chain_fraction * options.batch_size));
+    reducer.Prepare();
+    // Each part's loss is the mean over this rank's images of it, weighted by their share of the global batch.
+    auto weight = [&](int64_t n) { return static_cast<double>(n) / static_cast<double>(global_batch); };
     torch::Tensor loss;
     if (n_chain == 0) {
-      loss = diffusion.LossSimple(AsEpsModel(s.net), x0, StepSeed(options.seed ^ 0x10ull, s.step));
+      at::Generator gen = MakeGenerator(StepSeed(options.seed ^ 0x10ull, s.step));
+      loss = diffusion.LossSimple(AsEpsModel(s.net), x0, gen, {r0, global_batch}) * weight(count);
     } else {
       at::Generator gen = MakeGenerator(StepSeed(options.seed ^ 0x10ull, s.step));
-      const int64_t n_simple = options.batch_size - n_chain;
-      loss = diffusion.LossChain(AsEpsModel(s.net), x0.narrow(0, n_simple, n_chain), options.chain, gen) *
-             (static_cast<double>(n_chain) / options.batch_size);
+      // The chain part is the batch's images [n_simple, B), the L_simple part [0, n_simple).
+      const int64_t c_begin = std::clamp(n_simple, r0, r1), c_count = r1 - c_begin;
+      loss = diffusion.LossChain(AsEpsModel(s.net), x0.narrow(0, c_begin - r0, c_count), options.chain, gen,
+                                 {c_count > 0 ? c_begin - n_simple : 0, n_chain}) *
+             weight(c_count);
       if (n_simple > 0) {
-        loss = loss + diffusion.LossSimple(AsEpsModel(s.net), x0.narrow(0, 0, n_simple), gen) *
-                          (static_cast<double>(n_simple) / options.batch_size);
+        const int64_t s_count = std::clamp(n_simple, r0, r1) - r0;
+        loss = loss + diffusion.LossSimple(AsEpsModel(s.net), x0.narrow(0, 0, s_count), gen,
+                                           {s_count > 0 ? r0 : 0, n_simple}) *
+                          weight(s_count);
       }
     }
     loss.backward();
+    DCODEC_RETURN_IF_ERROR(reducer.Finish());
+    // One small all-reduce agrees on the step: the global loss, a stop request from any rank, and (rank 0's clock)
+    // whether a timed checkpoint is due.
+    const bool local_stop = stop && stop->load();
+    const double since = std::chrono::duration<double>(Clock::now() - last_checkpoint).count();
+    auto agreed = torch::tensor({loss.item<double>(), local_stop ? 1.0 : 0.0,
+                                 leader && since >= options.checkpoint_seconds ? 1.0 : 0.0},
+                                torch::kFloat64);
+    DCODEC_RETURN_IF_ERROR(group->AllReduceSum(agreed));
+    const double loss_value = agreed[0].item<double>();
+    const bool want_stop = agreed[1].item<double>() > 0;
+    const bool time_due = agreed[2].item<double>() > 0;
     double grad_norm = torch::nn::utils::clip_grad_norm_(s.net->parameters(), options.grad_clip);
-    double loss_value = loss.item<double>();
     if (!std::isfinite(loss_value) || !std::isfinite(grad_norm)) {
       ++skipped;
       if (++consecutive_bad >= 20) {
@@ -271,31 +362,40 @@ Status Train(const TrainOptions& options, const std::function<void(const TrainPr
       for (size_t i = 0; i < params.size(); ++i) s.ema[i].mul_(decay).add_(params[i].detach(), 1.0 - decay);
     }
     ++s.step;
-    window_images += options.batch_size;
+    window_images += global_batch;
     recent.push_back(loss_value);
     recent_sum += loss_value;
     if (recent.size() > 100) {
       recent_sum -= recent.front();
       recent.pop_front();
     }
-    bool want_stop = stop && stop->load();
-    double since = std::chrono::duration<double>(Clock::now() - last_checkpoint).count();
-    bool checkpoint = s.step % options.checkpoint_every == 0 || s.step == options.steps || want_stop ||
-                      since >= options.checkpoint_seconds;
+    bool checkpoint = s.step % options.checkpoint_every == 0 || s.step == options.steps || want_stop || time_due;
     if (checkpoint) {
+      if (world > 1) {  // every rank must hold the same weights: compare checksums before saving rank 0's
+        const double sum = WeightChecksum(s);
+        auto range = torch::tensor({sum, -sum}, torch::kFloat64);
+        DCODEC_RETURN_IF_ERROR(group->AllReduceMax(range));
+        if (range[0].item<double>() != -range[1].item<double>()) {
+          return Internal("rank " + std::to_string(rank) + ": the ranks' weights have diverged at step " +
+                          std::to_string(s.step) + " (checksums " + std::to_string(-range[1].item<double>()) +
+                          " .. " + std::to_string(range[0].item<double>()) + ")");
+        }
+      }
       s.train_seconds = seconds_before + std::chrono::duration<double>(Clock::now() - run_start).count();
       s.loss = recent_sum / recent.size();
-      DCODEC_RETURN_IF_ERROR(SaveCheckpoint(options, config, schedule_kind, s));
+      if (leader) DCODEC_RETURN_IF_ERROR(SaveCheckpoint(options, config, schedule_kind, s, world));
       last_checkpoint = Clock::now();
     }
     double window_seconds = std::chrono::duration<double>(Clock::now() - window_start).count();
-    TrainProgress progress{s.step, options.steps, recent_sum / recent.size(),
-                           window_seconds > 0 ? window_images / window_seconds : 0.0, lr, checkpoint, skipped};
+    TrainProgress progress{s.step,    options.steps, recent_sum / recent.size(),
+                           window_seconds > 0 ? window_images / window_seconds : 0.0,
+                           lr,        checkpoint,    skipped,
+                           world};
     if (window_seconds > 30) {
       window_start = Clock::now();
       window_images = 0;
     }
-    if (on_progress) on_progress(progress);
+    if (on_progress && leader) on_progress(progress);
     if (want_stop) break;
   }
   return Status::Ok();

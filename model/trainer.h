@@ -5,6 +5,16 @@
 // dropout from torch's generator seeded the same way, so a run resumed from the checkpoint at step i takes exactly
 // the step an uninterrupted run would have taken (same device, same thread count).
 //
+// Data parallel (options.distributed.world_size W > 1, see model/distributed.h): --batch is the global batch B.
+// Rank r holds images [B r / W, B (r + 1) / W) of every step's batch: the data and noise draws are the global
+// batch's (from (seed, step) alone) and each rank reads and uses its slice, with the loss weighted per image, so
+// the summed gradient is the one a single process with batch B computes — W ranks take the same steps as one, up to
+// float rounding in the sums, and a run can resume on another number of ranks. Only dropout masks are drawn per
+// rank (from seed, rank and step). Gradients are summed by GradientReducer; the loss, the stop request and the
+// checkpoint decision are agreed through one small all-reduce per step, so every rank skips, stops and checks the
+// same steps. Rank 0 alone reads the checkpoint (then sends it to the others), writes checkpoints and reports
+// progress; at every checkpoint the ranks compare a checksum of their weights and stop if they have diverged.
+//
 // A run directory holds:
 //   checkpoint.pt      weights, EMA weights and optimizer state (LibTorch archive)
 //   checkpoint.json    {"step", "xxh64" of checkpoint.pt, "options", "train_seconds" (wall time summed over resumed
@@ -19,6 +29,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "model/distributed.h"
 
 namespace dcodec::model {
 
@@ -48,6 +59,8 @@ struct TrainOptions {
   // 400,162,45,10), and that fraction of every batch draws its x_t from the dithered chain instead of q(x_t | x_0).
   std::vector<int> chain;
   double chain_fraction = 0.0;
+  // This process's place in a data-parallel run (world size 1: alone).
+  DistributedOptions distributed;
 };
 
 struct TrainProgress {
@@ -58,10 +71,11 @@ struct TrainProgress {
   double lr;
   bool checkpointed;     // a checkpoint was written at this step
   int64_t skipped_nan;   // steps skipped because the loss or gradient was not finite
+  int world_size;        // ranks training together (images_per_second counts all of them)
 };
 
-// Runs until options.steps or until *stop becomes true (then writes a final checkpoint). `on_progress` is called
-// after every step.
+// Runs until options.steps or until *stop becomes true on any rank (then writes a final checkpoint). `on_progress`
+// is called after every step, on rank 0 only. kUnavailable when another rank died or hung.
 Status Train(const TrainOptions& options, const std::function<void(const TrainProgress&)>& on_progress,
              const std::atomic<bool>* stop = nullptr);
 

@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 packages=(
   build-essential cmake pkg-config
   libtorch-dev libopenblas0-openmp          # LibTorch; OpenMP OpenBLAS (the reference BLAS is 2-5x slower)
+  libgloo-dev                               # Gloo headers: data-parallel dcodec train (torch.distributed)
   libpng-dev libzstd-dev libxxhash-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev
