@@ -78,7 +78,7 @@ class ProcessGroup {
 // the sums into the parameters' .grad.
 class GradientReducer {
  public:
-  GradientReducer(ProcessGroup& group, const std::vector<at::Tensor>& params, int64_t bucket_bytes = 4 << 20);
+  GradientReducer(ProcessGroup& group, const std::vector<at::Tensor>& params, int64_t bucket_bytes = 1 << 20);
   ~GradientReducer();
   GradientReducer(const GradientReducer&) = delete;
   GradientReducer& operator=(const GradientReducer&) = delete;
