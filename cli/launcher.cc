@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -96,6 +97,8 @@ Status LaunchLocalRanks(std::vector<std::string> args, const LaunchOptions& opti
     pid_t pid = ::fork();
     if (pid < 0) break;
     if (pid == 0) {
+      // A launcher killed outright (SIGKILL) cannot stop its ranks: they get SIGTERM from the kernel instead.
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
       ::setenv("RANK", std::to_string(rank).c_str(), 1);
       ::setenv("LOCAL_RANK", std::to_string(rank).c_str(), 1);
       ::setenv("WORLD_SIZE", std::to_string(options.nproc).c_str(), 1);

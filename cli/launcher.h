@@ -5,7 +5,8 @@
 //
 // Supervision: SIGINT/SIGTERM to the launcher are passed on (the ranks agree to checkpoint and stop). When a rank
 // fails, the others get SIGTERM at once and SIGKILL after `grace_seconds`; the launcher returns the first failure,
-// naming the rank and its exit code or signal.
+// naming the rank and its exit code or signal. If the launcher itself is killed, the ranks get SIGTERM (they
+// checkpoint and stop).
 #ifndef DCODEC_CLI_LAUNCHER_H_
 #define DCODEC_CLI_LAUNCHER_H_
 

@@ -219,5 +219,30 @@ TEST_F(DistributedTest, SigtermToTheLauncherCheckpointsAndStops) {
   EXPECT_EQ(meta["world_size"], 2);
 }
 
+// A launcher killed outright leaves no orphans training on: its ranks get SIGTERM, checkpoint and exit.
+TEST_F(DistributedTest, RanksStopWhenTheLauncherIsKilled) {
+  auto args = TrainArgs("orphans", 1000000, 9, 1000);
+  args.insert(args.end(), {"--checkpoint-seconds", "0.2", "--nproc", "2"});
+  pid_t launcher = Spawn(args, {}, "launcher");
+  ASSERT_TRUE(WaitForFile(dir_ + "/orphans/checkpoint.json", 60)) << Slurp(dir_ + "/launcher.err");
+  std::istringstream in(Slurp("/proc/" + std::to_string(launcher) + "/task/" + std::to_string(launcher) + "/children"));
+  std::vector<pid_t> ranks;
+  for (pid_t p; in >> p;) ranks.push_back(p);
+  ASSERT_EQ(ranks.size(), 2u);
+  ASSERT_EQ(::kill(launcher, SIGKILL), 0);
+  Wait(launcher, 10);
+  auto gone = [](pid_t p) {
+    // Gone, or a zombie waiting for its new parent to reap it.
+    std::ifstream stat("/proc/" + std::to_string(p) + "/stat");
+    std::string pid, name, state;
+    return !(stat >> pid >> name >> state) || state == "Z";
+  };
+  auto start = Clock::now();
+  while ((!gone(ranks[0]) || !gone(ranks[1])) && std::chrono::duration<double>(Clock::now() - start).count() < 60) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(gone(ranks[0]) && gone(ranks[1])) << "ranks still train after their launcher was killed";
+}
+
 }  // namespace
 }  // namespace dcodec
