@@ -23,13 +23,17 @@ int main(int argc, char** argv) {
     sub->fallthrough();
     commands[sub] = adder(*sub, global);
   };
+#ifndef DCODEC_TRAINER_ONLY  // the trainer-only build (a CUDA PyTorch's LibTorch, few -dev packages) has no codec
   add("encode", "compress a PNG into a progressive .dcd stream", AddEncodeCommand);
   add("decode", "decode a .dcd stream (or a prefix of it) to PNG", AddDecodeCommand);
   add("info", "print a stream's header and per-stage table", AddInfoCommand);
+#endif
   add("train", "train a diffusion model (Algorithm 1)", AddTrainCommand);
   add("sample", "draw samples from a model into a PNG grid", AddSampleCommand);
+#ifndef DCODEC_TRAINER_ONLY
   add("bench", "encode/decode time and memory at 32x32, 256x256 and 768x512", AddBenchCommand);
   add("rd", "rate-distortion curves against JPEG, WebP, JPEG XL and AVIF", AddRdCommand);
+#endif
   add("nll", "the model's variational bound in bits/dim on a data set", AddNllCommand);
   try {
     app.parse(argc, argv);

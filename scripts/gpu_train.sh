@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Trains on a lent GPU machine (an image with CUDA PyTorch, CMake and ninja, but no apt and no -dev packages).
+#
+# Here, once per checkout (downloads the few Debian packages the trainer-only build needs into .gpu-debs/, which
+# git ignores through .git/info/exclude):
+#   scripts/gpu_train.sh prepare
+# Then through the device tool, carrying .gpu-debs and the training data folder (copied into the checkout, also
+# ignored), e.g.:
+#   run(command="scripts/gpu_train.sh run --data cifar10:gpu-data/cifar10 --init models/cifar10.safetensors \
+#                --preset small --batch 256 --lr 2e-4 --steps 20000 --chain 400,162,45,10 --chain-fraction 0.5",
+#       carry=[".gpu-debs", "gpu-data"], timeout_s=560)
+# `run` unpacks the packages, builds dcodec with -DDCODEC_TRAINER_ONLY=ON against the LibTorch inside the python3
+# torch package, trains with --device cuda into $OUT/run (checkpoints there, so a run cut off by the time limit
+# still brings its last model.safetensors back), and stops itself before the call's limit (TRAIN_SECONDS, default
+# 420). Its arguments after `run` go to `dcodec train`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+debs=.gpu-debs
+packages=(libcli11-dev nlohmann-json3-dev libxxhash-dev libxxhash0 libpng-dev libpng16-16 zlib1g-dev zlib1g)
+
+case "${1:-}" in
+  prepare)
+    mkdir -p "$debs"
+    grep -qx '/.gpu-debs/' .git/info/exclude 2>/dev/null || echo '/.gpu-debs/' >> .git/info/exclude
+    grep -qx '/gpu-data/' .git/info/exclude 2>/dev/null || echo '/gpu-data/' >> .git/info/exclude
+    (cd "$debs" && apt-get download "${packages[@]}")
+    ls -la "$debs"
+    ;;
+  run)
+    shift
+    root=/tmp/dcodec-debroot
+    mkdir -p "$root"
+    for f in "$debs"/*.deb; do
+      if command -v dpkg >/dev/null; then dpkg -x "$f" "$root"; else
+        (t=$(mktemp -d) && cd "$t" && ar x "$OLDPWD/$f" && tar -xf data.tar.* -C "$root" && rm -rf "$t"); fi
+    done
+    torch_prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
+    python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.get_device_name(0))'
+    export LD_LIBRARY_PATH="$root/usr/lib/x86_64-linux-gnu:$(python3 -c 'import torch, os; print(os.path.join(os.path.dirname(torch.__file__), "lib"))'):${LD_LIBRARY_PATH:-}"
+    start=$(date +%s)
+    cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DDCODEC_TRAINER_ONLY=ON \
+      -DCMAKE_PREFIX_PATH="$torch_prefix;$root/usr" -DCMAKE_INCLUDE_PATH="$root/usr/include" \
+      -DCMAKE_LIBRARY_PATH="$root/usr/lib/x86_64-linux-gnu" > "${OUT:-/tmp}/cmake.log" 2>&1 \
+      || { tail -40 "${OUT:-/tmp}/cmake.log"; exit 1; }
+    cmake --build build-gpu -j"$(nproc)" 2>&1 | tail -5
+    echo "built in $(( $(date +%s) - start )) s"
+    out=${OUT:-/tmp/dcodec-gpu-out}
+    mkdir -p "$out/run"
+    # The trainer checkpoints on SIGTERM: stop it before the device call's limit.
+    timeout --signal=TERM "${TRAIN_SECONDS:-420}" build-gpu/dcodec train --device cuda --run "$out/run" \
+      --checkpoint-seconds 60 "$@" 2>&1 | tr '\r' '\n' | awk 'NR % 50 == 0 || /checkpoint|error|model written/' \
+      | tail -60 || true
+    rm -f "$out/run/checkpoint.pt"  # the optimizer state is too large to bring back; the model file comes back
+    ls -la "$out/run"
+    ;;
+  *)
+    echo "usage: scripts/gpu_train.sh prepare | run TRAIN-ARGS..." >&2
+    exit 2
+    ;;
+esac
