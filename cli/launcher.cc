@@ -1,10 +1,7 @@
 #include "cli/launcher.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,30 +12,13 @@
 #include <thread>
 
 #include "cli/exit_codes.h"
+#include "model/distributed.h"
 
 namespace dcodec::cli {
 namespace {
 
 std::atomic<int> g_signal{0};
 void OnSignal(int sig) { g_signal = sig; }
-
-// A port nobody listens on now (the kernel's pick for an ephemeral bind).
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return 29500;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  int port = 29500;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
 
 std::string Describe(int status) {
   if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));
@@ -83,7 +63,7 @@ Status LaunchLocalRanks(std::vector<std::string> args, const LaunchOptions& opti
   args.push_back("--threads");
   args.push_back(std::to_string(options.threads_per_rank));
   const char* env_port = std::getenv("MASTER_PORT");
-  const std::string port = env_port != nullptr && *env_port != '\0' ? env_port : std::to_string(FreePort());
+  const std::string port = env_port != nullptr && *env_port != '\0' ? env_port : std::to_string(model::PickFreePort());
 
   g_signal = 0;
   struct sigaction action {}, old_int{}, old_term{};

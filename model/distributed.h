@@ -43,6 +43,10 @@ StatusOr<DistributedOptions> DistributedFromEnvironment();
 // True when this build has c10d with Gloo (libgloo-dev at build time).
 bool DistributedAvailable();
 
+// A TCP port on 127.0.0.1 that nothing listens on now (the kernel's pick for an ephemeral bind), for a
+// MASTER_PORT on this machine; 29500 if the kernel will not say.
+int PickFreePort();
+
 class ProcessGroup {
  public:
   virtual ~ProcessGroup() = default;

@@ -57,7 +57,7 @@ TEST(DistributedTest, GroupOfOneIsTheIdentity) {
 // backward and Finish both hold the sum of the two gradients, and the buckets went out while backward ran.
 TEST(DistributedTest, ReducerSumsGradientsAcrossRanksDuringBackward) {
   if (!DistributedAvailable()) GTEST_SKIP() << "built without Gloo";
-  const int port = 30000 + ::getpid() % 3000;
+  const int port = PickFreePort();
   std::vector<torch::Tensor> grads[2], expected[2];
   Status status[2];
   int overlapped[2] = {0, 0}, buckets[2] = {0, 0};

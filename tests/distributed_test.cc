@@ -15,6 +15,7 @@
 
 #include "base/file_io.h"
 #include "datasets/png.h"
+#include "model/distributed.h"
 #include "model/model_file.h"
 
 #include <torch/torch.h>
@@ -58,6 +59,8 @@ class DistributedTest : public ::testing::Test {
   pid_t Spawn(const std::vector<std::string>& args, const std::vector<std::pair<std::string, std::string>>& env,
               const std::string& tag) {
     const std::string out = dir_ + "/" + tag + ".out", err = dir_ + "/" + tag + ".err";
+    std::fflush(stdout);  // or the child's freopen writes our buffered output a second time
+    std::fflush(stderr);
     pid_t pid = fork();
     if (pid == 0) {
       if (!std::freopen(out.c_str(), "w", stdout) || !std::freopen(err.c_str(), "w", stderr)) _exit(127);
@@ -162,13 +165,12 @@ TEST_F(DistributedTest, CheckpointFromTwoRanksResumesOnOne) {
 
 // Two ranks started by hand, as torchrun would; rank 1 is killed, or stopped (hung), once training is under way.
 TEST_F(DistributedTest, ARankThatDiesOrHangsEndsTheRunWithAnError) {
-  int port = 29600 + ::getpid() % 2000;
   for (int fault : {SIGKILL, SIGSTOP}) {
     const std::string run = fault == SIGKILL ? "killed" : "hung";
     const double timeout = 4;
     auto args = TrainArgs(run, 1000000, 9, 1);
     args.insert(args.end(), {"--dist-timeout", std::to_string(timeout), "--threads", "1"});
-    const std::string p = std::to_string(port++);
+    const std::string p = std::to_string(model::PickFreePort());
     pid_t r0 = Spawn(args, {{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_PORT", p}}, run + "0");
     pid_t r1 = Spawn(args, {{"RANK", "1"}, {"WORLD_SIZE", "2"}, {"MASTER_PORT", p}}, run + "1");
     ASSERT_TRUE(WaitForFile(dir_ + "/" + run + "/checkpoint.json", 60)) << Slurp(dir_ + "/" + run + "0.err");
