@@ -105,6 +105,11 @@ Status LaunchLocalRanks(std::vector<std::string> args, const LaunchOptions& opti
 
   using Clock = std::chrono::steady_clock;
   std::vector<bool> running(pids.size(), true);
+  auto signal_running = [&](int sig) {
+    for (size_t r = 0; r < pids.size(); ++r) {
+      if (running[r]) ::kill(pids[r], sig);
+    }
+  };
   size_t alive = pids.size();
   bool forwarded = false;
   bool terminating = !result.ok();
@@ -126,23 +131,17 @@ Status LaunchLocalRanks(std::vector<std::string> args, const LaunchOptions& opti
         if (failed && !terminating) {
           terminating = true;
           terminate_at = Clock::now();
-          for (size_t o = 0; o < pids.size(); ++o) {
-            if (running[o]) ::kill(pids[o], SIGTERM);
-          }
+          signal_running(SIGTERM);
         }
       }
       continue;
     }
     if (g_signal != 0 && !forwarded) {  // pass the stop request on; the ranks checkpoint and exit 0
       forwarded = true;
-      for (size_t o = 0; o < pids.size(); ++o) {
-        if (running[o]) ::kill(pids[o], SIGTERM);
-      }
+      signal_running(SIGTERM);
     }
     if (terminating && std::chrono::duration<double>(Clock::now() - terminate_at).count() > options.grace_seconds) {
-      for (size_t o = 0; o < pids.size(); ++o) {
-        if (running[o]) ::kill(pids[o], SIGKILL);
-      }
+      signal_running(SIGKILL);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

@@ -311,23 +311,21 @@ Status Train(const TrainOptions& options, const std::function<void(const TrainPr
     reducer.Prepare();
     // Each part's loss is the mean over this rank's images of it, weighted by their share of the global batch.
     auto weight = [&](int64_t n) { return static_cast<double>(n) / static_cast<double>(global_batch); };
+    // The batch's images [0, n_simple) are the L_simple part, [n_simple, B) the chain part; the chain's draws come
+    // first from the step's generator.
+    at::Generator gen = MakeGenerator(StepSeed(options.seed ^ 0x10ull, s.step));
     torch::Tensor loss;
-    if (n_chain == 0) {
-      at::Generator gen = MakeGenerator(StepSeed(options.seed ^ 0x10ull, s.step));
-      loss = diffusion.LossSimple(AsEpsModel(s.net), x0, gen, {r0, global_batch}) * weight(count);
-    } else {
-      at::Generator gen = MakeGenerator(StepSeed(options.seed ^ 0x10ull, s.step));
-      // The chain part is the batch's images [n_simple, B), the L_simple part [0, n_simple).
+    auto add = [&loss](const torch::Tensor& part) { loss = loss.defined() ? loss + part : part; };
+    if (n_chain > 0) {
       const int64_t c_begin = std::clamp(n_simple, r0, r1), c_count = r1 - c_begin;
-      loss = diffusion.LossChain(AsEpsModel(s.net), x0.narrow(0, c_begin - r0, c_count), options.chain, gen,
-                                 {c_count > 0 ? c_begin - n_simple : 0, n_chain}) *
-             weight(c_count);
-      if (n_simple > 0) {
-        const int64_t s_count = std::clamp(n_simple, r0, r1) - r0;
-        loss = loss + diffusion.LossSimple(AsEpsModel(s.net), x0.narrow(0, 0, s_count), gen,
-                                           {s_count > 0 ? r0 : 0, n_simple}) *
-                          weight(s_count);
-      }
+      add(diffusion.LossChain(AsEpsModel(s.net), x0.narrow(0, c_begin - r0, c_count), options.chain, gen,
+                              {c_count > 0 ? c_begin - n_simple : 0, n_chain}) *
+          weight(c_count));
+    }
+    if (n_simple > 0) {
+      const int64_t s_count = std::clamp(n_simple, r0, r1) - r0;
+      add(diffusion.LossSimple(AsEpsModel(s.net), x0.narrow(0, 0, s_count), gen, {s_count > 0 ? r0 : 0, n_simple}) *
+          weight(s_count));
     }
     loss.backward();
     DCODEC_RETURN_IF_ERROR(reducer.Finish());

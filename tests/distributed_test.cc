@@ -104,6 +104,14 @@ class DistributedTest : public ::testing::Test {
     return false;
   }
 
+  // The processes `parent` started (a --nproc launcher's ranks, rank 0 first).
+  static std::vector<pid_t> Children(pid_t parent) {
+    std::istringstream in(Slurp("/proc/" + std::to_string(parent) + "/task/" + std::to_string(parent) + "/children"));
+    std::vector<pid_t> pids;
+    for (pid_t p; in >> p;) pids.push_back(p);
+    return pids;
+  }
+
   nlohmann::json Checkpoint(const std::string& run) {
     return nlohmann::json::parse(Slurp(dir_ + "/" + run + "/checkpoint.json"), nullptr, false);
   }
@@ -193,12 +201,8 @@ TEST_F(DistributedTest, LauncherStopsTheOtherRanksWhenOneFails) {
   args.insert(args.end(), {"--nproc", "2", "--dist-timeout", "20"});
   pid_t launcher = Spawn(args, {}, "launcher");
   ASSERT_TRUE(WaitForFile(dir_ + "/launched/checkpoint.json", 60)) << Slurp(dir_ + "/launcher.err");
-  // The launcher's children: rank 0 first.
-  std::string children = Slurp("/proc/" + std::to_string(launcher) + "/task/" + std::to_string(launcher) + "/children");
-  std::istringstream in(children);
-  std::vector<pid_t> ranks;
-  for (pid_t p; in >> p;) ranks.push_back(p);
-  ASSERT_EQ(ranks.size(), 2u) << children;
+  const std::vector<pid_t> ranks = Children(launcher);
+  ASSERT_EQ(ranks.size(), 2u);
   ASSERT_EQ(::kill(ranks[1], SIGKILL), 0);
   const int code = Wait(launcher, 60);
   const std::string err = Slurp(dir_ + "/launcher.err");
@@ -227,9 +231,7 @@ TEST_F(DistributedTest, RanksStopWhenTheLauncherIsKilled) {
   args.insert(args.end(), {"--checkpoint-seconds", "0.2", "--nproc", "2"});
   pid_t launcher = Spawn(args, {}, "launcher");
   ASSERT_TRUE(WaitForFile(dir_ + "/orphans/checkpoint.json", 60)) << Slurp(dir_ + "/launcher.err");
-  std::istringstream in(Slurp("/proc/" + std::to_string(launcher) + "/task/" + std::to_string(launcher) + "/children"));
-  std::vector<pid_t> ranks;
-  for (pid_t p; in >> p;) ranks.push_back(p);
+  const std::vector<pid_t> ranks = Children(launcher);
   ASSERT_EQ(ranks.size(), 2u);
   ASSERT_EQ(::kill(launcher, SIGKILL), 0);
   Wait(launcher, 10);
