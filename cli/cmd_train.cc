@@ -43,6 +43,11 @@ Command AddTrainCommand(CLI::App& app, const GlobalOptions& global) {
       ->delimiter(',');
   app.add_option("--chain-fraction", o->chain_fraction, "fraction of each batch drawn from the chain")
       ->capture_default_str();
+  app.add_flag("--scale-head", o->scale_head,
+               "a per-pixel scale head for the codec's beliefs, trained on the chain's relaxed coded rate (needs --chain)");
+  app.add_option("--rate-weight", o->rate_weight, "with --scale-head: weight of the coded rate (bits per element)")
+      ->check(FiniteNumber(0, 1e6))
+      ->capture_default_str();
   app.add_flag("--resume", o->resume, "continue from RUN/checkpoint.pt");
   app.add_option("--nproc", *nproc, "start this many data-parallel ranks on this machine (--batch is the global batch)")
       ->check(CLI::Range(1, 256))
@@ -73,8 +78,10 @@ Command AddTrainCommand(CLI::App& app, const GlobalOptions& global) {
     auto progress = [&](const model::TrainProgress& p) {
       if (global.quiet) return;  // (only rank 0 reports)
       bool line_end = p.checkpointed || p.step == p.total_steps;
-      std::fprintf(stderr, "\rstep %lld/%lld  loss %.5f  %.1f img/s%s  lr %.2e%s%s", static_cast<long long>(p.step),
-                   static_cast<long long>(p.total_steps), p.loss, p.images_per_second,
+      char rate[48] = "";
+      if (o->scale_head) std::snprintf(rate, sizeof(rate), "  rate %.4f bits", p.rate);
+      std::fprintf(stderr, "\rstep %lld/%lld  loss %.5f%s  %.1f img/s%s  lr %.2e%s%s", static_cast<long long>(p.step),
+                   static_cast<long long>(p.total_steps), p.loss, rate, p.images_per_second,
                    p.world_size > 1 ? (" (" + std::to_string(p.world_size) + " ranks)").c_str() : "", p.lr,
                    p.skipped_nan ? "  (NaN steps skipped)" : "", p.checkpointed ? "  [checkpoint]" : "");
       if (line_end) std::fprintf(stderr, "\n");

@@ -129,6 +129,27 @@ torch::Tensor Diffusion::LossSimple(const EpsModel& model, const torch::Tensor& 
 
 torch::Tensor Diffusion::LossChain(const EpsModel& model, const torch::Tensor& x0, const std::vector<int>& chain,
                                    at::Generator& gen, const BatchSlice& slice) const {
+  return LossChainWithRate(model, x0.size(1), x0, chain, gen, slice).mse;
+}
+
+double ScaleOffsetLog2(const NoiseSchedule& schedule, int t) {
+  const double ab = schedule.alpha_bar(t);
+  return 0.5 * std::log2((1.0 - ab) / ab) - 1.0;
+}
+
+torch::Tensor LogisticBinBits(const torch::Tensor& z, const torch::Tensor& sigma) {
+  // The logistic is symmetric: put the bin on the left tail, where sigmoid has no cancellation, then
+  // log P = log sigmoid(a) + log(1 − exp(log sigmoid(b) − log sigmoid(a))), b < a.
+  auto left = -z.abs();
+  auto a = torch::log_sigmoid((left + 0.5) / sigma);
+  auto b = torch::log_sigmoid((left - 0.5) / sigma);
+  auto log_p = a + torch::log((-torch::expm1(b - a)).clamp_min(1e-30));
+  return log_p * (-1.0 / std::log(2.0));
+}
+
+Diffusion::ChainLoss Diffusion::LossChainWithRate(const EpsModel& net, int64_t channels, const torch::Tensor& x0,
+                                                  const std::vector<int>& chain, at::Generator& gen,
+                                                  const BatchSlice& slice) const {
   const auto whole = WholeBatchShape(x0, slice);
   const int64_t n = x0.size(0);
   const int64_t k = static_cast<int64_t>(chain.size());
@@ -147,16 +168,31 @@ torch::Tensor Diffusion::LossChain(const EpsModel& model, const torch::Tensor& x
     x_t = mean + std::sqrt(12.0 * p.variance) * u;
     xs.push_back(x_t);
   }
-  if (n == 0) return torch::zeros({}, x0.options());
+  ChainLoss result;
+  if (n == 0) {
+    result.mse = torch::zeros({}, x0.options());
+    return result;
+  }
   auto stacked = torch::stack(xs, 1);  // [N, K, C, H, W]
   auto index = stage.to(x0.device());
   auto picked = stacked.index({torch::arange(n, torch::TensorOptions().dtype(torch::kInt64).device(x0.device())),
                                index});
-  std::vector<float> ts(k), a(k), b(k);
+  // Per chain position: timestep, sqrt(ab), sqrt(1 - ab), and the step it serves (the next dithered stage's c0
+  // and Δ; for the last, the pixel stage: c0 = 127.5, Δ = 1), and the scale head's offset.
+  std::vector<float> ts(k), a(k), b(k), c0(k), step(k), offset(k);
   for (int64_t j = 0; j < k; ++j) {
     ts[j] = static_cast<float>(chain[j]);
     a[j] = static_cast<float>(std::sqrt(schedule_.alpha_bar(chain[j])));
     b[j] = static_cast<float>(std::sqrt(1.0 - schedule_.alpha_bar(chain[j])));
+    if (j + 1 < k) {
+      const auto p = schedule_.posterior(chain[j + 1], chain[j]);
+      c0[j] = static_cast<float>(p.coef_x0);
+      step[j] = static_cast<float>(std::sqrt(12.0 * p.variance));
+    } else {
+      c0[j] = 127.5f;
+      step[j] = 1.0f;
+    }
+    offset[j] = static_cast<float>(ScaleOffsetLog2(schedule_, chain[j]));
   }
   auto pick = [&](const std::vector<float>& v) {
     return torch::tensor(v, options).index_select(0, stage).to(x0.device());
@@ -164,8 +200,21 @@ torch::Tensor Diffusion::LossChain(const EpsModel& model, const torch::Tensor& x
   std::vector<int64_t> bshape(x0.dim(), 1);
   bshape[0] = -1;
   auto target = (picked - pick(a).view(bshape) * x0) / pick(b).view(bshape);
-  auto eps = model(picked, pick(ts));
-  return torch::mse_loss(eps, target);
+  auto out = net(picked, pick(ts));
+  const bool with_rate = out.size(1) == 2 * channels;
+  auto eps = with_rate ? out.narrow(1, 0, channels) : out;
+  result.mse = torch::mse_loss(eps, target);
+  if (!with_rate) return result;
+  auto dither = (torch::rand(whole, gen, options).narrow(0, slice.first, n) - 0.5).to(x0.device());
+  // The next step's dither: none at the pixel stage.
+  auto is_dithered = (stage < k - 1).to(x0.device(), torch::kFloat32).view(bshape);
+  auto x0_hat = (picked - pick(b).view(bshape) * eps) / pick(a).view(bshape);
+  auto c = pick(c0).view(bshape), d = pick(step).view(bshape);
+  auto log_scale = out.narrow(1, channels, channels) + pick(offset).view(bshape);
+  auto z = c * (x0 - x0_hat) / d + is_dithered * dither;
+  auto sigma = c * torch::exp2(log_scale.clamp(-20.0, 4.0)) / d;
+  result.rate = LogisticBinBits(z, sigma).mean();
+  return result;
 }
 
 torch::Tensor Diffusion::PredictX0(const torch::Tensor& eps, const torch::Tensor& x_t, int t, ClipX0 clip) const {

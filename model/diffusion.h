@@ -143,6 +143,23 @@ class Diffusion {
   torch::Tensor LossChain(const EpsModel& model, const torch::Tensor& x0, const std::vector<int>& chain,
                           at::Generator& gen, const BatchSlice& slice = {}) const;
 
+  // LossChain for a network with a scale head (UNetConfig::Output::kEpsilonAndLogScale): `net` returns the whole
+  // output, eps in its first C channels and the log2-scale head ℓ in the next C. Besides the eps MSE, the codec's
+  // relaxed coded rate of the step that each prediction serves, in bits per element:
+  //  * at chain[j], j < K-1, the next dithered stage s = chain[j+1]: its symbol's belief is a logistic of scale
+  //    σ = c0·2^(ℓ + ScaleOffsetLog2(t)) around c0·x̂_0 + ct·x_t on the grid of step Δ, so the symbol costs
+  //    LogisticBinBits(c0 (x_0 − x̂_0)/Δ + ũ, σ/Δ) with ũ ~ U[-½, ½) the subtractive dither (for which the additive
+  //    uniform noise relaxation is exact);
+  //  * at chain[K-1], the pixel stage: LogisticBinBits(127.5 (x_0 − x̂_0), 127.5 σ_0), σ_0 = 2^(ℓ + offset).
+  // The dither ũ is drawn from `gen` after the chain's draws. Without the head (C output channels) rate is
+  // undefined and the draws are LossChain's exactly.
+  struct ChainLoss {
+    torch::Tensor mse;   // as LossChain
+    torch::Tensor rate;  // mean relaxed bits per element over the slice (undefined without a scale head)
+  };
+  ChainLoss LossChainWithRate(const EpsModel& net, int64_t channels, const torch::Tensor& x0,
+                              const std::vector<int>& chain, at::Generator& gen, const BatchSlice& slice = {}) const;
+
   // x0_hat = (x_t - sqrt(1 - ab_t) eps) / sqrt(ab_t), optionally clamped to [-1, 1]. t in 1..T.
   torch::Tensor PredictX0(const torch::Tensor& eps, const torch::Tensor& x_t, int t, ClipX0 clip) const;
 
@@ -165,6 +182,15 @@ class Diffusion {
  private:
   NoiseSchedule schedule_;
 };
+
+// The scale head's offset at timestep t (log2, in units of x_0): half the log2 of the noise-to-signal ratio
+// (1 − ᾱ_t)/ᾱ_t, less one, so that a zero-initialised head starts near the error of x̂_0. The codec's per-stage
+// scale multiplier absorbs it, so only training uses it.
+double ScaleOffsetLog2(const NoiseSchedule& schedule, int t);
+
+// −log2 P(bin) for a logistic of scale `sigma` whose bin [z − ½, z + ½) lies at offset z from its mean (z and
+// sigma in units of the bin width), element-wise, stable in both tails; sigma > 0.
+torch::Tensor LogisticBinBits(const torch::Tensor& z, const torch::Tensor& sigma);
 
 // uint8 [0, 255] -> float32 [-1, 1] (p / 127.5 - 1) and back (rounded, clamped).
 torch::Tensor PixelsToModel(const torch::Tensor& pixels_uint8);

@@ -47,6 +47,10 @@ nlohmann::json OptionsJson(const TrainOptions& o) {
     j["chain"] = o.chain;
     j["chain_fraction"] = o.chain_fraction;
   }
+  if (o.scale_head) {
+    j["scale_head"] = true;
+    j["rate_weight"] = o.rate_weight;
+  }
   return j;
 }
 
@@ -175,7 +179,11 @@ double WeightChecksum(State& s) {
 Status WarmStart(const TrainOptions& options, const UNetConfig& config, BetaSchedule schedule, State& s,
                  const torch::Device& device) {
   DCODEC_ASSIGN_OR_RETURN(LoadedModel init, LoadModel(options.init_model));
-  if (init.info.config != config) {
+  // The same network without the scale head: its output layer fills the eps channels, the head starts at zero.
+  UNetConfig without_head = config;
+  without_head.output = UNetConfig::Output::kEpsilon;
+  const bool add_head = config.output != UNetConfig::Output::kEpsilon && init.info.config == without_head;
+  if (init.info.config != config && !add_head) {
     return InvalidArgument("--init " + options.init_model + ": its UNet config " + init.info.config.ToJson().dump() +
                            " is not --preset " + options.preset + "'s");
   }
@@ -186,7 +194,12 @@ Status WarmStart(const TrainOptions& options, const UNetConfig& config, BetaSche
   auto params = s.net->parameters();
   auto source = init.net->parameters();
   for (size_t i = 0; i < params.size(); ++i) {
-    params[i].copy_(source[i].to(device));
+    if (params[i].sizes() == source[i].sizes()) {
+      params[i].copy_(source[i].to(device));
+    } else {  // the output layer (add_head): [2C, ...] from [C, ...]
+      params[i].zero_();
+      params[i].narrow(0, 0, source[i].size(0)).copy_(source[i].to(device));
+    }
     s.ema[i] = params[i].detach().clone();
   }
   return Status::Ok();
@@ -199,6 +212,13 @@ Status Train(const TrainOptions& options, const std::function<void(const TrainPr
   if (options.run_dir.empty()) return InvalidArgument("--run DIR is required");
   if (options.batch_size < 1 || options.steps < 1) return InvalidArgument("--batch and --steps must be positive");
   DCODEC_ASSIGN_OR_RETURN(UNetConfig config, PresetConfig(options.preset));
+  if (options.scale_head) {
+    if (options.chain.empty() || options.chain_fraction <= 0) {
+      return InvalidArgument("--scale-head trains on the coding chain: it needs --chain and --chain-fraction > 0");
+    }
+    if (!(options.rate_weight >= 0)) return InvalidArgument("--rate-weight must be >= 0");
+    config.output = UNetConfig::Output::kEpsilonAndLogScale;
+  }
   DCODEC_ASSIGN_OR_RETURN(BetaSchedule schedule_kind, ParseBetaSchedule(options.schedule));
   const DistributedOptions& dist = options.distributed;
   if (options.batch_size < dist.world_size) {
@@ -283,8 +303,8 @@ Status Train(const TrainOptions& options, const std::function<void(const TrainPr
   const int64_t n_chain = static_cast<int64_t>(std::lround(options.chain_fraction * global_batch));
   const int64_t n_simple = global_batch - n_chain;
   const uint64_t dropout_seed = options.seed ^ 0x5bd1e995ull ^ (static_cast<uint64_t>(rank) * 0x9E3779B97F4A7C15ull);
-  std::deque<double> recent;
-  double recent_sum = 0;
+  std::deque<double> recent, recent_rate;
+  double recent_sum = 0, recent_rate_sum = 0;
   int64_t skipped = 0, consecutive_bad = 0;
   auto last_checkpoint = Clock::now();
   const auto run_start = Clock::now();
@@ -315,12 +335,27 @@ Status Train(const TrainOptions& options, const std::function<void(const TrainPr
     // first from the step's generator.
     at::Generator gen = MakeGenerator(StepSeed(options.seed ^ 0x10ull, s.step));
     torch::Tensor loss;
+    double rate_value = 0;  // this rank's share of the chain's mean relaxed bits per element
     auto add = [&loss](const torch::Tensor& part) { loss = loss.defined() ? loss + part : part; };
     if (n_chain > 0) {
       const int64_t c_begin = std::clamp(n_simple, r0, r1), c_count = r1 - c_begin;
-      add(diffusion.LossChain(AsEpsModel(s.net), x0.narrow(0, c_begin - r0, c_count), options.chain, gen,
-                              {c_count > 0 ? c_begin - n_simple : 0, n_chain}) *
-          weight(c_count));
+      const BatchSlice slice{c_count > 0 ? c_begin - n_simple : 0, n_chain};
+      const torch::Tensor chain_x0 = x0.narrow(0, c_begin - r0, c_count);
+      if (options.scale_head) {
+        UNet net = s.net;
+        auto whole = [net](const torch::Tensor& x, const torch::Tensor& t) mutable { return net->forward(x, t); };
+        Diffusion::ChainLoss part =
+            diffusion.LossChainWithRate(whole, config.in_channels, chain_x0, options.chain, gen, slice);
+        const double share = static_cast<double>(c_count) / static_cast<double>(n_chain);
+        if (part.rate.defined()) {
+          rate_value = part.rate.item<double>() * share;
+          add((part.mse + options.rate_weight * part.rate) * weight(c_count));
+        } else {
+          add(part.mse * weight(c_count));
+        }
+      } else {
+        add(diffusion.LossChain(AsEpsModel(s.net), chain_x0, options.chain, gen, slice) * weight(c_count));
+      }
     }
     if (n_simple > 0) {
       const int64_t s_count = std::clamp(n_simple, r0, r1) - r0;
@@ -334,12 +369,13 @@ Status Train(const TrainOptions& options, const std::function<void(const TrainPr
     const bool local_stop = stop && stop->load();
     const double since = std::chrono::duration<double>(Clock::now() - last_checkpoint).count();
     auto agreed = torch::tensor({loss.item<double>(), local_stop ? 1.0 : 0.0,
-                                 leader && since >= options.checkpoint_seconds ? 1.0 : 0.0},
+                                 leader && since >= options.checkpoint_seconds ? 1.0 : 0.0, rate_value},
                                 torch::kFloat64);
     DCODEC_RETURN_IF_ERROR(group->AllReduceSum(agreed));
     const double loss_value = agreed[0].item<double>();
     const bool want_stop = agreed[1].item<double>() > 0;
     const bool time_due = agreed[2].item<double>() > 0;
+    const double step_rate = agreed[3].item<double>();
     double grad_norm = torch::nn::utils::clip_grad_norm_(s.net->parameters(), options.grad_clip);
     if (!std::isfinite(loss_value) || !std::isfinite(grad_norm)) {
       ++skipped;
@@ -363,9 +399,13 @@ Status Train(const TrainOptions& options, const std::function<void(const TrainPr
     window_images += global_batch;
     recent.push_back(loss_value);
     recent_sum += loss_value;
+    recent_rate.push_back(step_rate);
+    recent_rate_sum += step_rate;
     if (recent.size() > 100) {
       recent_sum -= recent.front();
       recent.pop_front();
+      recent_rate_sum -= recent_rate.front();
+      recent_rate.pop_front();
     }
     bool checkpoint = s.step % options.checkpoint_every == 0 || s.step == options.steps || want_stop || time_due;
     if (checkpoint) {
@@ -385,7 +425,7 @@ Status Train(const TrainOptions& options, const std::function<void(const TrainPr
       last_checkpoint = Clock::now();
     }
     double window_seconds = std::chrono::duration<double>(Clock::now() - window_start).count();
-    TrainProgress progress{s.step,    options.steps, recent_sum / recent.size(),
+    TrainProgress progress{s.step,    options.steps, recent_sum / recent.size(), recent_rate_sum / recent.size(),
                            window_seconds > 0 ? window_images / window_seconds : 0.0,
                            lr,        checkpoint,    skipped,
                            world};

@@ -59,6 +59,12 @@ struct TrainOptions {
   // 400,162,45,10), and that fraction of every batch draws its x_t from the dithered chain instead of q(x_t | x_0).
   std::vector<int> chain;
   double chain_fraction = 0.0;
+  // A per-pixel scale head (UNetConfig::Output::kEpsilonAndLogScale; the codec's stage beliefs use it): the chain
+  // part of each batch then also trains on the codec's relaxed coded rate (Diffusion::LossChainWithRate), its loss
+  // being MSE + rate_weight · bits per element. --init may name the same network without the head: the head's
+  // output channels start at zero.
+  bool scale_head = false;
+  double rate_weight = 0.1;
   // This process's place in a data-parallel run (world size 1: alone).
   DistributedOptions distributed;
 };
@@ -67,6 +73,7 @@ struct TrainProgress {
   int64_t step;
   int64_t total_steps;
   double loss;           // running mean of the recent steps
+  double rate;           // with a scale head: running mean of the chain's relaxed coded bits per element, else 0
   double images_per_second;
   double lr;
   bool checkpointed;     // a checkpoint was written at this step
