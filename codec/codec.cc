@@ -116,11 +116,16 @@ void FillPlaneMeans(const uint8_t mean[3], std::vector<float>& x0_hat) {
   for (int p = 0; p < 3; ++p) std::fill(x0_hat.begin() + p * plane, x0_hat.begin() + (p + 1) * plane, PixelToUnit(mean[p]));
 }
 
-// `activity` is nullptr for the first stage, whose x̂_0 is the planes' means.
-DitherStage MakeDitherStage(const StageCoefficients& c, uint64_t seed, int j, const std::vector<float>& activity) {
+// `activity` and the scale head's `log_scale` are not used by the first stage, whose x̂_0 is the planes' means;
+// `log_scale` is empty for a model without a head.
+DitherStage MakeDitherStage(const StageCoefficients& c, uint64_t seed, int j, const std::vector<float>& activity,
+                            const std::vector<int32_t>& log_scale) {
   return DitherStage{c.coef_x0, c.coef_xt, std::sqrt(12.0 * c.variance), DitherKey(seed, j),
-                     j > 0 ? activity.data() : nullptr};
+                     j > 0 ? activity.data() : nullptr, j > 0 && !log_scale.empty() ? log_scale.data() : nullptr};
 }
+
+// The scale head's portable side information has its own retrieval keys.
+uint64_t ScaleHeadKey(uint64_t portable_key) { return portable_key ^ 0x5CA1E5CA1E000000ull; }
 
 // The model's own cost of a dithered stage (bits): Σ KL(q(x_s | x_t, x_0) || p_θ(x_s | x_t)) with the posterior
 // variance on both sides; stage 0 compares q(x_τ | x_0) with N(0, 1), the diffusion prior.
@@ -257,8 +262,13 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
   // The network's ε at t, and x̂_0 from it as it is (for the reports' PSNR; the decoder shows the same)...
   std::vector<float> eps(K > 0 ? n : 0);
   std::vector<int32_t> q(K > 0 ? n : 0);
+  // With a scale head: its output, and that on its own portable grid (entropy_model.h, HeadScale).
+  const bool head = K > 0 && denoiser_->has_scale_head();
+  std::vector<float> head_out(head ? n : 0);
+  std::vector<int32_t> log_scale(head ? n : 0);
   auto predict = [&](int t) -> Status {
-    DCODEC_RETURN_IF_ERROR(denoiser_->PredictEps(x_t.data(), w, h, t, options.tiles, eps.data()));
+    DCODEC_RETURN_IF_ERROR(
+        denoiser_->PredictEps(x_t.data(), w, h, t, options.tiles, eps.data(), head ? head_out.data() : nullptr));
     denoiser_->X0FromEps(t, x_t.data(), eps.data(), n, x0_hat.data());  // as given: previews, reports
     return Status::Ok();
   };
@@ -267,6 +277,10 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
     EncodePortableEps(eps.data(), n, grid, PortableKey(options.seed, j), enc, q.data(), bits);
     const Denoiser::X0Coefficients xc = denoiser_->X0CoefficientsAt(t);
     X0FromQuantizedEps(x_t.data(), q.data(), n, xc.coef_xt, xc.coef_eps, grid, x0_hat.data());
+    if (head) {
+      EncodePortableEps(head_out.data(), n, {kHeadGridBits, grid.margin_bits},
+                        ScaleHeadKey(PortableKey(options.seed, j)), enc, log_scale.data(), bits);
+    }
   };
 
   // The alpha plane (or the note that there is none) opens the stream; its bits count with stage 1.
@@ -288,7 +302,7 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
       make_portable(c.t, j, &portable_bits);
       activity = Activity(x0_hat.data(), w, h);
     }
-    DitherStage st = MakeDitherStage(c, options.seed, j, activity);
+    DitherStage st = MakeDitherStage(c, options.seed, j, activity, log_scale);
     uint8_t plane_mean[3] = {136, 136, 136};
     if (j == 0) {
       // Before any stage the planes' mean pixels are all that x̂_0 can be: to 16 levels, 12 bits.
@@ -328,13 +342,14 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
         report.side_bits += 24;
         FillPlaneMeans(plane_mean, x0_hat);
       }
-      Belief belief = ChoosePixelBelief(cells, x0_hat.data(), pixels.data(), w, h);
+      const int32_t* pixel_scale = K > 0 && head ? log_scale.data() : nullptr;
+      Belief belief = ChoosePixelBelief(cells, x0_hat.data(), pixels.data(), w, h, nullptr, pixel_scale);
       report.timestep = 0;
       report.model_bits = ModelBitsPixels(x0_hat.data(), pixels.data(), n);
       EncodeBelief(enc, belief, BeliefKind::kPixels);
       report.side_bits += BeliefBits(BeliefKind::kPixels);
       DCODEC_RETURN_IF_ERROR(EncodePixelStage(belief, cells, x0_hat.data(), pixels.data(), w, h, enc,
-                                              &report.ideal_bits));
+                                              &report.ideal_bits, pixel_scale));
       if (K == 0) report.ideal_bits += alpha_bits;
       report.psnr = std::numeric_limits<double>::infinity();
       end_stage(report, K, pixels.data());
@@ -482,8 +497,12 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
   const PortableGrid grid = GridOf(params);
   std::vector<float> eps(K > 0 ? n : 0);
   std::vector<int32_t> q(K > 0 ? n : 0);
+  const bool head = K > 0 && denoiser_->has_scale_head();
+  std::vector<float> head_out(head ? n : 0);
+  std::vector<int32_t> log_scale(head ? n : 0);
   auto predict = [&](int t) -> Status {
-    DCODEC_RETURN_IF_ERROR(denoiser_->PredictEps(x_t.data(), w, h, t, tiles, eps.data()));
+    DCODEC_RETURN_IF_ERROR(
+        denoiser_->PredictEps(x_t.data(), w, h, t, tiles, eps.data(), head ? head_out.data() : nullptr));
     denoiser_->X0FromEps(t, x_t.data(), eps.data(), n, x0_hat.data());  // as given: previews, reports
     return Status::Ok();
   };
@@ -492,6 +511,11 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
                                              q.data(), options.audit ? bits : nullptr));
     const Denoiser::X0Coefficients xc = denoiser_->X0CoefficientsAt(t);
     X0FromQuantizedEps(x_t.data(), q.data(), n, xc.coef_xt, xc.coef_eps, grid, x0_hat.data());
+    if (head) {
+      DCODEC_RETURN_IF_ERROR(DecodePortableEps(head_out.data(), n, {kHeadGridBits, grid.margin_bits},
+                                               ScaleHeadKey(PortableKey(params.dither_seed, j)), dec,
+                                               log_scale.data(), options.audit ? bits : nullptr));
+    }
     return Status::Ok();
   };
 
@@ -536,7 +560,7 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
     }
     report.side_bits = BeliefBits(kind);
     if (j == 0) FillPlaneMeans(belief->plane_mean, x0_hat);
-    DitherStage st = MakeDitherStage(c, params.dither_seed, j, activity);
+    DitherStage st = MakeDitherStage(c, params.dither_seed, j, activity, log_scale);
     Cells narrowed = cells;  // an incomplete stage must not narrow anything
     Status s = DecodeDitherStage(st, *belief, narrowed, x_t.data(), x0_hat.data(), n, dec, x_s.data(), symbols.data(),
                                  options.audit ? &report.ideal_bits : nullptr);
@@ -582,7 +606,7 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
         report.side_bits += BeliefBits(BeliefKind::kPixels);
         pixels.resize(n);
         st = DecodePixelStage(*belief, cells, x0_hat.data(), w, h, dec, pixels.data(),
-                              options.audit ? &report.ideal_bits : nullptr);
+                              options.audit ? &report.ideal_bits : nullptr, head ? log_scale.data() : nullptr);
         if (K == 0) report.ideal_bits += alpha_bits;
       }
       if (!st.ok()) {

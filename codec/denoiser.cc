@@ -31,6 +31,9 @@ StatusOr<std::unique_ptr<Denoiser>> Denoiser::Load(const std::string& model_path
 }
 
 uint64_t Denoiser::model_id() const { return impl_->loaded.model_id; }
+bool Denoiser::has_scale_head() const {
+  return impl_->loaded.info.config.output == model::UNetConfig::Output::kEpsilonAndLogScale;
+}
 const model::NoiseSchedule& Denoiser::schedule() const { return impl_->schedule; }
 
 Status Denoiser::PredictX0(const float* x_t, int width, int height, int t, const TileOptions& tiles,
@@ -53,7 +56,7 @@ Denoiser::X0Coefficients Denoiser::X0CoefficientsAt(int t) const {
 }
 
 Status Denoiser::PredictEps(const float* x_t, int width, int height, int t, const TileOptions& tiles,
-                            float* eps_out) const {
+                            float* eps_out, float* log_scale_out) const {
   if (t < 1 || t > impl_->schedule.num_steps()) return Internal("PredictX0: timestep out of range");
   if (tiles.tile_size < 16 || tiles.margin < 0 || tiles.threads < 1) return InvalidArgument("bad tile options");
   const int ts = tiles.tile_size;
@@ -81,20 +84,23 @@ Status Denoiser::PredictEps(const float* x_t, int width, int height, int t, cons
                       in + (static_cast<size_t>(c) * ch + y) * cw);
         }
       }
-      torch::Tensor eps;
+      torch::Tensor out;
       try {
         torch::Tensor tt = torch::full({1}, static_cast<float>(t), torch::kFloat32);
-        eps = impl_->loaded.net->forward(input, tt).slice(1, 0, 3).contiguous();
+        out = impl_->loaded.net->forward(input, tt).contiguous();
       } catch (const c10::Error& e) {
         errors[w] = e.what_without_backtrace();
         return;
       }
-      const float* e = eps.data_ptr<float>();
+      const float* e = out.data_ptr<float>();
+      const bool head = log_scale_out && out.size(1) == 6;
       for (int c = 0; c < 3; ++c) {
         for (int y = y0; y < y1; ++y) {
           for (int x = x0; x < x1; ++x) {
             size_t dst = c * plane + static_cast<size_t>(y) * width + x;
-            eps_out[dst] = e[(static_cast<size_t>(c) * ch + (y - cy0)) * cw + (x - cx0)];
+            const size_t src = (static_cast<size_t>(c) * ch + (y - cy0)) * cw + (x - cx0);
+            eps_out[dst] = e[src];
+            if (head) log_scale_out[dst] = e[src + 3 * static_cast<size_t>(ch) * cw];
           }
         }
       }

@@ -32,9 +32,14 @@ class Denoiser {
   const model::NoiseSchedule& schedule() const;
   const std::string& path() const { return path_; }
 
+  // Whether the network has a per-pixel scale head (UNetConfig::Output::kEpsilonAndLogScale; entropy_model.h).
+  bool has_scale_head() const;
+
   // ε_θ(x_t, t) over 3·width·height values (float: its last bits depend on the machine; portable.h makes them
-  // portable).
-  Status PredictEps(const float* x_t, int width, int height, int t, const TileOptions& tiles, float* eps) const;
+  // portable), and with a scale head its log2-scale output into `log_scale` (3·width·height values; nullptr: not
+  // wanted).
+  Status PredictEps(const float* x_t, int width, int height, int t, const TileOptions& tiles, float* eps,
+                    float* log_scale = nullptr) const;
   // x0_hat = clip(coef_xt·x_t − coef_eps·ε_θ(x_t, t), −1, 1) with coef_xt = 1/sqrt(ᾱ_t), coef_eps =
   // sqrt(1 − ᾱ_t)/sqrt(ᾱ_t), element-wise (x0_hat may not alias x_t).
   Status PredictX0(const float* x_t, int width, int height, int t, const TileOptions& tiles, float* x0_hat) const;

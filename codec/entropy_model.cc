@@ -57,6 +57,10 @@ uint8_t UnitToPixel(double v) {
 
 double Belief::scale() const { return Exp2Sixteenths(static_cast<int>(scale_code) - 160); }
 
+double HeadScale(uint8_t scale_code, int32_t log_scale) {
+  return Exp2Sixteenths(std::clamp(log_scale, kHeadLogScaleMin, kHeadLogScaleMax) + scale_code - 128);
+}
+
 uint8_t ScaleCodeFor(double scale) {
   if (!(scale > 0)) return 0;
   double code = 160.0 + 16.0 * std::log2(scale);
@@ -217,7 +221,8 @@ QuantizedContinuous DitherBelief(const DitherStage& st, const Belief& b, const C
   d.family = b.family;
   d.mean = (st.coef_xt * x_t + st.coef_x0 * x0) / st.step + u;
   const double a = st.activity ? st.activity[i] : 0.0;
-  d.scale = (b.scale() + b.gain() * a * st.coef_x0) / st.step;
+  const double base = st.log_scale ? st.coef_x0 * HeadScale(b.scale_code, st.log_scale[i]) : b.scale();
+  d.scale = (base + b.gain() * a * st.coef_x0) / st.step;
   d.lo = SymbolOf(st, x_t, lo, u);
   d.hi = SymbolOf(st, x_t, hi, u);
   return d;
@@ -234,14 +239,16 @@ PixelContext ContextOf(const float* residuals, int width, int height, size_t i) 
   return ctx;
 }
 
-QuantizedContinuous PixelBelief(const Belief& b, const Cells& cells, size_t i, double x0_hat, const PixelContext& ctx) {
+QuantizedContinuous PixelBelief(const Belief& b, const Cells& cells, size_t i, double x0_hat, const PixelContext& ctx,
+                                const int32_t* log_scale) {
   QuantizedContinuous d;
   d.family = b.family;
   d.lo = cells.lo(i);
   d.hi = cells.hi(i);
   const double predicted = (b.w_left * ctx.left + b.w_up * ctx.up + b.w_plane * ctx.plane) / 16.0;
   d.mean = std::clamp(127.5 * (x0_hat + 1.0) + predicted, static_cast<double>(d.lo), static_cast<double>(d.hi));
-  d.scale = b.scale() + b.local_code / 8.0 * (std::abs(ctx.left) + std::abs(ctx.up)) / 2.0;
+  const double base = log_scale ? 127.5 * HeadScale(b.scale_code, log_scale[i]) : b.scale();
+  d.scale = base + b.local_code / 8.0 * (std::abs(ctx.left) + std::abs(ctx.up)) / 2.0;
   return d;
 }
 
@@ -312,6 +319,7 @@ Belief ChooseDitherBelief(const DitherStage& st, const Cells& cells, const float
   size_t count = 0;
   for (size_t i = 0; i < n; i += stride, ++count) {
     double r = st.coef_x0 * (static_cast<double>(PixelToUnit(pixels[i])) - x0_hat[i]);
+    if (st.log_scale) r /= st.coef_x0 * HeadScale(160, st.log_scale[i]);  // the multiplier's guess
     sum_sq += r * r;
   }
   const double rms = std::sqrt(sum_sq / std::max<size_t>(1, count));
@@ -324,8 +332,8 @@ Belief ChooseDitherBelief(const DitherStage& st, const Cells& cells, const float
     }
     return bits;
   };
-  return SearchBelief(std::max(rms, st.step * 1e-3), st.activity != nullptr, cost, Belief{}, nullptr,
-                      kDitherScaleCodeMin, kDitherScaleCodeMax);
+  return SearchBelief(std::max(rms, st.log_scale ? 1e-3 : st.step * 1e-3), st.activity != nullptr, cost, Belief{},
+                      nullptr, kDitherScaleCodeMin, kDitherScaleCodeMax);
 }
 
 namespace {
@@ -358,7 +366,7 @@ void FitWeights(const std::vector<PixelContext>& ctx, const std::vector<double>&
 }  // namespace
 
 Belief ChoosePixelBelief(const Cells& cells, const float* x0_hat, const uint8_t* pixels, int width, int height,
-                         double* bits_per_symbol) {
+                         double* bits_per_symbol, const int32_t* log_scale) {
   const size_t n = 3 * static_cast<size_t>(width) * height;
   const size_t stride = SubsampleStride(n);
   std::vector<float> residuals(n);
@@ -375,18 +383,19 @@ Belief ChoosePixelBelief(const Cells& cells, const float* x0_hat, const uint8_t*
     double bits = 0;
     for (size_t k = 0; k < sample.size(); ++k) {
       const size_t i = sample[k];
-      bits += bitstream::IdealBits(PixelBelief(b, cells, i, x0_hat[i], contexts[k]), pixels[i]);
+      bits += bitstream::IdealBits(PixelBelief(b, cells, i, x0_hat[i], contexts[k], log_scale), pixels[i]);
     }
     return bits;
   };
   auto rms_after = [&](const Belief& b) {
     double sum_sq = 0;
     for (size_t k = 0; k < sample.size(); ++k) {
-      const double e =
+      double e =
           targets[k] - (b.w_left * contexts[k].left + b.w_up * contexts[k].up + b.w_plane * contexts[k].plane) / 16.0;
+      if (log_scale) e /= 127.5 * HeadScale(160, log_scale[sample[k]]);  // the multiplier's guess
       sum_sq += e * e;
     }
-    return std::max(std::sqrt(sum_sq / std::max<size_t>(1, sample.size())), 0.05);
+    return std::max(std::sqrt(sum_sq / std::max<size_t>(1, sample.size())), log_scale ? 1e-3 : 0.05);
   };
   // Without and with the fitted residual prediction; then the local-error gain for the better one.
   double w[3];

@@ -35,7 +35,8 @@ inline float PixelToUnit(uint8_t p) { return static_cast<float>(p / 127.5 - 1.0)
 // The nearest 8-bit sample to a value in [-1, 1].
 uint8_t UnitToPixel(double v);
 
-// The belief's shape, coded at the start of each stage: family (1 bit), scale code (7 bits for dithered stages,
+// The belief's shape, coded at the start of each stage (with a scale head, DitherStage::log_scale, the scale
+// code is a multiplier of each element's predicted scale: see HeadScale): family (1 bit), scale code (7 bits for dithered stages,
 // whose scales lie in [2^-8, 1) in units of x_0; 8 bits for the pixel stage); for the dithered stages after the
 // first, the gain on the activity of x̂_0 (one of kGainCodes, 2 bits); for the first, the planes' means (3 × 4
 // bits); for the pixel stage its causal context (PixelContext): three prediction weights (w/16, w in −3..12, 4 bits
@@ -73,7 +74,19 @@ struct DitherStage {
   double step;  // Δ = sqrt(12 σ̃²)
   uint64_t dither_key;
   const float* activity = nullptr;  // a_i per element (nullptr: all zero)
+  const int32_t* log_scale = nullptr;  // the model's scale head, HeadScale() (nullptr: a model without one)
 };
+
+// A model with a scale head (model/unet.h, UNetConfig::Output::kEpsilonAndLogScale) predicts, per element, the
+// log2 of the size of x̂_0's error; both sides quantize it to 1/16 on the portable grid (portable.h), q_i. The
+// belief's scale is then per element: the stage's coded scale (the Belief's scale code, a multiplier that absorbs
+// the head's calibration and its per-timestep offset, model/diffusion.h ScaleOffsetLog2, about 2^-4 .. 2^-0.3)
+// times 2^(q_i/16), computed as one power of 2^(1/16), exact on every machine (a table and ldexp):
+//   HeadScale(code, q_i) = 2^((clamp(q_i) + code − 128)/16)
+// (4 × Belief::scale() × 2^(q_i/16): two octaves of headroom above the dithered stages' largest code).
+constexpr int32_t kHeadLogScaleMin = -160, kHeadLogScaleMax = 160;  // q_i is clamped to ±10 octaves
+constexpr int kHeadGridBits = 4;                                   // q_i in 1/16 of an octave
+double HeadScale(uint8_t scale_code, int32_t log_scale);
 
 // The dither of element i: U[-½, ½) from a counter-based hash, the same on every machine.
 double Dither(uint64_t key, uint64_t i);
@@ -119,15 +132,16 @@ PixelContext ContextOf(const float* residuals, int width, int height, size_t i);
 inline float Residual(uint8_t p, double x0_hat) { return static_cast<float>(p - 127.5 * (x0_hat + 1.0)); }
 
 // The distribution of pixel i given x̂_0 and its context (support [lo, hi]).
+// With a scale head (`log_scale` not null) the base scale is 127.5 · HeadScale(scale_code, log_scale[i]).
 bitstream::QuantizedContinuous PixelBelief(const Belief& b, const Cells& cells, size_t i, double x0_hat,
-                                           const PixelContext& context);
+                                           const PixelContext& context, const int32_t* log_scale = nullptr);
 
 // The shape that minimises the stage's ideal bits, searched on a subsample of about 8192 elements.
 Belief ChooseDitherBelief(const DitherStage& st, const Cells& cells, const float* x_t, const float* x0_hat,
                           const uint8_t* pixels, size_t n);
 // *bits_per_symbol (if given): the chosen belief's mean cost on the subsample, an estimate of the stage's rate.
 Belief ChoosePixelBelief(const Cells& cells, const float* x0_hat, const uint8_t* pixels, int width, int height,
-                         double* bits_per_symbol = nullptr);
+                         double* bits_per_symbol = nullptr, const int32_t* log_scale = nullptr);
 
 }  // namespace dcodec::codec
 

@@ -40,12 +40,13 @@ Status DecodeDitherStage(const DitherStage& st, const Belief& belief, Cells& cel
 }
 
 Status EncodePixelStage(const Belief& belief, const Cells& cells, const float* x0_hat, const uint8_t* pixels, int width,
-                        int height, bitstream::AnsEncoder& enc, double* ideal_bits) {
+                        int height, bitstream::AnsEncoder& enc, double* ideal_bits, const int32_t* log_scale) {
   const size_t n = 3 * static_cast<size_t>(width) * height;
   std::vector<float> residuals(n);
   double bits = 0;
   for (size_t i = 0; i < n; ++i) {
-    const auto dist = PixelBelief(belief, cells, i, x0_hat[i], ContextOf(residuals.data(), width, height, i));
+    const auto dist = PixelBelief(belief, cells, i, x0_hat[i], ContextOf(residuals.data(), width, height, i),
+                                   log_scale);
     DCODEC_RETURN_IF_ERROR(bitstream::EncodeSymbol(enc, dist, pixels[i]));
     bits += bitstream::IdealBits(dist, pixels[i]);
     residuals[i] = Residual(pixels[i], x0_hat[i]);
@@ -55,12 +56,13 @@ Status EncodePixelStage(const Belief& belief, const Cells& cells, const float* x
 }
 
 Status DecodePixelStage(const Belief& belief, const Cells& cells, const float* x0_hat, int width, int height,
-                        bitstream::AnsDecoder& dec, uint8_t* pixels, double* ideal_bits) {
+                        bitstream::AnsDecoder& dec, uint8_t* pixels, double* ideal_bits, const int32_t* log_scale) {
   const size_t n = 3 * static_cast<size_t>(width) * height;
   std::vector<float> residuals(n);
   double bits = 0;
   for (size_t i = 0; i < n; ++i) {
-    const auto dist = PixelBelief(belief, cells, i, x0_hat[i], ContextOf(residuals.data(), width, height, i));
+    const auto dist = PixelBelief(belief, cells, i, x0_hat[i], ContextOf(residuals.data(), width, height, i),
+                                   log_scale);
     DCODEC_ASSIGN_OR_RETURN(int32_t p, bitstream::DecodeSymbol(dec, dist));
     if (ideal_bits) bits += bitstream::IdealBits(dist, p);
     pixels[i] = static_cast<uint8_t>(p);

@@ -36,9 +36,11 @@ Status DecodeDitherStage(const DitherStage& stage, const Belief& belief, Cells& 
 
 // Three planes of width × height, coded plane by plane, row by row (the causal context of entropy_model.h).
 Status EncodePixelStage(const Belief& belief, const Cells& cells, const float* x0_hat, const uint8_t* pixels, int width,
-                        int height, bitstream::AnsEncoder& enc, double* ideal_bits);
+                        int height, bitstream::AnsEncoder& enc, double* ideal_bits,
+                        const int32_t* log_scale = nullptr);
 Status DecodePixelStage(const Belief& belief, const Cells& cells, const float* x0_hat, int width, int height,
-                        bitstream::AnsDecoder& dec, uint8_t* pixels, double* ideal_bits = nullptr);
+                        bitstream::AnsDecoder& dec, uint8_t* pixels, double* ideal_bits = nullptr,
+                        const int32_t* log_scale = nullptr);
 
 }  // namespace dcodec::codec
 

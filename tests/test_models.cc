@@ -9,10 +9,17 @@
 
 namespace dcodec::testing {
 
-void WriteRandomModel(const std::string& path, uint64_t seed) {
+void WriteRandomModel(const std::string& path, uint64_t seed, bool scale_head) {
   torch::manual_seed(seed);
   model::UNetConfig config = model::UNetConfig::Tiny();
+  if (scale_head) config.output = model::UNetConfig::Output::kEpsilonAndLogScale;
   model::UNet net(config);
+  if (scale_head) {
+    torch::NoGradGuard no_grad;
+    for (auto& p : net->named_parameters()) {
+      if (p.key().rfind("out_conv", 0) == 0) p.value().normal_(0.0, 0.3);
+    }
+  }
   model::ModelFile info;
   info.config = config;
   Status s = model::SaveModel(path, net, info);
