@@ -94,6 +94,72 @@ TEST(DiffusionTest, ChainLossHasUnitNoiseAndUsesChainTimesteps) {
   EXPECT_LT(d.LossChain(Oracle(s, x0), x0, chain, gen2).item<double>(), 1e-8);
 }
 
+// −log2 of a logistic's mass on [z − ½, z + ½), against long double arithmetic, in the body and far in both tails;
+// and the masses of all bins sum to one.
+TEST(DiffusionTest, LogisticBinBitsIsExactAndNormalised) {
+  const std::vector<float> zs = {0.0f, 0.3f, -0.7f, 2.5f, -12.0f, 40.0f, 0.2f, 1e-4f};
+  const std::vector<float> sigmas = {1.0f, 0.2f, 3.0f, 0.5f, 1.5f, 2.0f, 40.0f, 1e-3f};
+  auto bits = LogisticBinBits(torch::tensor(zs), torch::tensor(sigmas));
+  for (size_t i = 0; i < zs.size(); ++i) {
+    auto cdf = [&](long double x) { return 1.0L / (1.0L + std::exp(-x / static_cast<long double>(sigmas[i]))); };
+    // The left-tail form of the same difference (the logistic is symmetric), in long double.
+    const long double z = -std::fabs(static_cast<long double>(zs[i]));
+    const long double p = cdf(z + 0.5L) - cdf(z - 0.5L);
+    const double expected = static_cast<double>(-std::log2(p));
+    EXPECT_NEAR(bits[i].item<double>(), expected, 1e-4 * std::max(1.0, expected)) << "z " << zs[i];
+  }
+  auto k = torch::arange(-400, 401, torch::kFloat32) + 0.37f;
+  const double total = torch::exp2(-LogisticBinBits(k, torch::full_like(k, 7.0f))).sum().item<double>();
+  EXPECT_NEAR(total, 1.0, 1e-4);
+}
+
+// LossChainWithRate: its MSE part draws exactly as LossChain (with or without a head); without a head it has no
+// rate; with an oracle's eps (x̂_0 = x_0) the dithered stages' rate is that of the dither alone, and the gradient
+// reaches the head.
+TEST(DiffusionTest, ChainRateLossMatchesLossChainAndTrainsTheHead) {
+  NoiseSchedule s = NoiseSchedule::Make(BetaSchedule::kLinear, 1000);
+  Diffusion d(s);
+  torch::manual_seed(4);
+  auto x0 = (torch::randint(0, 256, {16, 3, 8, 8}) / 127.5 - 1).to(torch::kFloat32);
+  const std::vector<int> chain = {400, 162, 45, 10};
+  at::Generator g1 = MakeGenerator(8), g2 = MakeGenerator(8), g3 = MakeGenerator(8);
+  const double plain = d.LossChain(ToyEps, x0, chain, g1).item<double>();
+  auto no_head = d.LossChainWithRate(ToyEps, 3, x0, chain, g2);
+  EXPECT_EQ(no_head.mse.item<double>(), plain);
+  EXPECT_FALSE(no_head.rate.defined());
+  auto head_param = torch::zeros({1, 3, 1, 1}, torch::requires_grad());
+  EpsModel with_head = [&](const torch::Tensor& x, const torch::Tensor& t) {
+    return torch::cat({ToyEps(x, t), head_param.expand({x.size(0), 3, x.size(2), x.size(3)})}, 1);
+  };
+  auto head = d.LossChainWithRate(with_head, 3, x0, chain, g3);
+  EXPECT_EQ(head.mse.item<double>(), plain);
+  ASSERT_TRUE(head.rate.defined());
+  EXPECT_GT(head.rate.item<double>(), 0.0);
+  head.rate.backward();
+  EXPECT_GT(head_param.grad().abs().sum().item<double>(), 0.0);
+
+  // The oracle: r = 0, so a dithered stage's symbol lies at offset ũ from the mean; with the head at ℓ the scale is
+  // σ = c0 2^(ℓ + offset(t)) / Δ.
+  const std::vector<int> two = {162, 45};
+  at::Generator g4 = MakeGenerator(2);
+  auto x0_one = x0.narrow(0, 0, 1).expand({256, 3, 8, 8}).contiguous();
+  EpsModel oracle_head = [&](const torch::Tensor& x, const torch::Tensor& t) {
+    auto eps = Oracle(s, x0_one)(x, t);
+    return torch::cat({eps, torch::zeros_like(eps)}, 1);
+  };
+  auto oracle = d.LossChainWithRate(oracle_head, 3, x0_one, two, g4);
+  // Half the images code stage 45 (dithered, ũ uniform), half the pixels with r = 0.
+  const auto p = s.posterior(45, 162);
+  const double step = std::sqrt(12 * p.variance);
+  const double sigma_dither = p.coef_x0 * std::exp2(ScaleOffsetLog2(s, 162)) / step;
+  const double sigma_pixels = 127.5 * std::exp2(ScaleOffsetLog2(s, 45));
+  auto u = torch::linspace(-0.5 + 1.0 / 2000, 0.5 - 1.0 / 2000, 1000);
+  const double dither_bits = LogisticBinBits(u, torch::full_like(u, sigma_dither)).mean().item<double>();
+  const double pixel_bits =
+      LogisticBinBits(torch::zeros({1}), torch::full({1}, static_cast<float>(sigma_pixels))).item<double>();
+  EXPECT_NEAR(oracle.rate.item<double>(), 0.5 * (dither_bits + pixel_bits), 0.1 * (dither_bits + pixel_bits));
+}
+
 TEST(DiffusionTest, AncestralWithAllStepsIsAlgorithm2) {
   const int T = 50;
   Diffusion d(NoiseSchedule::Make(BetaSchedule::kLinear, T));

@@ -133,6 +133,40 @@ TEST(TrainerTest, InitStartsFromAModelFileAndRefusesAnotherConfig) {
   EXPECT_NE(mismatch.message().find("--init"), std::string::npos);
 }
 
+// --scale-head warm-started from a model without the head: the eps channels start as the init's, the head at zero;
+// the model file records the head; training moves the head (its only signal is the coded rate).
+TEST(TrainerTest, ScaleHeadStartsFromAModelWithoutOneAndLearns) {
+  std::string data = MakeImageDir();
+  std::string a = ::testing::TempDir() + "/run_head_a" + std::to_string(::getpid());
+  std::string b = ::testing::TempDir() + "/run_head_b" + std::to_string(::getpid());
+  ASSERT_TRUE(Train(TinyOptions(data, a), nullptr).ok());
+  TrainOptions head = TinyOptions(data, b);
+  head.init_model = a + "/model.safetensors";
+  head.scale_head = true;
+  head.chain = {60, 20, 5};
+  head.chain_fraction = 0.5;
+  head.lr = 1e-3;
+  head.steps = 6;
+  std::vector<double> rates;
+  Status s = Train(head, [&](const TrainProgress& p) { rates.push_back(p.rate); });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_EQ(rates.size(), 6u);
+  EXPECT_GT(rates[0], 0.0);
+  auto init = LoadModel(a + "/model.safetensors");
+  auto trained = LoadModel(b + "/model.safetensors");
+  ASSERT_TRUE(init.ok() && trained.ok());
+  EXPECT_EQ(trained->info.config.output, UNetConfig::Output::kEpsilonAndLogScale);
+  EXPECT_EQ(trained->net->forward(torch::zeros({1, 3, 16, 16}), torch::full({1}, 20.0f)).size(1), 6);
+  auto out = trained->net->named_parameters()["out_conv.bias"];
+  EXPECT_EQ(out.size(0), 6);
+  EXPECT_GT(out.narrow(0, 3, 3).abs().max().item<float>(), 0.0f);  // the head moved off zero
+
+  // Without a chain there is no coded rate to train the head on.
+  TrainOptions no_chain = TinyOptions(data, b + "_no_chain");
+  no_chain.scale_head = true;
+  EXPECT_EQ(Train(no_chain, nullptr).code(), StatusCode::kInvalidArgument);
+}
+
 TEST(TrainerTest, BadOptionsAreRefused) {
   TrainOptions o;
   o.data = "cifar10:/no/such/dir";
