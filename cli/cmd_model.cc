@@ -58,6 +58,11 @@ Command AddSampleCommand(CLI::App& app, const GlobalOptions& global) {
   app.add_option("--steps", a->options.steps, "network evaluations (respaced chain)")->capture_default_str();
   app.add_option("--sampler", a->sampler, "ancestral | ddim")->capture_default_str();
   app.add_option("--eta", a->options.eta, "DDIM eta")->capture_default_str();
+  app.add_option("--t-end", a->options.t_end,
+                 "continuous time: the steps evenly spaced in log-SNR from T down to this real t (e.g. 0.1), then 0; "
+                 "0 = the integer respaced chain")
+      ->check(FiniteNumber(0, 1e6))
+      ->capture_default_str();
   app.add_option("--seed", a->options.seed, "random seed")->capture_default_str();
   app.add_option("--threads", a->threads, "CPU threads (0 = all cores)")->capture_default_str();
   app.add_option("--device", a->device, "cpu | cuda")->capture_default_str();

@@ -43,6 +43,8 @@ Command AddTrainCommand(CLI::App& app, const GlobalOptions& global) {
       ->delimiter(',');
   app.add_option("--chain-fraction", o->chain_fraction, "fraction of each batch drawn from the chain")
       ->capture_default_str();
+  app.add_flag("--continuous-time", o->continuous_time,
+               "L_simple over real t in (0, T] (noise levels between the steps and below one grey level)");
   app.add_flag("--scale-head", o->scale_head,
                "a per-pixel scale head for the codec's beliefs, trained on the chain's relaxed coded rate (needs --chain)");
   app.add_option("--rate-weight", o->rate_weight, "with --scale-head: weight of the coded rate (bits per element)")

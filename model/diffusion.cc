@@ -21,8 +21,8 @@ std::string ShapeString(torch::IntArrayRef shape) {
   return s + "]";
 }
 
-torch::Tensor FullT(int64_t n, int t, const torch::Device& device) {
-  return torch::full({n}, static_cast<double>(t), torch::TensorOptions().dtype(torch::kFloat32).device(device));
+torch::Tensor FullT(int64_t n, double t, const torch::Device& device) {
+  return torch::full({n}, t, torch::TensorOptions().dtype(torch::kFloat32).device(device));
 }
 
 // log Phi-difference of the standard normal, stable in both tails (double precision).
@@ -110,9 +110,29 @@ std::vector<int64_t> WholeBatchShape(const torch::Tensor& x0, const BatchSlice& 
 }  // namespace
 
 torch::Tensor Diffusion::LossSimple(const EpsModel& model, const torch::Tensor& x0, at::Generator& gen,
-                                    const BatchSlice& slice) const {
+                                    const BatchSlice& slice, bool continuous_time) const {
   const auto whole = WholeBatchShape(x0, slice);
   const int64_t n = x0.size(0);
+  if (continuous_time) {
+    // u in [0, 1): t = T (1 − u) in (0, T].
+    auto u = torch::rand({whole[0]}, gen, torch::TensorOptions().dtype(torch::kFloat64)).narrow(0, slice.first, n);
+    auto noise = RandomNormal(whole, gen, x0.device()).narrow(0, slice.first, n);
+    if (n == 0) return torch::zeros({}, x0.options());
+    std::vector<double> a(n), b(n), ts(n);
+    for (int64_t i = 0; i < n; ++i) {
+      ts[i] = schedule_.num_steps() * (1.0 - u[i].item<double>());
+      const double ab = schedule_.alpha_bar_at(ts[i]);
+      a[i] = std::sqrt(ab);
+      b[i] = std::sqrt(1.0 - ab);
+    }
+    std::vector<int64_t> bshape(x0.dim(), 1);
+    bshape[0] = -1;
+    auto as = torch::tensor(a, torch::kFloat64).to(x0.device(), x0.scalar_type()).view(bshape);
+    auto bs = torch::tensor(b, torch::kFloat64).to(x0.device(), x0.scalar_type()).view(bshape);
+    auto t = torch::tensor(ts, torch::kFloat64).to(x0.device(), torch::kFloat32);
+    auto eps = model(as * x0 + bs * noise, t);
+    return torch::mse_loss(eps, noise);
+  }
   auto t = torch::randint(1, schedule_.num_steps() + 1, {whole[0]}, gen, torch::TensorOptions().dtype(torch::kInt64))
                .narrow(0, slice.first, n);
   auto noise = RandomNormal(whole, gen, x0.device()).narrow(0, slice.first, n);
@@ -241,23 +261,35 @@ StatusOr<torch::Tensor> Diffusion::Sample(const EpsModel& model, const std::vect
   if (options.kind == SamplerKind::kDdim && !(options.eta >= 0.0)) {
     return InvalidArgument("Sample: DDIM eta must be >= 0");
   }
+  if (!(options.t_end >= 0.0 && options.t_end < T)) {
+    return InvalidArgument("Sample: t_end must be in [0, " + std::to_string(T) + ")");
+  }
   torch::NoGradGuard no_grad;
   at::Generator gen = MakeGenerator(options.seed);
-  std::vector<int> chain = schedule_.Respace(options.steps);
+  // The times, real-valued; the discrete chain's are integers, for which every *_at function is exact.
+  std::vector<double> chain;
+  if (options.t_end > 0) {
+    chain = schedule_.RespaceLogSnr(options.steps, options.t_end);
+  } else {
+    for (int t : schedule_.Respace(options.steps)) chain.push_back(t);
+  }
   chain.push_back(0);
   auto x = RandomNormal(shape, gen, device);
   for (size_t i = 0; i + 1 < chain.size(); ++i) {
-    const int t = chain[i], s = chain[i + 1];
+    const double t = chain[i], s = chain[i + 1];
     auto eps = model(x, FullT(shape[0], t, device));
-    auto x0 = PredictX0(eps, x, t, options.clip);
+    const auto c = schedule_.x0_from_eps_at(t);
+    auto x0 = c.coef_xt * x + c.coef_eps * eps;
+    if (options.clip == ClipX0::kClip) x0 = x0.clamp(-1.0, 1.0);
     switch (options.kind) {
       case SamplerKind::kAncestral: {
-        auto mean = PosteriorMean(x0, x, s, t);
-        x = s > 0 ? mean + std::sqrt(schedule_.posterior(s, t).variance) * RandomNormal(shape, gen, device) : mean;
+        const auto p = schedule_.posterior_at(s, t);
+        auto mean = p.coef_x0 * x0 + p.coef_xt * x;
+        x = s > 0 ? mean + std::sqrt(p.variance) * RandomNormal(shape, gen, device) : mean;
         break;
       }
       case SamplerKind::kDdim: {
-        const double ab_t = schedule_.alpha_bar(t), ab_s = schedule_.alpha_bar(s);
+        const double ab_t = schedule_.alpha_bar_at(t), ab_s = schedule_.alpha_bar_at(s);
         if (options.clip == ClipX0::kClip) eps = (x - std::sqrt(ab_t) * x0) / std::sqrt(1.0 - ab_t);
         const double sigma = options.eta * std::sqrt((1.0 - ab_s) / (1.0 - ab_t) * (1.0 - ab_t / ab_s));
         const double dir = std::sqrt(std::max(0.0, 1.0 - ab_s - sigma * sigma));

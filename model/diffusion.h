@@ -45,11 +45,14 @@ enum class SamplerKind {
 };
 
 struct SamplerOptions {
-  int steps = 50;  // K network evaluations, on Respace(K)
+  int steps = 50;  // K network evaluations, on Respace(K) (or, with t_end > 0, RespaceLogSnr(K, t_end))
   SamplerKind kind = SamplerKind::kAncestral;
   double eta = 0.0;  // DDIM only
   uint64_t seed = 0;
   ClipX0 clip = ClipX0::kNone;
+  // > 0: continuous time. The K evaluations are at times evenly spaced in log-SNR from T down to t_end (real, e.g.
+  // 0.1 for noise of 0.4 grey levels; NoiseSchedule::alpha_bar_at), the last step going from t_end to 0.
+  double t_end = 0.0;
 };
 
 // Which variance the reverse process p(x_{t-1} | x_t) uses in the bound.
@@ -130,8 +133,10 @@ class Diffusion {
   // With a BatchSlice, `x0` holds images [slice.first, slice.first + N) of a batch of slice.total: the draws are
   // made for the whole batch (so they do not depend on how data-parallel ranks split it) and the slice's are used;
   // the result is the mean over the slice's elements (0, without a graph, for an empty slice).
+  // With continuous_time, t is drawn uniformly from the reals in (0, T] instead (x_t from alpha_bar_at), so the
+  // network also learns the noise levels between the steps and below t = 1 (under one grey level).
   torch::Tensor LossSimple(const EpsModel& model, const torch::Tensor& x0, at::Generator& gen,
-                           const BatchSlice& slice = {}) const;
+                           const BatchSlice& slice = {}, bool continuous_time = false) const;
   torch::Tensor LossSimple(const EpsModel& model, const torch::Tensor& x0, uint64_t seed) const;
 
   // L_simple on the inputs the codec feeds the network: each image draws a stage j of `chain` (timesteps in coding

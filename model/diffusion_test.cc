@@ -199,6 +199,57 @@ TEST(DiffusionTest, SamplersRecoverDataWithOracle) {
   EXPECT_FALSE(d.Sample(ToyEps, {1, 3, 4}, SamplerOptions{}, kCpu).ok());
 }
 
+// The ideal denoiser for a known x0 at real-valued times (NoiseSchedule::alpha_bar_at); records the times.
+EpsModel ContinuousOracle(const NoiseSchedule& s, torch::Tensor x0, std::vector<double>* seen) {
+  return [&s, x0, seen](const torch::Tensor& x, const torch::Tensor& t) {
+    std::vector<float> a, b;
+    for (int64_t i = 0; i < t.size(0); ++i) {
+      const double ti = t[i].item<double>();
+      if (seen) seen->push_back(ti);
+      a.push_back(static_cast<float>(std::sqrt(s.alpha_bar_at(ti))));
+      b.push_back(static_cast<float>(std::sqrt(1 - s.alpha_bar_at(ti))));
+    }
+    return (x - torch::tensor(a).view({-1, 1, 1, 1}) * x0) / torch::tensor(b).view({-1, 1, 1, 1});
+  };
+}
+
+// Continuous-time sampling: both samplers recover the data with the oracle on times spaced in log-SNR down to a
+// fraction of a grey level; and L_simple over real t trains on real-valued times in (0, T].
+TEST(DiffusionTest, ContinuousTimeSamplingAndTraining) {
+  Diffusion d(NoiseSchedule::Make(BetaSchedule::kLinear, 1000));
+  auto x0 = (torch::rand({1, 3, 5, 4}, MakeGenerator(3)) * 1.6 - 0.8);
+  for (auto kind : {SamplerKind::kAncestral, SamplerKind::kDdim}) {
+    std::vector<double> seen;
+    SamplerOptions options{12, kind, 0.0, /*seed=*/5, ClipX0::kClip, /*t_end=*/0.1};
+    auto out = d.Sample(ContinuousOracle(d.schedule(), x0, &seen), {1, 3, 5, 4}, options, kCpu);
+    ASSERT_TRUE(out.ok()) << out.status().ToString();
+    EXPECT_TRUE(torch::allclose(*out, x0, 1e-3, 1e-3)) << (*out - x0).abs().max().item<float>();
+    ASSERT_EQ(seen.size(), 12u);
+    EXPECT_EQ(seen.front(), 1000.0);
+    EXPECT_NEAR(seen.back(), 0.1, 1e-6);
+    EXPECT_NE(seen[5], std::round(seen[5]));  // between the integer steps
+  }
+  SamplerOptions bad;
+  bad.t_end = 1000;
+  EXPECT_FALSE(d.Sample(ToyEps, {1, 3, 4, 4}, bad, kCpu).ok());
+
+  auto batch = (torch::rand({64, 3, 4, 4}, MakeGenerator(4)) * 2 - 1);
+  std::vector<double> seen;
+  at::Generator gen = MakeGenerator(6);
+  EXPECT_LT(d.LossSimple(ContinuousOracle(d.schedule(), batch, &seen), batch, gen, {}, true).item<double>(), 1e-6);
+  ASSERT_EQ(seen.size(), 64u);
+  int fractional = 0;
+  for (double t : seen) {
+    EXPECT_GT(t, 0.0);
+    EXPECT_LE(t, 1000.0);
+    fractional += t != std::round(t);
+  }
+  EXPECT_GT(fractional, 60);
+  at::Generator gen2 = MakeGenerator(6);
+  EpsModel zero = [](const torch::Tensor& x, const torch::Tensor&) { return torch::zeros_like(x); };
+  EXPECT_NEAR(d.LossSimple(zero, batch, gen2, {}, true).item<double>(), 1.0, 0.15);
+}
+
 TEST(DiffusionTest, SamplerDeterministicBySeed) {
   torch::manual_seed(7);
   UNet net(UNetConfig::Tiny());

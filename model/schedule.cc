@@ -76,7 +76,36 @@ double NoiseSchedule::alpha_bar(int t) const {
 
 NoiseSchedule::Posterior NoiseSchedule::posterior(int s, int t) const {
   assert(s >= 0 && s < t && t <= num_steps_);
-  const double ab_s = alpha_bars_[s], ab_t = alpha_bars_[t];
+  return posterior_at(s, t);  // alpha_bar_at is the table at integers
+}
+
+double NoiseSchedule::alpha_bar_at(double t) const {
+  t = std::clamp(t, 0.0, static_cast<double>(num_steps_));
+  const double lower = std::floor(t);
+  const int i = static_cast<int>(lower);
+  if (t == lower) return alpha_bars_[i];
+  const double f = t - lower;
+  return std::exp((1.0 - f) * std::log(alpha_bars_[i]) + f * std::log(alpha_bars_[i + 1]));
+}
+
+double NoiseSchedule::log_snr(double t) const {
+  const double ab = alpha_bar_at(t);
+  return ab >= 1.0 ? INFINITY : std::log(ab / (1.0 - ab));
+}
+
+double NoiseSchedule::time_at_log_snr(double lambda) const {
+  double lo = 0.0, hi = num_steps_;  // log_snr falls with t: find t with log_snr(t) = lambda
+  if (lambda <= log_snr(hi)) return hi;
+  for (int k = 0; k < 200 && hi - lo > 1e-12 * std::max(1.0, hi); ++k) {
+    const double mid = 0.5 * (lo + hi);
+    (log_snr(mid) > lambda ? lo : hi) = mid;
+  }
+  return hi;
+}
+
+NoiseSchedule::Posterior NoiseSchedule::posterior_at(double s, double t) const {
+  assert(s >= 0 && s < t && t <= num_steps_);
+  const double ab_s = alpha_bar_at(s), ab_t = alpha_bar_at(t);
   const double a_ts = ab_t / ab_s;
   const double one_minus_ab_t = 1.0 - ab_t;
   Posterior p;
@@ -84,6 +113,24 @@ NoiseSchedule::Posterior NoiseSchedule::posterior(int s, int t) const {
   p.coef_xt = std::sqrt(a_ts) * (1.0 - ab_s) / one_minus_ab_t;
   p.variance = (1.0 - ab_s) / one_minus_ab_t * (1.0 - a_ts);
   return p;
+}
+
+NoiseSchedule::X0FromEps NoiseSchedule::x0_from_eps_at(double t) const {
+  assert(t > 0 && t <= num_steps_);
+  const double ab = alpha_bar_at(t);
+  return {1.0 / std::sqrt(ab), -std::sqrt(1.0 - ab) / std::sqrt(ab)};
+}
+
+std::vector<double> NoiseSchedule::RespaceLogSnr(int num_steps, double t_end) const {
+  const int K = std::max(1, num_steps);
+  const double T = num_steps_;
+  std::vector<double> ts = {T};
+  const double hi = log_snr(t_end), lo = log_snr(T);
+  for (int i = 1; i < K; ++i) {
+    const double t = i == K - 1 ? t_end : time_at_log_snr(lo + (hi - lo) * i / (K - 1));
+    if (t < ts.back()) ts.push_back(t);
+  }
+  return ts;
 }
 
 NoiseSchedule::X0FromEps NoiseSchedule::x0_from_eps(int t) const {

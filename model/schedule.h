@@ -61,6 +61,20 @@ class NoiseSchedule {
   };
   X0FromEps x0_from_eps(int t) const;
 
+  // Continuous time, t real in [0, T]. log ᾱ is interpolated linearly between the integer steps, so ᾱ(t) is
+  // alpha_bar(t) exactly at every integer, strictly decreasing, and below t = 1 equals (1 − β_1)^t: the noise's
+  // standard deviation sqrt(1 − ᾱ(t)) ≈ sqrt(β_1 t), 1.27 grey levels (of 255 on [-1, 1]) at t = 1 and 0.40 at
+  // t = 0.1 with the linear schedule, so a chain can reach far below one grey level. At integer arguments every
+  // function below returns exactly what its integer namesake does.
+  double alpha_bar_at(double t) const;                // t in [0, T]
+  double log_snr(double t) const;                     // log(ᾱ/(1 − ᾱ)) for t in (0, T]; +inf at 0
+  double time_at_log_snr(double lambda) const;        // its inverse on (0, T], clamped to the ends
+  Posterior posterior_at(double s, double t) const;   // 0 <= s < t <= T
+  X0FromEps x0_from_eps_at(double t) const;           // t in (0, T]
+  // num_steps >= 1 times from T down to t_end (0 < t_end < T), evenly spaced in log-SNR, strictly descending,
+  // starting at T and ending at t_end (for num_steps = 1: T alone).
+  std::vector<double> RespaceLogSnr(int num_steps, double t_end) const;
+
   // num_stages timesteps evenly spaced over 1..T in coding (sampling) order, strictly descending, always starting at
   // T: t_i = round(T (K - i) / K), i = 0..K-1. Respace(T) = T, T-1, ..., 1. num_stages is clamped to 1..T.
   std::vector<int> Respace(int num_stages) const;

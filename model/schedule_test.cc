@@ -104,6 +104,46 @@ TEST(ScheduleTest, RespaceIsEvenDescendingAndDistinct) {
   }
 }
 
+// Continuous time: the integer steps exactly, smooth and strictly decreasing between and below them, far below
+// one grey level of noise near t = 0, and a log-SNR spacing that is its own inverse.
+TEST(ScheduleTest, ContinuousTimeExtendsTheStepsBelowOneGreyLevel) {
+  for (BetaSchedule kind : {BetaSchedule::kLinear, BetaSchedule::kCosine}) {
+    NoiseSchedule s = NoiseSchedule::Make(kind, 1000);
+    for (int t = 0; t <= 1000; ++t) ASSERT_EQ(s.alpha_bar_at(t), s.alpha_bar(t)) << t;
+    for (int t = 2; t <= 1000; t += 7) {
+      const auto a = s.posterior(t - 2, t), b = s.posterior_at(t - 2, t);
+      EXPECT_EQ(a.coef_x0, b.coef_x0);
+      EXPECT_EQ(a.variance, b.variance);
+    }
+    double previous = 1.0;
+    for (double t = 0.001; t <= 1000; t += 0.37) {
+      const double ab = s.alpha_bar_at(t);
+      ASSERT_LT(ab, previous) << t;
+      previous = ab;
+      const double lambda = s.log_snr(t);
+      EXPECT_NEAR(s.time_at_log_snr(lambda), t, 1e-7 * std::max(1.0, t));
+    }
+  }
+  NoiseSchedule s = NoiseSchedule::Make(BetaSchedule::kLinear, 1000);
+  auto grey_levels = [&](double t) { return 127.5 * std::sqrt(1.0 - s.alpha_bar_at(t)); };
+  EXPECT_NEAR(grey_levels(1.0), 1.275, 0.001);
+  EXPECT_NEAR(grey_levels(0.1), 0.403, 0.001);
+  EXPECT_LT(grey_levels(0.01), 0.13);
+  // Between two steps log ᾱ is linear: the midpoint is the geometric mean.
+  EXPECT_NEAR(s.alpha_bar_at(10.5), std::sqrt(s.alpha_bar(10) * s.alpha_bar(11)), 1e-15);
+
+  const auto ts = s.RespaceLogSnr(12, 0.1);
+  ASSERT_EQ(ts.size(), 12u);
+  EXPECT_EQ(ts.front(), 1000.0);
+  EXPECT_EQ(ts.back(), 0.1);
+  for (size_t i = 1; i < ts.size(); ++i) {
+    EXPECT_LT(ts[i], ts[i - 1]);
+    const double step = (s.log_snr(0.1) - s.log_snr(1000.0)) / 11;
+    EXPECT_NEAR(s.log_snr(ts[i]) - s.log_snr(ts[i - 1]), step, 1e-6);
+  }
+  EXPECT_EQ(s.RespaceLogSnr(1, 0.1), std::vector<double>{1000.0});
+}
+
 TEST(ScheduleTest, NamesRoundTrip) {
   for (auto kind : {BetaSchedule::kLinear, BetaSchedule::kCosine}) {
     auto parsed = ParseBetaSchedule(BetaScheduleName(kind));

@@ -47,6 +47,7 @@ nlohmann::json OptionsJson(const TrainOptions& o) {
     j["chain"] = o.chain;
     j["chain_fraction"] = o.chain_fraction;
   }
+  if (o.continuous_time) j["continuous_time"] = true;
   if (o.scale_head) {
     j["scale_head"] = true;
     j["rate_weight"] = o.rate_weight;
@@ -359,7 +360,8 @@ Status Train(const TrainOptions& options, const std::function<void(const TrainPr
     }
     if (n_simple > 0) {
       const int64_t s_count = std::clamp(n_simple, r0, r1) - r0;
-      add(diffusion.LossSimple(AsEpsModel(s.net), x0.narrow(0, 0, s_count), gen, {s_count > 0 ? r0 : 0, n_simple}) *
+      add(diffusion.LossSimple(AsEpsModel(s.net), x0.narrow(0, 0, s_count), gen, {s_count > 0 ? r0 : 0, n_simple},
+                               options.continuous_time) *
           weight(s_count));
     }
     loss.backward();

@@ -63,6 +63,9 @@ struct TrainOptions {
   // part of each batch then also trains on the codec's relaxed coded rate (Diffusion::LossChainWithRate), its loss
   // being MSE + rate_weight · bits per element. --init may name the same network without the head: the head's
   // output channels start at zero.
+  // L_simple's t drawn from the reals in (0, T] (Diffusion::LossSimple's continuous_time): the network learns
+  // every noise level, down to a fraction of a grey level, for continuous-time sampling and chains.
+  bool continuous_time = false;
   bool scale_head = false;
   double rate_weight = 0.1;
   // This process's place in a data-parallel run (world size 1: alone).
