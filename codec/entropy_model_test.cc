@@ -25,6 +25,34 @@ TEST(EntropyModelTest, ScaleCodesRoundtrip) {
   EXPECT_EQ(b.scale(), 0.5);
 }
 
+// HeadScale is 2^((q + code − 128)/16) to the last bits (one table and ldexp), clamps q to ±10 octaves, and sets
+// the beliefs' scale per element: a dithered stage's in units of Δ (times c0), the pixel stage's in grey levels.
+TEST(EntropyModelTest, HeadScaleIsExactAndScalesTheBeliefs) {
+  for (int code = 0; code < 256; code += 5) {
+    for (int q = -160; q <= 160; q += 3) {
+      const double expected = std::exp2((q + code - 128) / 16.0);
+      EXPECT_NEAR(HeadScale(static_cast<uint8_t>(code), q), expected, 4e-16 * expected) << code << " " << q;
+    }
+  }
+  EXPECT_EQ(HeadScale(128, 1000), HeadScale(128, kHeadLogScaleMax));
+  EXPECT_EQ(HeadScale(128, -1000), HeadScale(128, kHeadLogScaleMin));
+
+  Cells cells(4);
+  const int32_t log_scale[4] = {-32, 0, 16, 48};
+  DitherStage st{0.5, 0.7, 0.1, DitherKey(1, 1), nullptr, log_scale};
+  Belief b;
+  b.scale_code = 100;
+  for (size_t i = 0; i < 4; ++i) {
+    const auto d = DitherBelief(st, b, cells, i, 0.2, 0.1, 0.25);
+    EXPECT_DOUBLE_EQ(d.scale, 0.5 * HeadScale(100, log_scale[i]) / 0.1);
+    const auto p = PixelBelief(b, cells, i, 0.1, PixelContext{}, log_scale);
+    EXPECT_DOUBLE_EQ(p.scale, 127.5 * HeadScale(100, log_scale[i]));
+  }
+  // Without the head the code is the scale itself.
+  st.log_scale = nullptr;
+  EXPECT_DOUBLE_EQ(DitherBelief(st, b, cells, 0, 0.2, 0.1, 0.25).scale, b.scale() / 0.1);
+}
+
 TEST(EntropyModelTest, DitherIsUniformAndKeyed) {
   double sum = 0, sum_sq = 0;
   const int n = 100000;
@@ -184,8 +212,12 @@ TEST(EntropyModelTest, PixelBeliefStaysInsideTheCellAndCellsSaveBits) {
       EXPECT_EQ(d.lo, cells->lo(i));
       EXPECT_EQ(d.hi, cells->hi(i));
       EXPECT_EQ(bitstream::Cdf(d, cells->hi(i) + 1), bitstream::kProbabilityTotal);
-      if (cells->lo(i) > 0) EXPECT_TRUE(std::isinf(bitstream::IdealBits(d, cells->lo(i) - 1)));
-      if (cells->hi(i) < 255) EXPECT_TRUE(std::isinf(bitstream::IdealBits(d, cells->hi(i) + 1)));
+      if (cells->lo(i) > 0) {
+        EXPECT_TRUE(std::isinf(bitstream::IdealBits(d, cells->lo(i) - 1)));
+      }
+      if (cells->hi(i) < 255) {
+        EXPECT_TRUE(std::isinf(bitstream::IdealBits(d, cells->hi(i) + 1)));
+      }
     }
   }
   EXPECT_LT(bits[1], bits[0] * 0.97);
