@@ -149,7 +149,13 @@ torch::Tensor Diffusion::LossSimple(const EpsModel& model, const torch::Tensor& 
 
 torch::Tensor Diffusion::LossChain(const EpsModel& model, const torch::Tensor& x0, const std::vector<int>& chain,
                                    at::Generator& gen, const BatchSlice& slice) const {
-  return LossChainWithRate(model, x0.size(1), x0, chain, gen, slice).mse;
+  return ChainLossImpl(model, x0.size(1), /*with_rate=*/false, x0, chain, gen, slice).mse;
+}
+
+Diffusion::ChainLoss Diffusion::LossChainWithRate(const EpsModel& net, int64_t channels, const torch::Tensor& x0,
+                                                  const std::vector<int>& chain, at::Generator& gen,
+                                                  const BatchSlice& slice) const {
+  return ChainLossImpl(net, channels, /*with_rate=*/true, x0, chain, gen, slice);
 }
 
 double ScaleOffsetLog2(const NoiseSchedule& schedule, int t) {
@@ -167,9 +173,9 @@ torch::Tensor LogisticBinBits(const torch::Tensor& z, const torch::Tensor& sigma
   return log_p * (-1.0 / std::log(2.0));
 }
 
-Diffusion::ChainLoss Diffusion::LossChainWithRate(const EpsModel& net, int64_t channels, const torch::Tensor& x0,
-                                                  const std::vector<int>& chain, at::Generator& gen,
-                                                  const BatchSlice& slice) const {
+Diffusion::ChainLoss Diffusion::ChainLossImpl(const EpsModel& net, int64_t channels, bool with_rate,
+                                              const torch::Tensor& x0, const std::vector<int>& chain,
+                                              at::Generator& gen, const BatchSlice& slice) const {
   const auto whole = WholeBatchShape(x0, slice);
   const int64_t n = x0.size(0);
   const int64_t k = static_cast<int64_t>(chain.size());
@@ -188,9 +194,13 @@ Diffusion::ChainLoss Diffusion::LossChainWithRate(const EpsModel& net, int64_t c
     x_t = mean + std::sqrt(12.0 * p.variance) * u;
     xs.push_back(x_t);
   }
+  // The dither of the step each prediction serves, drawn for the whole batch as the draws above.
+  torch::Tensor dither;
+  if (with_rate) dither = (torch::rand(whole, gen, options).narrow(0, slice.first, n) - 0.5).to(x0.device());
   ChainLoss result;
   if (n == 0) {
     result.mse = torch::zeros({}, x0.options());
+    if (with_rate) result.rate = torch::zeros({}, x0.options());
     return result;
   }
   auto stacked = torch::stack(xs, 1);  // [N, K, C, H, W]
@@ -221,11 +231,10 @@ Diffusion::ChainLoss Diffusion::LossChainWithRate(const EpsModel& net, int64_t c
   bshape[0] = -1;
   auto target = (picked - pick(a).view(bshape) * x0) / pick(b).view(bshape);
   auto out = net(picked, pick(ts));
-  const bool with_rate = out.size(1) == 2 * channels;
-  auto eps = with_rate ? out.narrow(1, 0, channels) : out;
+  const bool has_head = out.size(1) == 2 * channels;
+  auto eps = has_head ? out.narrow(1, 0, channels) : out;
   result.mse = torch::mse_loss(eps, target);
-  if (!with_rate) return result;
-  auto dither = (torch::rand(whole, gen, options).narrow(0, slice.first, n) - 0.5).to(x0.device());
+  if (!with_rate || !has_head) return result;
   // The next step's dither: none at the pixel stage.
   auto is_dithered = (stage < k - 1).to(x0.device(), torch::kFloat32).view(bshape);
   auto x0_hat = (picked - pick(b).view(bshape) * eps) / pick(a).view(bshape);

@@ -156,11 +156,12 @@ class Diffusion {
   //    LogisticBinBits(c0 (x_0 − x̂_0)/Δ + ũ, σ/Δ) with ũ ~ U[-½, ½) the subtractive dither (for which the additive
   //    uniform noise relaxation is exact);
   //  * at chain[K-1], the pixel stage: LogisticBinBits(127.5 (x_0 − x̂_0), 127.5 σ_0), σ_0 = 2^(ℓ + offset).
-  // The dither ũ is drawn from `gen` after the chain's draws. Without the head (C output channels) rate is
-  // undefined and the draws are LossChain's exactly.
+  // The dither ũ is drawn from `gen` after the chain's draws (for the whole batch, also for an empty slice).
+  // Without the head (C output channels) rate is undefined; the MSE is LossChain's with the same draws.
   struct ChainLoss {
     torch::Tensor mse;   // as LossChain
-    torch::Tensor rate;  // mean relaxed bits per element over the slice (undefined without a scale head)
+    torch::Tensor rate;  // mean relaxed bits per element over the slice (0 for an empty slice; undefined
+                         // without a scale head)
   };
   ChainLoss LossChainWithRate(const EpsModel& net, int64_t channels, const torch::Tensor& x0,
                               const std::vector<int>& chain, at::Generator& gen, const BatchSlice& slice = {}) const;
@@ -185,6 +186,9 @@ class Diffusion {
                                       const torch::Device& device) const;
 
  private:
+  ChainLoss ChainLossImpl(const EpsModel& net, int64_t channels, bool with_rate, const torch::Tensor& x0,
+                          const std::vector<int>& chain, at::Generator& gen, const BatchSlice& slice) const;
+
   NoiseSchedule schedule_;
 };
 

@@ -347,13 +347,9 @@ Status Train(const TrainOptions& options, const std::function<void(const TrainPr
         auto whole = [net](const torch::Tensor& x, const torch::Tensor& t) mutable { return net->forward(x, t); };
         Diffusion::ChainLoss part =
             diffusion.LossChainWithRate(whole, config.in_channels, chain_x0, options.chain, gen, slice);
-        const double share = static_cast<double>(c_count) / static_cast<double>(n_chain);
-        if (part.rate.defined()) {
-          rate_value = part.rate.item<double>() * share;
-          add((part.mse + options.rate_weight * part.rate) * weight(c_count));
-        } else {
-          add(part.mse * weight(c_count));
-        }
+        // (The config has the head, so the rate is defined.)
+        rate_value = part.rate.item<double>() * static_cast<double>(c_count) / static_cast<double>(n_chain);
+        add((part.mse + options.rate_weight * part.rate) * weight(c_count));
       } else {
         add(diffusion.LossChain(AsEpsModel(s.net), chain_x0, options.chain, gen, slice) * weight(c_count));
       }

@@ -155,6 +155,22 @@ TEST_F(DistributedTest, TwoRanksTakeTheStepsOfOneWithTheWholeBatch) {
   EXPECT_GT(other, 10 * kSameSteps);
 }
 
+// The same with the scale head's coded-rate loss and continuous-time L_simple: rank 0 holds no chain image, yet
+// draws the chain's dither for the whole batch as rank 1 and the single process do.
+TEST_F(DistributedTest, TwoRanksWithScaleHeadAndContinuousTimeTakeTheStepsOfOne) {
+  auto one = TrainArgs("head_one", 4);
+  one.insert(one.end(), {"--scale-head", "--continuous-time"});
+  Run(one, "head_one");
+  auto two = one;
+  two[two.size() - 4] = dir_ + "/head_two";  // --run
+  ASSERT_EQ(two[two.size() - 5], "--run");
+  two.insert(two.end(), {"--nproc", "2"});
+  Run(two, "head_two");
+  const double same = MaxWeightDifference("head_one", "head_two");
+  std::printf("largest weight difference with the scale head, 1 rank against 2: %.3g\n", same);
+  EXPECT_LT(same, kSameSteps);
+}
+
 TEST_F(DistributedTest, CheckpointFromTwoRanksResumesOnOne) {
   Run(TrainArgs("straight", 4));
   auto two = TrainArgs("split", 2);
