@@ -342,7 +342,7 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
         report.side_bits += 24;
         FillPlaneMeans(plane_mean, x0_hat);
       }
-      const int32_t* pixel_scale = K > 0 && head ? log_scale.data() : nullptr;
+      const int32_t* pixel_scale = head ? log_scale.data() : nullptr;
       Belief belief = ChoosePixelBelief(cells, x0_hat.data(), pixels.data(), w, h, nullptr, pixel_scale);
       report.timestep = 0;
       report.model_bits = ModelBitsPixels(x0_hat.data(), pixels.data(), n);

@@ -246,14 +246,14 @@ Diffusion::ChainLoss Diffusion::ChainLossImpl(const EpsModel& net, int64_t chann
   return result;
 }
 
-torch::Tensor Diffusion::PredictX0(const torch::Tensor& eps, const torch::Tensor& x_t, int t, ClipX0 clip) const {
-  const auto c = schedule_.x0_from_eps(t);
+torch::Tensor Diffusion::PredictX0(const torch::Tensor& eps, const torch::Tensor& x_t, double t, ClipX0 clip) const {
+  const auto c = schedule_.x0_from_eps_at(t);
   auto x0 = c.coef_xt * x_t + c.coef_eps * eps;
   return clip == ClipX0::kClip ? x0.clamp(-1.0, 1.0) : x0;
 }
 
-torch::Tensor Diffusion::PosteriorMean(const torch::Tensor& x0, const torch::Tensor& x_t, int s, int t) const {
-  const auto p = schedule_.posterior(s, t);
+torch::Tensor Diffusion::PosteriorMean(const torch::Tensor& x0, const torch::Tensor& x_t, double s, double t) const {
+  const auto p = schedule_.posterior_at(s, t);
   return p.coef_x0 * x0 + p.coef_xt * x_t;
 }
 
@@ -287,14 +287,11 @@ StatusOr<torch::Tensor> Diffusion::Sample(const EpsModel& model, const std::vect
   for (size_t i = 0; i + 1 < chain.size(); ++i) {
     const double t = chain[i], s = chain[i + 1];
     auto eps = model(x, FullT(shape[0], t, device));
-    const auto c = schedule_.x0_from_eps_at(t);
-    auto x0 = c.coef_xt * x + c.coef_eps * eps;
-    if (options.clip == ClipX0::kClip) x0 = x0.clamp(-1.0, 1.0);
+    auto x0 = PredictX0(eps, x, t, options.clip);
     switch (options.kind) {
       case SamplerKind::kAncestral: {
-        const auto p = schedule_.posterior_at(s, t);
-        auto mean = p.coef_x0 * x0 + p.coef_xt * x;
-        x = s > 0 ? mean + std::sqrt(p.variance) * RandomNormal(shape, gen, device) : mean;
+        auto mean = PosteriorMean(x0, x, s, t);
+        x = s > 0 ? mean + std::sqrt(schedule_.posterior_at(s, t).variance) * RandomNormal(shape, gen, device) : mean;
         break;
       }
       case SamplerKind::kDdim: {

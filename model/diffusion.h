@@ -166,11 +166,12 @@ class Diffusion {
   ChainLoss LossChainWithRate(const EpsModel& net, int64_t channels, const torch::Tensor& x0,
                               const std::vector<int>& chain, at::Generator& gen, const BatchSlice& slice = {}) const;
 
-  // x0_hat = (x_t - sqrt(1 - ab_t) eps) / sqrt(ab_t), optionally clamped to [-1, 1]. t in 1..T.
-  torch::Tensor PredictX0(const torch::Tensor& eps, const torch::Tensor& x_t, int t, ClipX0 clip) const;
+  // x0_hat = (x_t - sqrt(1 - ab_t) eps) / sqrt(ab_t), optionally clamped to [-1, 1]. t in (0, T], real
+  // (NoiseSchedule::x0_from_eps_at; exact at the integer steps).
+  torch::Tensor PredictX0(const torch::Tensor& eps, const torch::Tensor& x_t, double t, ClipX0 clip) const;
 
-  // Mean of q(x_s | x_t, x_0) for 0 <= s < t (NoiseSchedule::posterior): coef_x0 x0 + coef_xt x_t.
-  torch::Tensor PosteriorMean(const torch::Tensor& x0, const torch::Tensor& x_t, int s, int t) const;
+  // Mean of q(x_s | x_t, x_0) for 0 <= s < t (NoiseSchedule::posterior_at): coef_x0 x0 + coef_xt x_t.
+  torch::Tensor PosteriorMean(const torch::Tensor& x0, const torch::Tensor& x_t, double s, double t) const;
 
   // Draws x_0 of `shape` [N, C, H, W] with the chosen sampler; returns float32 on `device`, clamped to [-1, 1].
   // Deterministic for options.seed. kInvalidArgument for steps outside 1..T or a bad shape.

@@ -135,8 +135,7 @@ std::vector<double> NoiseSchedule::RespaceLogSnr(int num_steps, double t_end) co
 
 NoiseSchedule::X0FromEps NoiseSchedule::x0_from_eps(int t) const {
   assert(t >= 1 && t <= num_steps_);
-  const double ab = alpha_bars_[t];
-  return {1.0 / std::sqrt(ab), -std::sqrt(1.0 - ab) / std::sqrt(ab)};
+  return x0_from_eps_at(t);  // alpha_bar_at is the table at integers
 }
 
 std::vector<int> NoiseSchedule::Respace(int num_stages) const {
