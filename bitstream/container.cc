@@ -104,6 +104,13 @@ Status ValidateHeader(const StreamHeader& h) {
   if (p.portable_margin_bits < 8 || p.portable_margin_bits > 30) {
     return InvalidInput("portable margin 2^-" + std::to_string(p.portable_margin_bits) + " out of range (8..30)");
   }
+  if ((p.gaussian_stages != kModelsGaussianStages && p.gaussian_stages > p.chain_stages) || p.gaussian_index_bits < 1 || p.gaussian_index_bits > 16 ||
+      p.gaussian_block_quarters < 1 || p.gaussian_block_quarters > 255) {
+    return InvalidInput("Gaussian stages " + std::to_string(p.gaussian_stages) + " (of " +
+                        std::to_string(p.chain_stages) + "), " + std::to_string(p.gaussian_index_bits) +
+                        " index bits, blocks of " + std::to_string(p.gaussian_block_quarters) +
+                        "/4 bits out of range (1..16, 1..255)");
+  }
   if (h.stages > p.chain_stages + 1) {
     return InvalidInput(std::to_string(h.stages) + " stages but a chain of only " +
                         std::to_string(p.chain_stages + 1));
@@ -126,7 +133,10 @@ StatusOr<std::vector<uint8_t>> SerializeHeader(const StreamHeader& h) {
   if (custom) {
     const StreamParams& p = h.params;
     for (uint64_t v : {p.dither_seed, uint64_t{p.tile_size}, uint64_t{p.tile_margin}, uint64_t{p.chain_stages},
-                       uint64_t{p.chain_t_max}, uint64_t{p.chain_t_min}, uint64_t{p.portable_margin_bits}}) {
+                       uint64_t{p.chain_t_max}, uint64_t{p.chain_t_min}, uint64_t{p.portable_margin_bits},
+                       p.gaussian_stages == kModelsGaussianStages ? 0 : uint64_t{p.gaussian_stages} + 1,
+                       uint64_t{p.gaussian_index_bits},
+                       uint64_t{p.gaussian_block_quarters}}) {
       w.Varint(v);
     }
   }
@@ -141,21 +151,22 @@ StatusOr<ParsedHeader> ParseHeader(const uint8_t* data, size_t size) {
     bool v1 = true;
     for (size_t i = 0; i < n; ++i) v1 = v1 && data[i] == kMagicV1[i];
     if (v1 && n == 4) {
-      return Unsupported("format version 1 (written by an older dcodec); this build reads version " +
+      return Unsupported("format version 1 (written by an older dcodec); this build reads versions 3 and " +
                          std::to_string(kFormatVersion) + " only: re-encode the image");
     }
     if (v1) return Truncated("stream ends inside the magic number");
     return InvalidInput("not a dcodec stream");
   }
-  if (data[0] > 0xD0 && data[0] < kMagic) {
+  if (data[0] > 0xD0 && data[0] < kMagicV3) {
     return Unsupported("format version " + std::to_string(data[0] - 0xD0) + " (written by an older dcodec); this "
-                       "build reads version " + std::to_string(kFormatVersion) + " only: re-encode the image");
+                       "build reads versions 3 and " + std::to_string(kFormatVersion) + " only: re-encode the image");
   }
   if (data[0] > kMagic && data[0] <= 0xDF) {
     return Unsupported("format version " + std::to_string(data[0] - 0xD0) + " is newer than this build's " +
                        std::to_string(kFormatVersion));
   }
-  if (data[0] != kMagic) return InvalidInput("not a dcodec stream");
+  if (data[0] != kMagic && data[0] != kMagicV3) return InvalidInput("not a dcodec stream");
+  const bool v3 = data[0] == kMagicV3;
   Reader r(data, size);
   r.U8();
   ParsedHeader parsed;
@@ -167,9 +178,12 @@ StatusOr<ParsedHeader> ParseHeader(const uint8_t* data, size_t size) {
   h.channels = (packed >> 1) & 1 ? 1 : 3;
   h.state_bytes = static_cast<uint8_t>(4 + (packed >> 2) % 5);
   const uint64_t stages = (packed >> 2) / 5;
-  uint64_t v[7] = {0, 256, 16, 4, 400, 10, 17};
+  const StreamParams defaults;
+  // v[7] is gaussian_stages + 1, 0 for the model's.
+  uint64_t v[10] = {0, 256, 16, 4, 400, 10, 17, 0, defaults.gaussian_index_bits, defaults.gaussian_block_quarters};
+  if (v3) v[7] = 1;  // format 3: every stage dithered
   if (custom) {
-    for (auto& x : v) x = r.Varint();
+    for (int i = 0; i < (v3 ? 7 : 10); ++i) v[i] = r.Varint();
   }
   if (r.overlong()) return InvalidInput("a header field is longer than its range allows");
   if (!r.ok()) return Truncated("stream ends inside its header");
@@ -178,16 +192,22 @@ StatusOr<ParsedHeader> ParseHeader(const uint8_t* data, size_t size) {
                         " is out of range (1..65535 a side, at most 2^28 pixels)");
   }
   if (stages > kMaxStages || v[1] > 4096 || v[2] > 256 ||
-      v[3] > kMaxStages || v[4] > 65535 || v[5] > 65535 || v[6] < 8 || v[6] > 30) {
+      v[3] > kMaxStages || v[4] > 65535 || v[5] > 65535 || v[6] < 8 || v[6] > 30 || v[7] > kMaxStages + 1 || v[8] > 16 ||
+      v[9] > 255) {
     return InvalidInput("header values out of range");
   }
   h.width = static_cast<uint32_t>(width);
   h.height = static_cast<uint32_t>(height);
   h.stages = static_cast<uint32_t>(stages);
   h.params = StreamParams{v[0], static_cast<uint32_t>(v[1]), static_cast<uint32_t>(v[2]), static_cast<uint32_t>(v[3]),
-                          static_cast<uint32_t>(v[4]), static_cast<uint32_t>(v[5]), static_cast<uint32_t>(v[6])};
+                          static_cast<uint32_t>(v[4]), static_cast<uint32_t>(v[5]), static_cast<uint32_t>(v[6]),
+                          v[7] == 0 ? kModelsGaussianStages : static_cast<uint32_t>(v[7] - 1),
+                          static_cast<uint32_t>(v[8]), static_cast<uint32_t>(v[9])};
+  h.version = v3 ? 3 : 4;
   DCODEC_RETURN_IF_ERROR(ValidateHeader(h));
-  if (custom && h.params == StreamParams{}) return InvalidInput("custom parameters equal to the defaults");
+  StreamParams version_defaults;
+  if (v3) version_defaults.gaussian_stages = 0;
+  if (custom && h.params == version_defaults) return InvalidInput("custom parameters equal to the defaults");
   parsed.header_bytes = r.pos();
   return parsed;
 }

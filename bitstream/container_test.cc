@@ -34,6 +34,9 @@ StreamHeader CustomHeader() {
   h.params.chain_t_max = 800;
   h.params.chain_t_min = 3;
   h.params.portable_margin_bits = 14;
+  h.params.gaussian_stages = 3;
+  h.params.gaussian_index_bits = 9;
+  h.params.gaussian_block_quarters = 30;
   return h;
 }
 
@@ -52,7 +55,34 @@ void ExpectSameHeader(const StreamHeader& a, const StreamHeader& b) {
 TEST(ContainerTest, WorkedExampleFromTheHeader) {
   auto bytes = SerializeHeader(ExampleHeader());
   ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
-  EXPECT_EQ(*bytes, (std::vector<uint8_t>{0xd3, 0x6c, 0x03, 0x01, 0x08}));
+  EXPECT_EQ(*bytes, (std::vector<uint8_t>{0xd4, 0x6c, 0x03, 0x01, 0x08}));
+}
+
+// Format 3 headers still parse, with no Gaussian stages; format 4 carries three more custom fields.
+TEST(ContainerTest, Format3HasNoGaussianStages) {
+  auto v3 = ParseHeader(std::vector<uint8_t>{0xd3, 0x6c, 0x03, 0x01, 0x08}.data(), 5);
+  ASSERT_TRUE(v3.ok()) << v3.status().ToString();
+  EXPECT_EQ(v3->header.version, 3);
+  EXPECT_EQ(v3->header.params.gaussian_stages, 0u);
+  EXPECT_EQ(v3->header.params.chain_stages, 4u);
+  auto v4 = ParseHeader(std::vector<uint8_t>{0xd4, 0x6c, 0x03, 0x01, 0x08}.data(), 5);
+  ASSERT_TRUE(v4.ok());
+  EXPECT_EQ(v4->header.version, 4);
+  EXPECT_EQ(v4->header.params.gaussian_stages, kModelsGaussianStages);
+  // Format 4, custom: ... margin 17, then 0 Gaussian stages (written + 1), 12 bits, 40 quarters.
+  auto none = ParseHeader(
+      std::vector<uint8_t>{0xd4, 0x6d, 3, 1, 8, 0, 0x80, 0x02, 16, 4, 0x90, 0x03, 10, 17, 1, 12, 40}.data(), 17);
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_EQ(none->header.params.gaussian_stages, 0u);
+  EXPECT_EQ(none->header_bytes, 17u);
+  EXPECT_EQ(ParseCode({0xd4, 0x6d, 3, 1, 8, 0, 0x80, 0x02, 16, 4, 0x90, 0x03, 10, 17, 1, 17, 40}),
+            StatusCode::kInvalidInput);  // 17 index bits
+  EXPECT_EQ(ParseCode({0xd4, 0x6d, 3, 1, 8, 0, 0x80, 0x02, 16, 4, 0x90, 0x03, 10, 17, 6, 12, 40}),
+            StatusCode::kInvalidInput);  // 5 Gaussian stages of a 4-stage chain
+  EXPECT_EQ(ParseCode({0xd4, 0x6d, 3, 1, 8, 0, 0x80, 0x02, 16, 4, 0x90, 0x03, 10, 17, 0, 12, 40}),
+            StatusCode::kInvalidInput);  // the defaults (the model's stages), marked custom
+  EXPECT_EQ(ParseCode({0xd4, 0x6d, 3, 1, 8, 0, 0x80, 0x02, 16, 4, 0x90, 0x03, 10, 17, 0, 12}),
+            StatusCode::kTruncated);
 }
 
 TEST(ContainerTest, Roundtrip) {
@@ -118,7 +148,7 @@ TEST(ContainerTest, ErrorKinds) {
   auto v2 = ParseHeader(std::vector<uint8_t>{0xd2, 0x6c, 0x03, 0x01, 0x08}.data(), 5);
   ASSERT_EQ(v2.status().code(), StatusCode::kUnsupported);
   EXPECT_NE(v2.status().message().find("version 2 (written by an older dcodec)"), std::string::npos);
-  EXPECT_EQ(ParseCode({0xd4, 0x6c, 3, 1, 8}), StatusCode::kUnsupported);  // format 4
+  EXPECT_EQ(ParseCode({0xd5, 0x6c, 3, 1, 8}), StatusCode::kUnsupported);  // format 5
   // Impossible values.
   EXPECT_EQ(ParseCode({0xd3, 0x00, 3, 1, 8}), StatusCode::kInvalidInput);        // 0 stages
   // A portable margin outside 8..30 (custom parameters: seed 0, tiles 256/16, chain 4 from 400 to 10, margin 7).

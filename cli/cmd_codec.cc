@@ -102,6 +102,18 @@ Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global) {
   app.add_option("--t-min", a->options.chain.t_min, "last timestep of the coding chain")
       ->check(WholeNumber(1, 65535))
       ->capture_default_str();
+  app.add_option("--gaussian-stages", a->options.gaussian.stages,
+                 "the chain's first stages coded as samples by channel simulation (0: all dithered; -1: as many as "
+                 "the model was trained with)")
+      ->check(CLI::Range(-1, 63))
+      ->capture_default_str();
+  app.add_option("--gaussian-bits", a->options.gaussian.index_bits, "2^bits candidates a block of a Gaussian stage")
+      ->check(WholeNumber(1, 16))
+      ->capture_default_str();
+  app.add_option("--gaussian-block", a->options.gaussian.block_quarters,
+                 "a Gaussian stage's block: its expected KL in quarter bits")
+      ->check(WholeNumber(1, 255))
+      ->capture_default_str();
   auto* quality = app.add_option("-q,--quality", a->quality, "quality 0..100: PSNR 25 + 0.15 q dB (100: lossless); "
                                  "the default is 75 (36.25 dB)")
                       ->check(WholeNumber(0, 100));
@@ -319,13 +331,17 @@ Command AddInfoCommand(CLI::App& app, const GlobalOptions& global) {
     const double pixels = static_cast<double>(h.width) * h.height;
     char tag[8];
     std::snprintf(tag, sizeof(tag), "%02x", h.model_tag);
+    const bool models_g = p.gaussian_stages == bitstream::kModelsGaussianStages;
     nlohmann::json j = {{"file", a->input},           {"bytes", data.size()},
-                        {"format_version", bitstream::kFormatVersion},
+                        {"format_version", h.version},
                         {"width", h.width},           {"height", h.height},
                         {"channels", h.channels},     {"model_tag", tag},
                         {"stages_in_stream", h.stages}, {"dither_seed", p.dither_seed},
                         {"tile_size", p.tile_size},   {"tile_margin", p.tile_margin},
                         {"chain", {{"stages", p.chain_stages}, {"t_max", p.chain_t_max}, {"t_min", p.chain_t_min}}},
+                        {"gaussian", {{"stages", models_g ? nlohmann::json("model") : nlohmann::json(p.gaussian_stages)},
+                                      {"index_bits", p.gaussian_index_bits},
+                                      {"block_quarters", p.gaussian_block_quarters}}},
                         {"header_bytes", parsed->header_bytes}};
     Status decode_status;
     if (!a->header_only) {
@@ -350,11 +366,13 @@ Command AddInfoCommand(CLI::App& app, const GlobalOptions& global) {
       return decode_status;
     }
     std::printf("%s: dcodec stream (format %d), %u x %u, %s, %zu bytes (%.4f bpp)\n", a->input.c_str(),
-                bitstream::kFormatVersion, h.width, h.height, h.channels == 3 ? "RGB" : "grey", data.size(),
+                h.version, h.width, h.height, h.channels == 3 ? "RGB" : "grey", data.size(),
                 data.size() * 8.0 / pixels);
-    std::printf("model tag %s, %u of %u stages (chain K = %u, t = %u..%u), dither seed %llu, tiles %u+%u, header %zu "
-                "bytes\n",
-                tag, h.stages, p.chain_stages + 1, p.chain_stages, p.chain_t_max, p.chain_t_min,
+    const std::string g_text = models_g ? "the model's" : std::to_string(p.gaussian_stages);
+    std::printf("model tag %s, %u of %u stages (chain K = %u, t = %u..%u; Gaussian stages first: %s, 2^%u candidates "
+                "a block of %.2f bits), dither seed %llu, tiles %u+%u, header %zu bytes\n",
+                tag, h.stages, p.chain_stages + 1, p.chain_stages, p.chain_t_max, p.chain_t_min, g_text.c_str(),
+                p.gaussian_index_bits, p.gaussian_block_quarters / 4.0,
                 static_cast<unsigned long long>(p.dither_seed), p.tile_size, p.tile_margin, parsed->header_bytes);
     if (j.contains("stages")) {
       PrintAudit(j["stages"], pixels, stdout);

@@ -103,6 +103,11 @@ Command AddRdCommand(CLI::App& app, const GlobalOptions& global) {
   app.add_option("--stages", a->options.chain.stages, "dithered stages K")->capture_default_str();
   app.add_option("--t-max", a->options.chain.t_max, "first timestep of the coding chain")->capture_default_str();
   app.add_option("--t-min", a->options.chain.t_min, "last timestep of the coding chain")->capture_default_str();
+  app.add_option("--gaussian-stages", a->options.gaussian.stages, "Gaussian stages first (-1: the model's)")->capture_default_str();
+  app.add_option("--gaussian-bits", a->options.gaussian.index_bits, "2^bits candidates a Gaussian block")
+      ->capture_default_str();
+  app.add_option("--gaussian-block", a->options.gaussian.block_quarters, "a Gaussian block's expected KL, quarter bits")
+      ->capture_default_str();
   app.add_option("--threads", a->threads, "threads")->capture_default_str();
   return [a, &global]() -> Status {
     SetThreads(a->threads);

@@ -47,6 +47,9 @@ Command AddTrainCommand(CLI::App& app, const GlobalOptions& global) {
                "L_simple over real t in (0, T] (noise levels between the steps and below one grey level)");
   app.add_flag("--scale-head", o->scale_head,
                "a per-pixel scale head for the codec's beliefs, trained on the chain's relaxed coded rate (needs --chain)");
+  app.add_option("--gaussian-stages", o->gaussian_stages,
+                 "the chain's first stages are the codec's Gaussian stages (their inputs Gaussian, their rate the KL)")
+      ->check(CLI::Range(0, 63));
   app.add_option("--rate-weight", o->rate_weight, "with --scale-head: weight of the coded rate (bits per element)")
       ->check(FiniteNumber(0, 1e6))
       ->capture_default_str();

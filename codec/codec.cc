@@ -11,6 +11,7 @@
 #include "bitstream/container.h"
 #include "bitstream/leaky_quantizer.h"
 #include "codec/alpha_coder.h"
+#include "codec/gaussian_stage.h"
 #include "codec/portable.h"
 #include "codec/stage_coder.h"
 
@@ -83,8 +84,12 @@ uint64_t HashWords(uint64_t seed, const std::vector<uint64_t>& words) {
 
 uint64_t HeaderHash(const bitstream::StreamHeader& h, uint64_t model_id) {
   const auto& p = h.params;
-  return HashWords(0x64636f6465632d32ull, {h.width, h.height, h.channels, p.dither_seed, p.tile_size, p.tile_margin,
-                                           p.chain_stages, p.chain_t_max, p.chain_t_min, p.portable_margin_bits, model_id});
+  std::vector<uint64_t> words = {h.width, h.height, h.channels, p.dither_seed, p.tile_size, p.tile_margin,
+                                 p.chain_stages, p.chain_t_max, p.chain_t_min, p.portable_margin_bits, model_id};
+  if (p.gaussian_stages > 0) {  // (format 3's streams have none: their hashes stay as they were)
+    words.insert(words.end(), {p.gaussian_stages, p.gaussian_index_bits, p.gaussian_block_quarters});
+  }
+  return HashWords(0x64636f6465632d32ull, words);
 }
 
 template <typename T>
@@ -123,6 +128,16 @@ DitherStage MakeDitherStage(const StageCoefficients& c, uint64_t seed, int j, co
   return DitherStage{c.coef_x0, c.coef_xt, std::sqrt(12.0 * c.variance), DitherKey(seed, j),
                      j > 0 ? activity.data() : nullptr, j > 0 && !log_scale.empty() ? log_scale.data() : nullptr};
 }
+
+// Gaussian stage j of the chain (gaussian_stage.h).
+GaussianStage MakeGaussianStage(const StageCoefficients& c, const bitstream::StreamParams& p, int j,
+                                const std::vector<int32_t>& log_scale) {
+  return GaussianStage{c.coef_x0, c.coef_xt, std::sqrt(c.variance), DitherKey(p.dither_seed, j) ^ 0x6A055CA4D1DA7E00ull,
+                       DitherKey(p.dither_seed, j) ^ 0xC4010E5E1EC70000ull, static_cast<int>(p.gaussian_index_bits),
+                       p.gaussian_block_quarters / 4.0, j > 0 && !log_scale.empty() ? log_scale.data() : nullptr};
+}
+// Its side information: (first stage) the planes' means to 16 levels, 3 × 4 bits, then the scale code, 8 bits.
+double GaussianSideBits(int j) { return (j == 0 ? 12 : 0) + 8; }
 
 // The scale head's portable side information has its own retrieval keys.
 uint64_t ScaleHeadKey(uint64_t portable_key) { return portable_key ^ 0x5CA1E5CA1E000000ull; }
@@ -211,6 +226,10 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
   if (options.portable_margin_bits < 8 || options.portable_margin_bits > 30) {
     return InvalidArgument("encode: the portable margin must be 8..30 bits");
   }
+  if (options.gaussian.stages < -1 || options.gaussian.index_bits < 1 || options.gaussian.index_bits > 16 ||
+      options.gaussian.block_quarters < 1 || options.gaussian.block_quarters > 255) {
+    return InvalidArgument("encode: Gaussian stages must be >= 0 (or -1: the model's), their index bits 1..16 and blocks 1..255 quarter bits");
+  }
   const auto& schedule = denoiser_->schedule();
   DCODEC_ASSIGN_OR_RETURN(std::vector<uint16_t> chain, MakeChain(schedule, options.chain));
   const int K = static_cast<int>(chain.size());
@@ -236,6 +255,11 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
   header.params.chain_t_max = options.chain.t_max;
   header.params.chain_t_min = options.chain.t_min;
   header.params.portable_margin_bits = static_cast<uint32_t>(options.portable_margin_bits);
+  const int models_g = std::min(denoiser_->trained_gaussian_stages(), K);
+  const int G = options.gaussian.stages >= 0 ? std::min(options.gaussian.stages, K) : models_g;
+  header.params.gaussian_stages = G == models_g ? bitstream::kModelsGaussianStages : static_cast<uint32_t>(G);
+  header.params.gaussian_index_bits = static_cast<uint32_t>(options.gaussian.index_bits);
+  header.params.gaussian_block_quarters = static_cast<uint32_t>(options.gaussian.block_quarters);
   const PortableGrid grid = GridOf(header.params);
   uint64_t hash = HeaderHash(header, model_id);
 
@@ -248,8 +272,8 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
   std::vector<StageEnd> ends;
   bitstream::AnsEncoder enc;
   EncodeResult result;
-  auto end_stage = [&](StageReport report, int j, const auto* stage_symbols) {
-    hash = StageHash(hash, j, stage_symbols, n);
+  auto end_stage = [&](StageReport report, int j, const auto* stage_symbols, size_t count) {
+    hash = StageHash(hash, j, stage_symbols, count);
     const size_t before = enc.num_symbols();
     bitstream::EncodeUniform(enc, static_cast<uint32_t>(hash % kCheckSymbols), kCheckSymbols);
     report.check_bits = std::log2(static_cast<double>(kCheckSymbols));
@@ -309,19 +333,35 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
       PlaneMeans(pixels, plane_mean);
       FillPlaneMeans(plane_mean, x0_hat);
     }
-    Belief belief = ChooseDitherBelief(st, cells, x_t.data(), x0_hat.data(), pixels.data(), n);
-    if (j == 0) std::copy(plane_mean, plane_mean + 3, belief.plane_mean);
     StageReport report;
     report.timestep = c.s;
     report.model_bits = ModelBitsDither(c, x0_hat.data(), pixels.data(), n, j);
+    report.portable_bits = portable_bits;
+    if (j < G) {
+      const GaussianStage gs = MakeGaussianStage(c, header.params, j, log_scale);
+      const uint8_t code = ChooseGaussianScale(gs, x_t.data(), x0_hat.data(), pixels.data(), n);
+      if (j == 0) {
+        for (uint8_t m : plane_mean) bitstream::EncodeUniform(enc, m / 16, 16);
+      }
+      bitstream::EncodeUniform(enc, code, 256);
+      report.side_bits = GaussianSideBits(j);
+      std::vector<uint32_t> indices;
+      EncodeGaussianStage(gs, code, x_t.data(), x0_hat.data(), pixels.data(), n, enc, x_s.data(), &indices,
+                          &report.ideal_bits, options.tiles.threads);
+      if (j == 0) report.ideal_bits += alpha_bits;
+      end_stage(report, j, indices.data(), indices.size());
+      x_t.swap(x_s);
+      continue;
+    }
+    Belief belief = ChooseDitherBelief(st, cells, x_t.data(), x0_hat.data(), pixels.data(), n);
+    if (j == 0) std::copy(plane_mean, plane_mean + 3, belief.plane_mean);
     const BeliefKind kind = j > 0 ? BeliefKind::kDithered : BeliefKind::kFirst;
     EncodeBelief(enc, belief, kind);
     report.side_bits = BeliefBits(kind);
-    report.portable_bits = portable_bits;
     DCODEC_RETURN_IF_ERROR(EncodeDitherStage(st, belief, cells, x_t.data(), x0_hat.data(), pixels.data(), n, enc,
                                              x_s.data(), symbols.data(), &report.ideal_bits));
     if (j == 0) report.ideal_bits += alpha_bits;
-    end_stage(report, j, symbols.data());
+    end_stage(report, j, symbols.data(), n);
     x_t.swap(x_s);
   }
   if (static_cast<int>(result.stages.size()) == K) {
@@ -352,7 +392,7 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
                                               &report.ideal_bits, pixel_scale));
       if (K == 0) report.ideal_bits += alpha_bits;
       report.psnr = std::numeric_limits<double>::infinity();
-      end_stage(report, K, pixels.data());
+      end_stage(report, K, pixels.data(), n);
       result.stages.back().open_bits = 0;
     }
   }
@@ -437,6 +477,9 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
   TileOptions tiles{static_cast<int>(params.tile_size), static_cast<int>(params.tile_margin), options.threads};
   const int K = static_cast<int>(chain.size());
   const int N = static_cast<int>(header.stages);
+  const int G = params.gaussian_stages == bitstream::kModelsGaussianStages
+                    ? std::min(denoiser_->trained_gaussian_stages(), K)
+                    : static_cast<int>(params.gaussian_stages);
   const int w = static_cast<int>(header.width), h = static_cast<int>(header.height);
   const size_t n = 3 * static_cast<size_t>(w) * h;
   const size_t hb = parsed.header_bytes;
@@ -551,6 +594,40 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
         break;
       }
       activity = Activity(x0_hat.data(), w, h);
+    }
+    if (j < G) {
+      // The side information: the planes' means (first stage), the scale code; then one index a block.
+      Status s = Status::Ok();
+      if (j == 0) {
+        uint8_t plane_mean[3];
+        for (int p = 0; p < 3 && s.ok(); ++p) {
+          auto m = bitstream::DecodeUniform(dec, 16);
+          s = m.status();
+          if (m.ok()) plane_mean[p] = static_cast<uint8_t>(16 * *m + 8);
+        }
+        if (s.ok()) FillPlaneMeans(plane_mean, x0_hat);
+      }
+      auto code = s.ok() ? bitstream::DecodeUniform(dec, 256) : StatusOr<uint32_t>(s);
+      std::vector<uint32_t> indices;
+      if (code.ok()) {
+        report.side_bits = GaussianSideBits(j);
+        s = DecodeGaussianStage(MakeGaussianStage(c, params, j, log_scale), static_cast<uint8_t>(*code), x_t.data(),
+                                x0_hat.data(), n, dec, x_s.data(), &indices,
+                                options.audit ? &report.ideal_bits : nullptr);
+      } else {
+        s = code.status();
+      }
+      if (j == 0) report.ideal_bits += alpha_bits;
+      if (!s.ok()) {
+        DCODEC_RETURN_IF_ERROR(stage_error(s, j));
+        break;
+      }
+      hash = StageHash(hash, j, indices.data(), indices.size());
+      DCODEC_RETURN_IF_ERROR(finish_stage(j, report, &complete));
+      if (!complete) break;
+      x_t.swap(x_s);
+      decoded = j + 1;
+      continue;
     }
     const BeliefKind kind = j > 0 ? BeliefKind::kDithered : BeliefKind::kFirst;
     auto belief = DecodeBelief(dec, kind);

@@ -1,7 +1,7 @@
 // dcodec's progressive codec: the public contract of codec/ (no LibTorch in this header).
 //
-// Encode sends x_{τ_K}, then x_{τ_{j-1}} given x_{τ_j} along the coding chain (each a dithered stage, see
-// stage_coder.h), then the 8-bit pixels given x̂_0(x_{τ_1}). The stages follow each other in one sealed rANS
+// Encode sends x_{τ_K}, then x_{τ_{j-1}} given x_{τ_j} along the coding chain (the first ones Gaussian stages, see
+// gaussian_stage.h, the others dithered stages, see stage_coder.h), then the 8-bit pixels given x̂_0(x_{τ_1}). The stages follow each other in one sealed rANS
 // stream (bitstream/ans.h) behind the short header of bitstream/container.h; each stage starts with its belief
 // shape (entropy_model.h) and, unless it is the stream's last, ends with a 9-bit check symbol; the stream's
 // initial state holds a 31-bit check of everything. Any prefix of a stream decodes to its complete stages; the
@@ -27,8 +27,18 @@
 
 namespace dcodec::codec {
 
+// The chain's first stages coded as samples of q by channel simulation (gaussian_stage.h) instead of dithered.
+struct GaussianOptions {
+  // Of the chain's first stages (more than the chain has: all of them); 0: none; -1: as many as the model was
+  // trained with (Denoiser::trained_gaussian_stages).
+  int stages = -1;
+  int index_bits = 12;      // 2^index_bits candidates a block, 1..16
+  int block_quarters = 40;  // a block's expected KL, in quarter bits (1..255)
+};
+
 struct EncodeOptions {
   ChainOptions chain;
+  GaussianOptions gaussian;
   double target_bpp = 0;   // > 0: keep the stages whose prefix fits in this many bits per pixel (at least one)
   double target_psnr = 0;  // > 0: end at the first stage whose reconstruction reaches this PSNR (dB)
   TileOptions tiles;

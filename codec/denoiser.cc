@@ -1,5 +1,7 @@
 #include "codec/denoiser.h"
 
+#include <nlohmann/json.hpp>
+
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -35,6 +37,18 @@ bool Denoiser::has_scale_head() const {
   return impl_->loaded.info.config.output == model::UNetConfig::Output::kEpsilonAndLogScale;
 }
 const model::NoiseSchedule& Denoiser::schedule() const { return impl_->schedule; }
+
+int Denoiser::trained_gaussian_stages() const {
+  const auto& meta = impl_->loaded.info.metadata;
+  auto it = meta.find("training");
+  if (it == meta.end()) return 0;
+  const nlohmann::json j = nlohmann::json::parse(it->second, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("options") || !j["options"].is_object()) return 0;
+  const auto& o = j["options"];
+  return o.contains("gaussian_stages") && o["gaussian_stages"].is_number_integer()
+             ? std::max(0, o["gaussian_stages"].get<int>())
+             : 0;
+}
 
 Status Denoiser::PredictX0(const float* x_t, int width, int height, int t, const TileOptions& tiles,
                            float* x0_hat) const {

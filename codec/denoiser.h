@@ -34,6 +34,9 @@ class Denoiser {
 
   // Whether the network has a per-pixel scale head (UNetConfig::Output::kEpsilonAndLogScale; entropy_model.h).
   bool has_scale_head() const;
+  // The Gaussian stages of the chain the model was trained on (`dcodec train --gaussian-stages`, recorded in the
+  // file's "training" metadata); 0 when it says none or nothing.
+  int trained_gaussian_stages() const;
 
   // ε_θ(x_t, t) over 3·width·height values (float: its last bits depend on the machine; portable.h makes them
   // portable), and with a scale head its log2-scale output into `log_scale` (3·width·height values; nullptr: not

@@ -174,8 +174,10 @@ std::vector<float> Activity(const float* x0_hat, int width, int height) {
 
 uint64_t DitherKey(uint64_t seed, int stage) { return Mix(seed ^ Mix(0xD17E3000ull + stage)); }
 
+uint64_t CounterHash(uint64_t key, uint64_t i) { return Mix(key + i * 0x9E3779B97F4A7C15ull); }
+
 double Dither(uint64_t key, uint64_t i) {
-  uint64_t h = Mix(key + i * 0x9E3779B97F4A7C15ull);
+  uint64_t h = CounterHash(key, i);
   return static_cast<double>(h >> 11) * 0x1.0p-53 - 0.5;
 }
 

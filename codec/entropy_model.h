@@ -88,7 +88,9 @@ constexpr int32_t kHeadLogScaleMin = -160, kHeadLogScaleMax = 160;  // q_i is cl
 constexpr int kHeadGridBits = 4;                                   // q_i in 1/16 of an octave
 double HeadScale(uint8_t scale_code, int32_t log_scale);
 
-// The dither of element i: U[-½, ½) from a counter-based hash, the same on every machine.
+// The counter-based hash behind every shared random choice: a splitmix64 output, the same on every machine.
+uint64_t CounterHash(uint64_t key, uint64_t i);
+// The dither of element i: U[-½, ½) from CounterHash(key, i).
 double Dither(uint64_t key, uint64_t i);
 uint64_t DitherKey(uint64_t seed, int stage);
 

@@ -148,14 +148,14 @@ torch::Tensor Diffusion::LossSimple(const EpsModel& model, const torch::Tensor& 
 }
 
 torch::Tensor Diffusion::LossChain(const EpsModel& model, const torch::Tensor& x0, const std::vector<int>& chain,
-                                   at::Generator& gen, const BatchSlice& slice) const {
-  return ChainLossImpl(model, x0.size(1), /*with_rate=*/false, x0, chain, gen, slice).mse;
+                                   at::Generator& gen, const BatchSlice& slice, int gaussian_stages) const {
+  return ChainLossImpl(model, x0.size(1), /*with_rate=*/false, x0, chain, gen, slice, gaussian_stages).mse;
 }
 
 Diffusion::ChainLoss Diffusion::LossChainWithRate(const EpsModel& net, int64_t channels, const torch::Tensor& x0,
                                                   const std::vector<int>& chain, at::Generator& gen,
-                                                  const BatchSlice& slice) const {
-  return ChainLossImpl(net, channels, /*with_rate=*/true, x0, chain, gen, slice);
+                                                  const BatchSlice& slice, int gaussian_stages) const {
+  return ChainLossImpl(net, channels, /*with_rate=*/true, x0, chain, gen, slice, gaussian_stages);
 }
 
 double ScaleOffsetLog2(const NoiseSchedule& schedule, int t) {
@@ -175,7 +175,8 @@ torch::Tensor LogisticBinBits(const torch::Tensor& z, const torch::Tensor& sigma
 
 Diffusion::ChainLoss Diffusion::ChainLossImpl(const EpsModel& net, int64_t channels, bool with_rate,
                                               const torch::Tensor& x0, const std::vector<int>& chain,
-                                              at::Generator& gen, const BatchSlice& slice) const {
+                                              at::Generator& gen, const BatchSlice& slice,
+                                              int gaussian_stages) const {
   const auto whole = WholeBatchShape(x0, slice);
   const int64_t n = x0.size(0);
   const int64_t k = static_cast<int64_t>(chain.size());
@@ -189,9 +190,11 @@ Diffusion::ChainLoss Diffusion::ChainLossImpl(const EpsModel& net, int64_t chann
                                                       1.0 - schedule_.alpha_bar(s)}
                           : schedule_.posterior(s, chain[j - 1]);
     auto u = (torch::rand(whole, gen, options).narrow(0, slice.first, n) - 0.5).to(x0.device());
+    const bool gaussian = j < gaussian_stages;
+    auto g = gaussian ? torch::randn(whole, gen, options).narrow(0, slice.first, n).to(x0.device()) : torch::Tensor();
     if (n == 0) continue;  // the draws still advance `gen` as the whole batch's do
     auto mean = j == 0 ? p.coef_x0 * x0 : p.coef_x0 * x0 + p.coef_xt * x_t;
-    x_t = mean + std::sqrt(12.0 * p.variance) * u;
+    x_t = gaussian ? mean + std::sqrt(p.variance) * g : mean + std::sqrt(12.0 * p.variance) * u;
     xs.push_back(x_t);
   }
   // The dither of the step each prediction serves, drawn for the whole batch as the draws above.
@@ -209,7 +212,7 @@ Diffusion::ChainLoss Diffusion::ChainLossImpl(const EpsModel& net, int64_t chann
                                index});
   // Per chain position: timestep, sqrt(ab), sqrt(1 - ab), and the step it serves (the next dithered stage's c0
   // and Δ; for the last, the pixel stage: c0 = 127.5, Δ = 1), and the scale head's offset.
-  std::vector<float> ts(k), a(k), b(k), c0(k), step(k), offset(k);
+  std::vector<float> ts(k), a(k), b(k), c0(k), step(k), offset(k), next_gaussian(k, 0.0f);
   for (int64_t j = 0; j < k; ++j) {
     ts[j] = static_cast<float>(chain[j]);
     a[j] = static_cast<float>(std::sqrt(schedule_.alpha_bar(chain[j])));
@@ -218,6 +221,7 @@ Diffusion::ChainLoss Diffusion::ChainLossImpl(const EpsModel& net, int64_t chann
       const auto p = schedule_.posterior(chain[j + 1], chain[j]);
       c0[j] = static_cast<float>(p.coef_x0);
       step[j] = static_cast<float>(std::sqrt(12.0 * p.variance));
+      next_gaussian[j] = j + 1 < gaussian_stages ? 1.0f : 0.0f;
     } else {
       c0[j] = 127.5f;
       step[j] = 1.0f;
@@ -242,7 +246,16 @@ Diffusion::ChainLoss Diffusion::ChainLossImpl(const EpsModel& net, int64_t chann
   auto log_scale = out.narrow(1, channels, channels) + pick(offset).view(bshape);
   auto z = c * (x0 - x0_hat) / d + is_dithered * dither;
   auto sigma = c * torch::exp2(log_scale.clamp(-20.0, 4.0)) / d;
-  result.rate = LogisticBinBits(z, sigma).mean();
+  auto bits = LogisticBinBits(z, sigma);
+  if (gaussian_stages > 1) {
+    // In units of Δ the next stage's q has variance 1/12 (σ̃² = Δ²/12), the belief σ̃² + σ², the error c0 (x_0 − x̂_0)/Δ.
+    auto err = c * (x0 - x0_hat) / d;
+    auto var_p = 1.0 / 12.0 + sigma * sigma;
+    auto kl = (0.5 * torch::log(var_p * 12.0) + (1.0 / 12.0 + err * err) / (2.0 * var_p) - 0.5) / std::log(2.0);
+    auto use_kl = pick(next_gaussian).view(bshape);
+    bits = use_kl * kl + (1.0 - use_kl) * bits;
+  }
+  result.rate = bits.mean();
   return result;
 }
 

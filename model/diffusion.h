@@ -145,8 +145,11 @@ class Diffusion {
   // Δ = sqrt(12 σ²) (σ² the posterior variance, U uniform on [-½, ½)) — the same moments as q, uniform instead of
   // Gaussian noise at every step. The target is the effective noise (x_t − sqrt(ab_t) x0) / sqrt(1 − ab_t), so the
   // loss is L_simple's weighting of the x_0 error at t. Draws from `gen`.
+  // With gaussian_stages = G > 0 the chain's first G stages are Gaussian, as the codec's Gaussian stages
+  // (codec/gaussian_stage.h) deliver them: x_{chain[j]}, j < G, has the Gaussian noise of q (drawn from `gen` after
+  // the uniform draw of that position, which still advances `gen` as before).
   torch::Tensor LossChain(const EpsModel& model, const torch::Tensor& x0, const std::vector<int>& chain,
-                          at::Generator& gen, const BatchSlice& slice = {}) const;
+                          at::Generator& gen, const BatchSlice& slice = {}, int gaussian_stages = 0) const;
 
   // LossChain for a network with a scale head (UNetConfig::Output::kEpsilonAndLogScale): `net` returns the whole
   // output, eps in its first C channels and the log2-scale head ℓ in the next C. Besides the eps MSE, the codec's
@@ -155,6 +158,8 @@ class Diffusion {
   //    σ = c0·2^(ℓ + ScaleOffsetLog2(t)) around c0·x̂_0 + ct·x_t on the grid of step Δ, so the symbol costs
   //    LogisticBinBits(c0 (x_0 − x̂_0)/Δ + ũ, σ/Δ) with ũ ~ U[-½, ½) the subtractive dither (for which the additive
   //    uniform noise relaxation is exact);
+  //  * at chain[j] whose next stage is Gaussian (j + 1 < G): that stage's KL in bits, KL(N(μ̃, σ̃²) || N(c0·x̂_0 +
+  //    ct·x_t, σ̃² + σ²)) with σ = c0·2^(ℓ + offset), which channel simulation pays plus a few bits a block;
   //  * at chain[K-1], the pixel stage: LogisticBinBits(127.5 (x_0 − x̂_0), 127.5 σ_0), σ_0 = 2^(ℓ + offset).
   // The dither ũ is drawn from `gen` after the chain's draws (for the whole batch, also for an empty slice).
   // Without the head (C output channels) rate is undefined; the MSE is LossChain's with the same draws.
@@ -164,7 +169,8 @@ class Diffusion {
                          // without a scale head)
   };
   ChainLoss LossChainWithRate(const EpsModel& net, int64_t channels, const torch::Tensor& x0,
-                              const std::vector<int>& chain, at::Generator& gen, const BatchSlice& slice = {}) const;
+                              const std::vector<int>& chain, at::Generator& gen, const BatchSlice& slice = {},
+                              int gaussian_stages = 0) const;
 
   // x0_hat = (x_t - sqrt(1 - ab_t) eps) / sqrt(ab_t), optionally clamped to [-1, 1]. t in (0, T], real
   // (NoiseSchedule::x0_from_eps_at; exact at the integer steps).
@@ -188,7 +194,8 @@ class Diffusion {
 
  private:
   ChainLoss ChainLossImpl(const EpsModel& net, int64_t channels, bool with_rate, const torch::Tensor& x0,
-                          const std::vector<int>& chain, at::Generator& gen, const BatchSlice& slice) const;
+                          const std::vector<int>& chain, at::Generator& gen, const BatchSlice& slice,
+                          int gaussian_stages) const;
 
   NoiseSchedule schedule_;
 };

@@ -46,6 +46,7 @@ nlohmann::json OptionsJson(const TrainOptions& o) {
   if (!o.chain.empty() && o.chain_fraction > 0) {
     j["chain"] = o.chain;
     j["chain_fraction"] = o.chain_fraction;
+    if (o.gaussian_stages > 0) j["gaussian_stages"] = o.gaussian_stages;
   }
   if (o.continuous_time) j["continuous_time"] = true;
   if (o.scale_head) {
@@ -247,6 +248,10 @@ Status Train(const TrainOptions& options, const std::function<void(const TrainPr
   if (options.chain_fraction > 0 && options.chain.empty()) {
     return InvalidArgument("--chain-fraction needs --chain");
   }
+  if (options.gaussian_stages < 0 || options.gaussian_stages > static_cast<int>(options.chain.size())) {
+    return InvalidArgument("--gaussian-stages must be 0.." + std::to_string(options.chain.size()) +
+                           " (the chain's length)");
+  }
   DCODEC_ASSIGN_OR_RETURN(auto data, OpenTrainingData(options.data, {options.crop, options.max_downscale}));
   DCODEC_ASSIGN_OR_RETURN(std::unique_ptr<ProcessGroup> group, ProcessGroup::Connect(dist, options.device));
   const int rank = group->rank(), world = group->world_size();
@@ -346,12 +351,14 @@ Status Train(const TrainOptions& options, const std::function<void(const TrainPr
         UNet net = s.net;
         auto whole = [net](const torch::Tensor& x, const torch::Tensor& t) mutable { return net->forward(x, t); };
         Diffusion::ChainLoss part =
-            diffusion.LossChainWithRate(whole, config.in_channels, chain_x0, options.chain, gen, slice);
+            diffusion.LossChainWithRate(whole, config.in_channels, chain_x0, options.chain, gen, slice,
+                                        options.gaussian_stages);
         // (The config has the head, so the rate is defined.)
         rate_value = part.rate.item<double>() * static_cast<double>(c_count) / static_cast<double>(n_chain);
         add((part.mse + options.rate_weight * part.rate) * weight(c_count));
       } else {
-        add(diffusion.LossChain(AsEpsModel(s.net), chain_x0, options.chain, gen, slice) * weight(c_count));
+        add(diffusion.LossChain(AsEpsModel(s.net), chain_x0, options.chain, gen, slice, options.gaussian_stages) *
+            weight(c_count));
       }
     }
     if (n_simple > 0) {

@@ -68,6 +68,8 @@ struct TrainOptions {
   bool continuous_time = false;
   bool scale_head = false;
   double rate_weight = 0.1;
+  // The chain's first gaussian_stages stages are the codec's Gaussian stages (Diffusion::LossChain).
+  int gaussian_stages = 0;
   // This process's place in a data-parallel run (world size 1: alone).
   DistributedOptions distributed;
 };

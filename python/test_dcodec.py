@@ -56,7 +56,7 @@ class DcodecTest(unittest.TestCase):
         os.environ.setdefault("DCODEC_MODEL", MODEL)
         image = smooth(16, 16, 3, 5)
         np.testing.assert_array_equal(dcodec.decode(dcodec.encode(image, lossless=True)), image)
-        self.assertEqual(dcodec.FORMAT_VERSION, 3)
+        self.assertEqual(dcodec.FORMAT_VERSION, 4)
 
 
 if __name__ == "__main__":

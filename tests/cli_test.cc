@@ -356,7 +356,7 @@ TEST_F(CliTest, ExistingOutputNeedsForce) {
   EXPECT_EQ(Slurp(png), "precious");
 
   EXPECT_EXIT_CODE(Encode(Png("rgb16x16"), out, {"-f"}), kExitOk);
-  EXPECT_EQ(Slurp(out).substr(0, 1), "\xD3");
+  EXPECT_EQ(Slurp(out).substr(0, 1), "\xD4");
   EXPECT_EXIT_CODE(Decode(out, png, {"--force"}), kExitOk);
   EXPECT_EQ(Slurp(png).substr(1, 3), "PNG");
   EXPECT_EQ(Files(), (std::set<std::string>{"out.dcd", "out.png"}));

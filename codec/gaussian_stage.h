@@ -1,0 +1,76 @@
+// A Gaussian stage: x_s sent as a sample of q(x_s | x_t, x_0) itself, by minimal random coding (channel
+// simulation; Havasi, Peharz & Hernández-Lobato 2019, "Minimal Random Code Learning"), instead of by dithered
+// quantization (stage_coder.h). No LibTorch here: plain arrays.
+//
+// Why: a dithered stage pays roughly linearly in the model's error where that error is a small fraction of the step
+// Δ, while the model's own cost, the KL of q from p_θ, grows with its square. At the first stages of the chain
+// (t = 400, 162) the dithered stream paid 2.7–3.6× the KL (docs/rate_audit.md). Channel simulation pays the KL plus a
+// few bits a block.
+//
+// Both sides know x_t and x̂_0 and so the belief p_e = N(μ_e, σ_e²) of each element e:
+//   μ_e = c0·x̂_0,e + ct·x_t,e,   σ_e² = σ̃² + (c0·HeadScale(scale_code, q_e))²
+// (q_e the scale head's portable output, 0 without a head or at the first stage, whose x̂_0 is the planes'
+// means). The encoder also knows x_0 and so q_e = N(c0·x_0,e + ct·x_t,e, σ̃²).
+//
+// Blocks: the elements, in order, are cut into blocks whose expected KL under the belief,
+// Σ ½·log2(σ_e²/σ̃²), reaches `block_bits` (the last block takes what is left). Both sides compute the cut with
+// + − × ÷, sqrt and PortableLog2 only, so they agree on every machine.
+// Candidates: block B's candidate i (0 ≤ i < 2^index_bits) sets element e to μ_e + σ_e·z, where
+//   z = (S − 3069) · √2/1024,  S = the sum of the six 10-bit fields of CounterHash(key, i·2^32 + e),
+// a portable stand-in for a standard normal (mean 0, variance 1 − 2^-20, range ±4.24).
+// The encoder weighs candidate i by q(c_i)/p'(c_i) (p' the candidates' exact law) and picks one at random with those
+// weights (a Gumbel-max draw keyed by `choice_key`); it sends i as index_bits uniform bits. The decoder regenerates
+// candidate i. With 2^index_bits somewhat above 2^KL the pick is close to a sample of q.
+#ifndef DCODEC_CODEC_GAUSSIAN_STAGE_H_
+#define DCODEC_CODEC_GAUSSIAN_STAGE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "base/status.h"
+#include "bitstream/ans.h"
+
+namespace dcodec::codec {
+
+struct GaussianStage {
+  double coef_x0;
+  double coef_xt;
+  double sigma;          // σ̃, the standard deviation of q(x_s | x_t, x_0)
+  uint64_t key;          // the candidates (both sides)
+  uint64_t choice_key;   // the encoder's pick
+  int index_bits;        // 2^index_bits candidates a block, 1..16
+  double block_bits;     // the expected KL a block, > 0
+  const int32_t* log_scale = nullptr;  // the scale head's portable output (nullptr: none)
+};
+
+// log2(x) for x > 0 with + − × ÷ and frexp only: the same on every IEEE-754 machine (accurate to ~1e-15).
+double PortableLog2(double x);
+
+// The belief's mean and standard deviation of every element.
+struct GaussianBelief {
+  std::vector<double> mean, sigma;
+};
+GaussianBelief MakeGaussianBelief(const GaussianStage& st, uint8_t scale_code, const float* x_t, const float* x0_hat,
+                                  size_t n);
+
+// The block boundaries: starts of each block, then n.
+std::vector<size_t> GaussianBlocks(const GaussianStage& st, const GaussianBelief& belief);
+
+// The scale code (HeadScale's first argument) whose belief is closest to q: the least Σ KL(q_e || p_e).
+uint8_t ChooseGaussianScale(const GaussianStage& st, const float* x_t, const float* x0_hat, const uint8_t* pixels,
+                            size_t n);
+
+// The encoder: appends one index a block to `enc` (in block order), writes x_s and the indices, and adds the
+// indices' bits to *ideal_bits. `threads` blocks are searched at once (the result does not depend on it).
+void EncodeGaussianStage(const GaussianStage& st, uint8_t scale_code, const float* x_t, const float* x0_hat,
+                         const uint8_t* pixels, size_t n, bitstream::AnsEncoder& enc, float* x_s,
+                         std::vector<uint32_t>* indices, double* ideal_bits, int threads = 1);
+// The decoder: kTruncated if the data runs out.
+Status DecodeGaussianStage(const GaussianStage& st, uint8_t scale_code, const float* x_t, const float* x0_hat,
+                           size_t n, bitstream::AnsDecoder& dec, float* x_s, std::vector<uint32_t>* indices,
+                           double* ideal_bits = nullptr);
+
+}  // namespace dcodec::codec
+
+#endif  // DCODEC_CODEC_GAUSSIAN_STAGE_H_
