@@ -107,12 +107,13 @@ Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global) {
                  "the model was trained with)")
       ->check(CLI::Range(-1, 63))
       ->capture_default_str();
-  app.add_option("--gaussian-bits", a->options.gaussian.index_bits, "2^bits candidates a block of a Gaussian stage")
-      ->check(WholeNumber(1, 16))
+  app.add_option("--gaussian-bits", a->options.gaussian.index_bits,
+                 "2^bits candidates a block of a Gaussian stage (0: 14 up to 2^16 pixels, else 10)")
+      ->check(WholeNumber(0, 16))
       ->capture_default_str();
   app.add_option("--gaussian-block", a->options.gaussian.block_quarters,
-                 "a Gaussian stage's block: its expected KL in quarter bits")
-      ->check(WholeNumber(1, 255))
+                 "a Gaussian stage's block: its expected KL in quarter bits (0: 48 up to 2^16 pixels, else 32)")
+      ->check(WholeNumber(0, 255))
       ->capture_default_str();
   auto* quality = app.add_option("-q,--quality", a->quality, "quality 0..100: PSNR 25 + 0.15 q dB (100: lossless); "
                                  "the default is 75 (36.25 dB)")

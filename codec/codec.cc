@@ -226,8 +226,8 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
   if (options.portable_margin_bits < 8 || options.portable_margin_bits > 30) {
     return InvalidArgument("encode: the portable margin must be 8..30 bits");
   }
-  if (options.gaussian.stages < -1 || options.gaussian.index_bits < 1 || options.gaussian.index_bits > 16 ||
-      options.gaussian.block_quarters < 1 || options.gaussian.block_quarters > 255) {
+  if (options.gaussian.stages < -1 || options.gaussian.index_bits < 0 || options.gaussian.index_bits > 16 ||
+      options.gaussian.block_quarters < 0 || options.gaussian.block_quarters > 255) {
     return InvalidArgument("encode: Gaussian stages must be >= 0 (or -1: the model's), their index bits 1..16 and blocks 1..255 quarter bits");
   }
   const auto& schedule = denoiser_->schedule();
@@ -258,8 +258,11 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
   const int models_g = std::min(denoiser_->trained_gaussian_stages(), K);
   const int G = options.gaussian.stages >= 0 ? std::min(options.gaussian.stages, K) : models_g;
   header.params.gaussian_stages = G == models_g ? bitstream::kModelsGaussianStages : static_cast<uint32_t>(G);
-  header.params.gaussian_index_bits = static_cast<uint32_t>(options.gaussian.index_bits);
-  header.params.gaussian_block_quarters = static_cast<uint32_t>(options.gaussian.block_quarters);
+  const bool small = image.num_pixels() <= (1u << 16);
+  header.params.gaussian_index_bits =
+      static_cast<uint32_t>(options.gaussian.index_bits > 0 ? options.gaussian.index_bits : small ? 14 : 10);
+  header.params.gaussian_block_quarters =
+      static_cast<uint32_t>(options.gaussian.block_quarters > 0 ? options.gaussian.block_quarters : small ? 48 : 32);
   const PortableGrid grid = GridOf(header.params);
   uint64_t hash = HeaderHash(header, model_id);
 

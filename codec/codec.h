@@ -32,8 +32,11 @@ struct GaussianOptions {
   // Of the chain's first stages (more than the chain has: all of them); 0: none; -1: as many as the model was
   // trained with (Denoiser::trained_gaussian_stages).
   int stages = -1;
-  int index_bits = 12;      // 2^index_bits candidates a block, 1..16
-  int block_quarters = 40;  // a block's expected KL, in quarter bits (1..255)
+  // 2^index_bits candidates a block of block_quarters / 4 expected bits. The encoder's work is 2^index_bits
+  // candidate values an element, so 0 (auto) takes 14 and 48 (12 bits; the format's defaults) up to 2^16 pixels
+  // and 10 and 32 above (a 768x512 photo: 1.2 G candidate values a stage).
+  int index_bits = 0;       // 0: auto; else 1..16
+  int block_quarters = 0;   // 0: auto; else 1..255
 };
 
 struct EncodeOptions {
