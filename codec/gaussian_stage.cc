@@ -13,8 +13,8 @@ namespace {
 
 constexpr int kFields = 6, kFieldBits = 10;
 constexpr int kFieldValues = 1 << kFieldBits;
-constexpr int kSumMax = kFields * (kFieldValues - 1);  // 6138
-constexpr int kSumMean = kSumMax / 2;                  // 3069
+constexpr int kSumMax = kFields * (kFieldValues - 1);           // 6138
+constexpr int kSumMean = kSumMax / 2;                           // 3069
 constexpr double kZStep = 0x1.6a09e667f3bcdp+0 / kFieldValues;  // √2 / 1024
 
 // ln of the number of ways six 10-bit fields sum to S: the candidates' law up to a constant.
@@ -67,8 +67,8 @@ uint32_t PickCandidate(const GaussianStage& st, const GaussianBelief& b, const f
   uint32_t best = 0;
   double best_score = -std::numeric_limits<double>::infinity();
   for (uint32_t i = 0; i < count; ++i) {
-    const double u = (static_cast<double>(CounterHash(st.choice_key, (uint64_t{block} << 16) | i) >> 11) + 0.5) *
-                     0x1.0p-53;
+    const double u =
+        (static_cast<double>(CounterHash(st.choice_key, (uint64_t{block} << 16) | i) >> 11) + 0.5) * 0x1.0p-53;
     const double score = lw[i] - std::log(-std::log(u));  // Gumbel-max
     if (score > best_score) {
       best_score = score;
@@ -82,7 +82,7 @@ uint32_t PickCandidate(const GaussianStage& st, const GaussianBelief& b, const f
 
 double PortableLog2(double x) {
   int e = 0;
-  double m = std::frexp(x, &e);  // x = m · 2^e, m in [0.5, 1)
+  double m = std::frexp(x, &e);    // x = m · 2^e, m in [0.5, 1)
   if (m < 0x1.6a09e667f3bcdp-1) {  // below √½: take m in [√½, √2)
     m *= 2;
     --e;
@@ -174,12 +174,10 @@ void EncodeGaussianStage(const GaussianStage& st, uint8_t scale_code, const floa
     }
   }
   if (ideal_bits) *ideal_bits += static_cast<double>(blocks) * st.index_bits;
-
 }
 
-Status DecodeGaussianStage(const GaussianStage& st, uint8_t scale_code, const float* x_t, const float* x0_hat,
-                           size_t n, bitstream::AnsDecoder& dec, float* x_s, std::vector<uint32_t>* indices,
-                           double* ideal_bits) {
+Status DecodeGaussianStage(const GaussianStage& st, uint8_t scale_code, const float* x_t, const float* x0_hat, size_t n,
+                           bitstream::AnsDecoder& dec, float* x_s, std::vector<uint32_t>* indices, double* ideal_bits) {
   const GaussianBelief belief = MakeGaussianBelief(st, scale_code, x_t, x0_hat, n);
   const std::vector<size_t> starts = GaussianBlocks(st, belief);
   const size_t blocks = starts.size() - 1;

@@ -36,11 +36,11 @@ namespace dcodec::codec {
 struct GaussianStage {
   double coef_x0;
   double coef_xt;
-  double sigma;          // σ̃, the standard deviation of q(x_s | x_t, x_0)
-  uint64_t key;          // the candidates (both sides)
-  uint64_t choice_key;   // the encoder's pick
-  int index_bits;        // 2^index_bits candidates a block, 1..16
-  double block_bits;     // the expected KL a block, > 0
+  double sigma;                        // σ̃, the standard deviation of q(x_s | x_t, x_0)
+  uint64_t key;                        // the candidates (both sides)
+  uint64_t choice_key;                 // the encoder's pick
+  int index_bits;                      // 2^index_bits candidates a block, 1..16
+  double block_bits;                   // the expected KL a block, > 0
   const int32_t* log_scale = nullptr;  // the scale head's portable output (nullptr: none)
 };
 
@@ -67,8 +67,8 @@ void EncodeGaussianStage(const GaussianStage& st, uint8_t scale_code, const floa
                          const uint8_t* pixels, size_t n, bitstream::AnsEncoder& enc, float* x_s,
                          std::vector<uint32_t>* indices, double* ideal_bits, int threads = 1);
 // The decoder: kTruncated if the data runs out.
-Status DecodeGaussianStage(const GaussianStage& st, uint8_t scale_code, const float* x_t, const float* x0_hat,
-                           size_t n, bitstream::AnsDecoder& dec, float* x_s, std::vector<uint32_t>* indices,
+Status DecodeGaussianStage(const GaussianStage& st, uint8_t scale_code, const float* x_t, const float* x0_hat, size_t n,
+                           bitstream::AnsDecoder& dec, float* x_s, std::vector<uint32_t>* indices,
                            double* ideal_bits = nullptr);
 
 }  // namespace dcodec::codec

@@ -72,8 +72,8 @@ TEST(GaussianStageTest, BlocksCoverEverythingWithinTheirBudget) {
 TEST(GaussianStageTest, ChosenScaleMatchesTheError) {
   for (double err : {0.05, 0.2, 0.6}) {
     Toy toy = MakeToy(20000, err, 2);
-    const uint8_t code = ChooseGaussianScale(ToyStage(10, 8), toy.x_t.data(), toy.x0_hat.data(), toy.pixels.data(),
-                                             toy.pixels.size());
+    const uint8_t code =
+        ChooseGaussianScale(ToyStage(10, 8), toy.x_t.data(), toy.x0_hat.data(), toy.pixels.data(), toy.pixels.size());
     EXPECT_NEAR(std::log2(HeadScale(code, 0)), std::log2(err), 0.25) << err;
   }
 }
@@ -85,8 +85,7 @@ TEST(GaussianStageTest, RoundtripIsExactAndSamplesQ) {
   const double err = 0.4;
   Toy toy = MakeToy(n, err, 3);
   const GaussianStage st = ToyStage(10, 8.0);
-  const uint8_t code =
-      ChooseGaussianScale(st, toy.x_t.data(), toy.x0_hat.data(), toy.pixels.data(), n);
+  const uint8_t code = ChooseGaussianScale(st, toy.x_t.data(), toy.x0_hat.data(), toy.pixels.data(), n);
   bitstream::AnsEncoder enc;
   enc.Put(0, 1 << 23);
   std::vector<float> xs(n), xs_dec(n);
@@ -101,9 +100,9 @@ TEST(GaussianStageTest, RoundtripIsExactAndSamplesQ) {
 
   bitstream::AnsDecoder dec(bytes.data(), bytes.size());
   ASSERT_TRUE(dec.Advance(0, 1 << 23).ok());
-  ASSERT_TRUE(DecodeGaussianStage(st, code, toy.x_t.data(), toy.x0_hat.data(), n, dec, xs_dec.data(), &idx_dec,
-                                  &ideal_dec)
-                  .ok());
+  ASSERT_TRUE(
+      DecodeGaussianStage(st, code, toy.x_t.data(), toy.x0_hat.data(), n, dec, xs_dec.data(), &idx_dec, &ideal_dec)
+          .ok());
   ASSERT_EQ(dec.Peek() >> 23, 1u);
   ASSERT_TRUE(dec.Advance(1 << 23, 1 << 23).ok());
   EXPECT_TRUE(dec.Finish().ok());

@@ -94,6 +94,51 @@ TEST(DiffusionTest, ChainLossHasUnitNoiseAndUsesChainTimesteps) {
   EXPECT_LT(d.LossChain(Oracle(s, x0), x0, chain, gen2).item<double>(), 1e-8);
 }
 
+// --gaussian-stages: the chain's first G positions carry q's Gaussian noise (kurtosis 3; the dithered ones', uniform
+// noise composed with Gaussian-free steps, stay flatter), and with an oracle x̂_0 a position whose next stage is
+// Gaussian is charged that stage's KL at zero error, ½·log2(12 var_p) + 1/(24 var_p ln 2) − 1/(2 ln 2) in units of Δ.
+TEST(DiffusionTest, GaussianChainStagesHaveGaussianNoiseAndTheirKlAsRate) {
+  NoiseSchedule s = NoiseSchedule::Make(BetaSchedule::kLinear, 1000);
+  Diffusion d(s);
+  torch::manual_seed(6);
+  auto x0 = torch::rand({1, 3, 16, 16}) * 2 - 1;
+  const std::vector<int> chain = {400, 162};
+  auto x0_many = x0.expand({512, 3, 16, 16}).contiguous();
+  for (int g : {0, 2}) {
+    torch::Tensor seen_x, seen_t;
+    EpsModel spy = [&](const torch::Tensor& x, const torch::Tensor& t) {
+      seen_x = x;
+      seen_t = t;
+      return torch::zeros_like(x);
+    };
+    at::Generator gen = MakeGenerator(9);
+    d.LossChain(spy, x0_many, chain, gen, {}, g);
+    auto first = (seen_t == 400).nonzero().squeeze(1);
+    ASSERT_GT(first.size(0), 100);
+    const double ab = s.alpha_bar(400);
+    auto noise = (seen_x.index_select(0, first) - std::sqrt(ab) * x0_many.narrow(0, 0, first.size(0))) /
+                 std::sqrt(1 - ab);
+    const double m2 = noise.pow(2).mean().item<double>(), m4 = noise.pow(4).mean().item<double>();
+    EXPECT_NEAR(m2, 1.0, 0.02) << "G = " << g;
+    EXPECT_NEAR(m4 / (m2 * m2), g == 2 ? 3.0 : 1.8, 0.1) << "G = " << g;
+  }
+  EpsModel oracle_head = [&](const torch::Tensor& x, const torch::Tensor& t) {
+    auto eps = Oracle(s, x0_many)(x, t);
+    return torch::cat({eps, torch::zeros_like(eps)}, 1);
+  };
+  at::Generator gen = MakeGenerator(3);
+  auto both = d.LossChainWithRate(oracle_head, 3, x0_many, chain, gen, {}, 2);
+  // Half the images serve the Gaussian stage 162 (x̂_0 = x_0: the KL at zero error), half the pixels.
+  const auto p = s.posterior(162, 400);
+  const double step = std::sqrt(12 * p.variance);
+  const double sigma = p.coef_x0 * std::exp2(ScaleOffsetLog2(s, 400)) / step, var_p = 1.0 / 12 + sigma * sigma;
+  const double kl = (0.5 * std::log(12 * var_p) + 1.0 / (24 * var_p) - 0.5) / std::log(2.0);
+  const double pixel_bits =
+      LogisticBinBits(torch::zeros({1}), torch::full({1}, static_cast<float>(127.5 * std::exp2(ScaleOffsetLog2(s, 162)))))
+          .item<double>();
+  EXPECT_NEAR(both.rate.item<double>(), 0.5 * (kl + pixel_bits), 0.1 * (kl + pixel_bits));
+}
+
 // −log2 of a logistic's mass on [z − ½, z + ½), against long double arithmetic, in the body and far in both tails;
 // and the masses of all bins sum to one.
 TEST(DiffusionTest, LogisticBinBitsIsExactAndNormalised) {
