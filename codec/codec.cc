@@ -258,7 +258,8 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
   const int models_g = std::min(denoiser_->trained_gaussian_stages(), K);
   const int G = options.gaussian.stages >= 0 ? std::min(options.gaussian.stages, K) : models_g;
   header.params.gaussian_stages = G == models_g ? bitstream::kModelsGaussianStages : static_cast<uint32_t>(G);
-  const bool small = image.num_pixels() <= (1u << 16);
+  // (Without Gaussian stages these two are unused: they keep the defaults, which cost no header byte.)
+  const bool small = G == 0 || image.num_pixels() <= (1u << 16);
   header.params.gaussian_index_bits =
       static_cast<uint32_t>(options.gaussian.index_bits > 0 ? options.gaussian.index_bits : small ? 14 : 10);
   header.params.gaussian_block_quarters =

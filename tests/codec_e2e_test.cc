@@ -215,6 +215,32 @@ TEST_F(CodecE2ETest, GaussianFirstStageCostsLessThanDithered) {
   EXPECT_LT(gaussian_bits, 1.6 * model_bits + 3 * 2 * 12);  // the KL, plus the block overhead
 }
 
+// Above 2^16 pixels the encoder picks fewer candidates a block (codec.h, GaussianOptions), which the header then
+// carries; without Gaussian stages it carries none.
+TEST_F(CodecE2ETest, LargeImagesWriteGaussianParametersOnlyWhenUsed) {
+  auto codec = Load(*model_path_);
+  Image image = RandomSmoothImage(264, 250, 3, 31);
+  EncodeOptions o;  // the default chain: no parameter but the Gaussian ones differs from the format's defaults
+  o.pixel_stage = false;
+  for (int g : {-1, 1}) {
+    o.gaussian.stages = g;
+    auto enc = codec->Encode(image, o);
+    ASSERT_TRUE(enc.ok()) << enc.status().ToString();
+    auto parsed = bitstream::ParseHeader(enc->stream.data(), enc->stream.size());
+    ASSERT_TRUE(parsed.ok());
+    if (g < 0) {
+      EXPECT_TRUE(parsed->header.params == bitstream::StreamParams{});
+      EXPECT_EQ(parsed->header_bytes, 7u);  // no parameters: magic, packed, 2 + 2 bytes of size, model tag
+    } else {
+      EXPECT_EQ(parsed->header.params.gaussian_index_bits, 10u);
+      EXPECT_EQ(parsed->header.params.gaussian_block_quarters, 32u);
+      auto dec = codec->Decode(enc->stream.data(), enc->stream.size(), {});
+      ASSERT_TRUE(dec.ok()) << dec.status().ToString();
+      EXPECT_NEAR(Psnr(dec->image, image), enc->stages.back().psnr, 1e-9);
+    }
+  }
+}
+
 // The format's fixed cost: a 32x32 stream with default parameters and all five stages spends at most 24 bytes
 // beyond the ideal code length of its symbols (header, side information, checks and the coder's flush), plus the
 // portable x̂_0's side information.
