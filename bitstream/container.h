@@ -67,7 +67,7 @@ struct StreamParams {
   // The chain's first gaussian_stages stages are Gaussian (codec/gaussian_stage.h): 2^gaussian_index_bits candidates
   // (1..16) a block of gaussian_block_quarters / 4 expected bits (1..255). kModelsGaussianStages: as many as the
   // model was trained with (the decoder has the model; its id enters every check). Format 3 streams: 0.
-  uint32_t gaussian_stages = kModelsGaussianStages, gaussian_index_bits = 14, gaussian_block_quarters = 48;
+  uint32_t gaussian_stages = kModelsGaussianStages, gaussian_index_bits = 16, gaussian_block_quarters = 56;
   bool operator==(const StreamParams& o) const {
     return dither_seed == o.dither_seed && tile_size == o.tile_size && tile_margin == o.tile_margin &&
            chain_stages == o.chain_stages && chain_t_max == o.chain_t_max && chain_t_min == o.chain_t_min &&

@@ -79,7 +79,7 @@ TEST(ContainerTest, Format3HasNoGaussianStages) {
             StatusCode::kInvalidInput);  // 17 index bits
   EXPECT_EQ(ParseCode({0xd4, 0x6d, 3, 1, 8, 0, 0x80, 0x02, 16, 4, 0x90, 0x03, 10, 17, 6, 12, 40}),
             StatusCode::kInvalidInput);  // 5 Gaussian stages of a 4-stage chain
-  EXPECT_EQ(ParseCode({0xd4, 0x6d, 3, 1, 8, 0, 0x80, 0x02, 16, 4, 0x90, 0x03, 10, 17, 0, 14, 48}),
+  EXPECT_EQ(ParseCode({0xd4, 0x6d, 3, 1, 8, 0, 0x80, 0x02, 16, 4, 0x90, 0x03, 10, 17, 0, 16, 56}),
             StatusCode::kInvalidInput);  // the defaults (the model's stages), marked custom
   EXPECT_EQ(ParseCode({0xd4, 0x6d, 3, 1, 8, 0, 0x80, 0x02, 16, 4, 0x90, 0x03, 10, 17, 0, 12}),
             StatusCode::kTruncated);

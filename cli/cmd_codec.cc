@@ -108,11 +108,11 @@ Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global) {
       ->check(CLI::Range(-1, 63))
       ->capture_default_str();
   app.add_option("--gaussian-bits", a->options.gaussian.index_bits,
-                 "2^bits candidates a block of a Gaussian stage (0: 14 up to 2^16 pixels, else 10)")
+                 "2^bits candidates a block of a Gaussian stage (0: by image size, 16 to 10)")
       ->check(WholeNumber(0, 16))
       ->capture_default_str();
   app.add_option("--gaussian-block", a->options.gaussian.block_quarters,
-                 "a Gaussian stage's block: its expected KL in quarter bits (0: 48 up to 2^16 pixels, else 32)")
+                 "a Gaussian stage's block: its expected KL in quarter bits (0: by image size, 56 to 32)")
       ->check(WholeNumber(0, 255))
       ->capture_default_str();
   auto* quality = app.add_option("-q,--quality", a->quality, "quality 0..100: PSNR 25 + 0.15 q dB (100: lossless); "

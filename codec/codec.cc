@@ -258,12 +258,15 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
   const int models_g = std::min(denoiser_->trained_gaussian_stages(), K);
   const int G = options.gaussian.stages >= 0 ? std::min(options.gaussian.stages, K) : models_g;
   header.params.gaussian_stages = G == models_g ? bitstream::kModelsGaussianStages : static_cast<uint32_t>(G);
-  // (Without Gaussian stages these two are unused: they keep the defaults, which cost no header byte.)
-  const bool small = G == 0 || image.num_pixels() <= (1u << 16);
+  // The candidates a block by image size (codec.h). Without Gaussian stages these two are unused: they keep the
+  // defaults, which cost no header byte.
+  const size_t pixels_count = image.num_pixels();
+  const int auto_bits = G == 0 || pixels_count <= 4096 ? 16 : pixels_count <= (1u << 16) ? 14 : 10;
+  const int auto_quarters = auto_bits == 16 ? 56 : auto_bits == 14 ? 48 : 32;
   header.params.gaussian_index_bits =
-      static_cast<uint32_t>(options.gaussian.index_bits > 0 ? options.gaussian.index_bits : small ? 14 : 10);
+      static_cast<uint32_t>(options.gaussian.index_bits > 0 ? options.gaussian.index_bits : auto_bits);
   header.params.gaussian_block_quarters =
-      static_cast<uint32_t>(options.gaussian.block_quarters > 0 ? options.gaussian.block_quarters : small ? 48 : 32);
+      static_cast<uint32_t>(options.gaussian.block_quarters > 0 ? options.gaussian.block_quarters : auto_quarters);
   const PortableGrid grid = GridOf(header.params);
   uint64_t hash = HeaderHash(header, model_id);
 
