@@ -5,30 +5,13 @@
 #include <cmath>
 #include <random>
 
+#include "codec/test_toy.h"
+
 namespace dcodec::codec {
 namespace {
 
-struct Toy {
-  std::vector<float> x_t, x0_hat, x0;
-  std::vector<uint8_t> pixels;
-};
-
-// x_0 in [-1, 1], a noisy x_t, and an imperfect estimate x̂_0 (error of std `err`).
-Toy MakeToy(size_t n, double err, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<double> normal;
-  std::uniform_int_distribution<int> pixel(0, 255);
-  Toy toy;
-  for (size_t i = 0; i < n; ++i) {
-    const uint8_t p = static_cast<uint8_t>(pixel(rng));
-    float x0 = PixelToUnit(p);
-    toy.pixels.push_back(p);
-    toy.x0.push_back(x0);
-    toy.x0_hat.push_back(static_cast<float>(std::clamp(x0 + err * normal(rng), -1.0, 1.0)));
-    toy.x_t.push_back(static_cast<float>(0.8 * x0 + 0.6 * normal(rng)));
-  }
-  return toy;
-}
+using testing::MakeToy;
+using testing::Toy;
 
 TEST(StageCoderTest, DitheredStageRoundtripExactAndNearIdeal) {
   const size_t n = 30000;
@@ -51,9 +34,9 @@ TEST(StageCoderTest, DitheredStageRoundtripExactAndNearIdeal) {
   bitstream::AnsDecoder dec(bytes.data(), bytes.size());
   ASSERT_EQ(dec.Peek() >> 23, 0u);
   ASSERT_TRUE(dec.Advance(0, 1 << 23).ok());
-  ASSERT_TRUE(DecodeDitherStage(st, belief, dec_cells, toy.x_t.data(), toy.x0_hat.data(), n, dec, xs_dec.data(),
-                                sym_dec.data())
-                  .ok());
+  ASSERT_TRUE(
+      DecodeDitherStage(st, belief, dec_cells, toy.x_t.data(), toy.x0_hat.data(), n, dec, xs_dec.data(), sym_dec.data())
+          .ok());
   ASSERT_EQ(dec.Peek() >> 23, 1u);
   ASSERT_TRUE(dec.Advance(1 << 23, 1 << 23).ok());
   EXPECT_TRUE(dec.Finish().ok());
@@ -90,8 +73,8 @@ TEST(StageCoderTest, BetterEstimateCostsFewerBits) {
     std::vector<float> xs(n);
     std::vector<int32_t> sym(n);
     bits[i] = 0;
-    ASSERT_TRUE(EncodeDitherStage(st, b, cells, toy.x_t.data(), toy.x0_hat.data(), toy.pixels.data(), n, enc,
-                                  xs.data(), sym.data(), &bits[i])
+    ASSERT_TRUE(EncodeDitherStage(st, b, cells, toy.x_t.data(), toy.x0_hat.data(), toy.pixels.data(), n, enc, xs.data(),
+                                  sym.data(), &bits[i])
                     .ok());
     ++i;
   }
