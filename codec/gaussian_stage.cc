@@ -45,7 +45,7 @@ inline int CandidateSum(uint64_t key, uint32_t i, size_t e) {
 }
 
 inline double Candidate(const GaussianBelief& b, uint64_t key, uint32_t i, size_t e) {
-  return b.mean[e] + b.sigma[e] * (static_cast<double>(CandidateSum(key, i, e) - kSumMean) * kZStep);
+  return b.mean(e) + b.sigma(e) * (static_cast<double>(CandidateSum(key, i, e) - kSumMean) * kZStep);
 }
 
 // The encoder's pick for the block [begin, end): index i with probability ∝ q(c_i)/p'(c_i).
@@ -57,7 +57,7 @@ uint32_t PickCandidate(const GaussianStage& st, const GaussianBelief& b, const f
   lw.assign(count, 0.0);
   for (size_t e = begin; e < end; ++e) {
     const double mq = st.coef_x0 * PixelToUnit(pixels[e]) + st.coef_xt * x_t[e];
-    const double mean = b.mean[e], sigma = b.sigma[e];
+    const double mean = b.mean(e), sigma = b.sigma(e);
     for (uint32_t i = 0; i < count; ++i) {
       const int s = CandidateSum(st.key, i, e);
       const double d = mean + sigma * (static_cast<double>(s - kSumMean) * kZStep) - mq;
@@ -96,27 +96,19 @@ double PortableLog2(double x) {
   return e + 2 * sum * 1.4426950408889634;  // 1/ln 2
 }
 
-GaussianBelief MakeGaussianBelief(const GaussianStage& st, uint8_t scale_code, const float* x_t, const float* x0_hat,
-                                  size_t n) {
-  GaussianBelief b;
-  b.mean.resize(n);
-  b.sigma.resize(n);
-  const double var_q = st.sigma * st.sigma;
-  for (size_t e = 0; e < n; ++e) {
-    const double s = st.coef_x0 * HeadScale(scale_code, st.log_scale ? st.log_scale[e] : 0);
-    b.mean[e] = st.coef_x0 * x0_hat[e] + st.coef_xt * x_t[e];
-    b.sigma[e] = std::sqrt(var_q + s * s);
-  }
-  return b;
+double GaussianBelief::sigma(size_t e) const {
+  const double s = st_.coef_x0 * HeadScale(code_, st_.log_scale ? st_.log_scale[e] : 0);
+  return std::sqrt(st_.sigma * st_.sigma + s * s);
 }
 
 std::vector<size_t> GaussianBlocks(const GaussianStage& st, const GaussianBelief& belief) {
-  const size_t n = belief.sigma.size();
+  const size_t n = belief.size();
   const double var_q = st.sigma * st.sigma;
   std::vector<size_t> starts;
   double acc = 0;
   for (size_t e = 0; e < n; ++e) {
-    const double kl = 0.5 * PortableLog2(belief.sigma[e] * belief.sigma[e] / var_q);
+    const double sigma = belief.sigma(e);
+    const double kl = 0.5 * PortableLog2(sigma * sigma / var_q);
     if (starts.empty() || acc + kl > st.block_bits) {
       starts.push_back(e);
       acc = 0;
@@ -152,7 +144,7 @@ uint8_t ChooseGaussianScale(const GaussianStage& st, const float* x_t, const flo
 void EncodeGaussianStage(const GaussianStage& st, uint8_t scale_code, const float* x_t, const float* x0_hat,
                          const uint8_t* pixels, size_t n, bitstream::AnsEncoder& enc, float* x_s,
                          std::vector<uint32_t>* indices, double* ideal_bits, int threads) {
-  const GaussianBelief belief = MakeGaussianBelief(st, scale_code, x_t, x0_hat, n);
+  const GaussianBelief belief(st, scale_code, x_t, x0_hat, n);
   const std::vector<size_t> starts = GaussianBlocks(st, belief);
   const size_t blocks = starts.size() - 1;
   indices->assign(blocks, 0);
@@ -178,7 +170,7 @@ void EncodeGaussianStage(const GaussianStage& st, uint8_t scale_code, const floa
 
 Status DecodeGaussianStage(const GaussianStage& st, uint8_t scale_code, const float* x_t, const float* x0_hat, size_t n,
                            bitstream::AnsDecoder& dec, float* x_s, std::vector<uint32_t>* indices, double* ideal_bits) {
-  const GaussianBelief belief = MakeGaussianBelief(st, scale_code, x_t, x0_hat, n);
+  const GaussianBelief belief(st, scale_code, x_t, x0_hat, n);
   const std::vector<size_t> starts = GaussianBlocks(st, belief);
   const size_t blocks = starts.size() - 1;
   indices->assign(blocks, 0);

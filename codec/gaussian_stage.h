@@ -47,12 +47,23 @@ struct GaussianStage {
 // log2(x) for x > 0 with + − × ÷ and frexp only: the same on every IEEE-754 machine (accurate to ~1e-15).
 double PortableLog2(double x);
 
-// The belief's mean and standard deviation of every element.
-struct GaussianBelief {
-  std::vector<double> mean, sigma;
+// The belief's mean and standard deviation of every element, computed when asked (no per-element storage: a
+// Gaussian stage needs no memory beyond the codec's arrays).
+class GaussianBelief {
+ public:
+  GaussianBelief(const GaussianStage& st, uint8_t scale_code, const float* x_t, const float* x0_hat, size_t n)
+      : st_(st), code_(scale_code), x_t_(x_t), x0_hat_(x0_hat), n_(n) {}
+  size_t size() const { return n_; }
+  double mean(size_t e) const { return st_.coef_x0 * x0_hat_[e] + st_.coef_xt * x_t_[e]; }
+  double sigma(size_t e) const;
+
+ private:
+  const GaussianStage& st_;
+  uint8_t code_;
+  const float* x_t_;
+  const float* x0_hat_;
+  size_t n_;
 };
-GaussianBelief MakeGaussianBelief(const GaussianStage& st, uint8_t scale_code, const float* x_t, const float* x0_hat,
-                                  size_t n);
 
 // The block boundaries: starts of each block, then n.
 std::vector<size_t> GaussianBlocks(const GaussianStage& st, const GaussianBelief& belief);

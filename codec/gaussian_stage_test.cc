@@ -32,7 +32,7 @@ TEST(GaussianStageTest, BlocksCoverEverythingWithinTheirBudget) {
   const size_t n = 5000;
   Toy toy = MakeToy(n, 0.3, 1);
   const GaussianStage st = ToyStage(10, 8.0);
-  const GaussianBelief b = MakeGaussianBelief(st, 120, toy.x_t.data(), toy.x0_hat.data(), n);
+  const GaussianBelief b(st, 120, toy.x_t.data(), toy.x0_hat.data(), n);
   const std::vector<size_t> starts = GaussianBlocks(st, b);
   ASSERT_GE(starts.size(), 3u);
   EXPECT_EQ(starts.front(), 0u);
@@ -41,7 +41,7 @@ TEST(GaussianStageTest, BlocksCoverEverythingWithinTheirBudget) {
   for (size_t k = 0; k + 1 < starts.size(); ++k) {
     ASSERT_LT(starts[k], starts[k + 1]);
     double kl = 0;
-    for (size_t e = starts[k]; e < starts[k + 1]; ++e) kl += 0.5 * std::log2(b.sigma[e] * b.sigma[e] / 0.16);
+    for (size_t e = starts[k]; e < starts[k + 1]; ++e) kl += 0.5 * std::log2(b.sigma(e) * b.sigma(e) / 0.16);
     EXPECT_LE(kl, 8.0 + 1e-9);
     if (k + 2 < starts.size()) {
       EXPECT_GT(kl, 7.0);  // full blocks: an element is far less than a bit
@@ -104,14 +104,14 @@ TEST(GaussianStageTest, RoundtripIsExactAndSamplesQ) {
                       nullptr, 1);
   EXPECT_EQ(idx1, idx);
 
-  const GaussianBelief b = MakeGaussianBelief(st, code, toy.x_t.data(), toy.x0_hat.data(), n);
+  const GaussianBelief b(st, code, toy.x_t.data(), toy.x0_hat.data(), n);
   double se_q = 0, se_p = 0;
   std::mt19937_64 rng(9);
   std::normal_distribution<double> normal;
   for (size_t e = 0; e < n; ++e) {
     const double mq = st.coef_x0 * PixelToUnit(toy.pixels[e]) + st.coef_xt * toy.x_t[e];
     se_q += (xs[e] - mq) * (xs[e] - mq);
-    const double draw = b.mean[e] + b.sigma[e] * normal(rng);
+    const double draw = b.mean(e) + b.sigma(e) * normal(rng);
     se_p += (draw - mq) * (draw - mq);
   }
   const double var_q = st.sigma * st.sigma;
