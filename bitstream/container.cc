@@ -42,8 +42,8 @@ class Reader {
       if (p == nullptr) return 0;
       v |= uint64_t{static_cast<uint8_t>(*p & 0x7f)} << (7 * i);
       if (!(*p & 0x80)) {
-        if (i > 0 && *p == 0) break;     // not minimal: every value has exactly one encoding
-        if (i == 9 && *p > 1) break;     // beyond 64 bits
+        if (i > 0 && *p == 0) break;  // not minimal: every value has exactly one encoding
+        if (i == 9 && *p > 1) break;  // beyond 64 bits
         return v;
       }
     }
@@ -96,24 +96,23 @@ Status ValidateHeader(const StreamHeader& h) {
     return InvalidInput("tile size " + std::to_string(p.tile_size) + " / margin " + std::to_string(p.tile_margin) +
                         " out of range (16..4096 / 0..256)");
   }
-  if (p.chain_stages + 1 > kMaxStages || p.chain_t_max > 65535 || p.chain_t_min > 65535 ||
-      p.chain_t_min < 1 || p.chain_t_max < 1) {
+  if (p.chain_stages + 1 > kMaxStages || p.chain_t_max > 65535 || p.chain_t_min > 65535 || p.chain_t_min < 1 ||
+      p.chain_t_max < 1) {
     return InvalidInput("coding chain of " + std::to_string(p.chain_stages) + " stages from t = " +
                         std::to_string(p.chain_t_max) + " to " + std::to_string(p.chain_t_min) + " out of range");
   }
   if (p.portable_margin_bits < 8 || p.portable_margin_bits > 30) {
     return InvalidInput("portable margin 2^-" + std::to_string(p.portable_margin_bits) + " out of range (8..30)");
   }
-  if ((p.gaussian_stages != kModelsGaussianStages && p.gaussian_stages > p.chain_stages) || p.gaussian_index_bits < 1 || p.gaussian_index_bits > 16 ||
-      p.gaussian_block_quarters < 1 || p.gaussian_block_quarters > 255) {
+  if ((p.gaussian_stages != kModelsGaussianStages && p.gaussian_stages > p.chain_stages) || p.gaussian_index_bits < 1 ||
+      p.gaussian_index_bits > 16 || p.gaussian_block_quarters < 1 || p.gaussian_block_quarters > 255) {
     return InvalidInput("Gaussian stages " + std::to_string(p.gaussian_stages) + " (of " +
                         std::to_string(p.chain_stages) + "), " + std::to_string(p.gaussian_index_bits) +
                         " index bits, blocks of " + std::to_string(p.gaussian_block_quarters) +
                         "/4 bits out of range (1..16, 1..255)");
   }
   if (h.stages > p.chain_stages + 1) {
-    return InvalidInput(std::to_string(h.stages) + " stages but a chain of only " +
-                        std::to_string(p.chain_stages + 1));
+    return InvalidInput(std::to_string(h.stages) + " stages but a chain of only " + std::to_string(p.chain_stages + 1));
   }
   return Status::Ok();
 }
@@ -122,23 +121,35 @@ Status ValidateHeader(const StreamHeader& h) {
 
 StatusOr<std::vector<uint8_t>> SerializeHeader(const StreamHeader& h) {
   DCODEC_RETURN_IF_ERROR(ValidateHeader(h));
-  const bool custom = !(h.params == StreamParams{});
+  // A parsed format-3 header is written back as format 3 (no Gaussian stages, 7 custom fields).
+  const bool v3 = h.version == 3;
+  StreamParams defaults;
+  if (v3) {
+    defaults.gaussian_stages = 0;
+    if (!(h.params.gaussian_stages == 0 && h.params.gaussian_index_bits == defaults.gaussian_index_bits &&
+          h.params.gaussian_block_quarters == defaults.gaussian_block_quarters)) {
+      return InvalidInput("a format 3 header cannot carry Gaussian stages");
+    }
+  } else if (h.version != kFormatVersion) {
+    return InvalidInput("format version " + std::to_string(h.version) + " cannot be written (3 or 4)");
+  }
+  const bool custom = !(h.params == defaults);
   std::vector<uint8_t> out;
   Writer w(out);
-  w.U8(kMagic);
+  w.U8(v3 ? kMagicV3 : kMagic);
   w.Varint(((uint64_t{h.stages} * 5 + (h.state_bytes - 4)) * 2 + (h.channels == 1 ? 1 : 0)) * 2 + (custom ? 1 : 0));
   w.Varint(h.width - 1);
   w.Varint(h.height - 1);
   w.U8(h.model_tag);
   if (custom) {
     const StreamParams& p = h.params;
-    for (uint64_t v : {p.dither_seed, uint64_t{p.tile_size}, uint64_t{p.tile_margin}, uint64_t{p.chain_stages},
-                       uint64_t{p.chain_t_max}, uint64_t{p.chain_t_min}, uint64_t{p.portable_margin_bits},
-                       p.gaussian_stages == kModelsGaussianStages ? 0 : uint64_t{p.gaussian_stages} + 1,
-                       uint64_t{p.gaussian_index_bits},
-                       uint64_t{p.gaussian_block_quarters}}) {
-      w.Varint(v);
-    }
+    const uint64_t fields[10] = {
+        p.dither_seed,          p.tile_size,
+        p.tile_margin,          p.chain_stages,
+        p.chain_t_max,          p.chain_t_min,
+        p.portable_margin_bits, p.gaussian_stages == kModelsGaussianStages ? 0 : uint64_t{p.gaussian_stages} + 1,
+        p.gaussian_index_bits,  p.gaussian_block_quarters};
+    for (int i = 0; i < (v3 ? 7 : 10); ++i) w.Varint(fields[i]);
   }
   return out;
 }
@@ -158,8 +169,10 @@ StatusOr<ParsedHeader> ParseHeader(const uint8_t* data, size_t size) {
     return InvalidInput("not a dcodec stream");
   }
   if (data[0] > 0xD0 && data[0] < kMagicV3) {
-    return Unsupported("format version " + std::to_string(data[0] - 0xD0) + " (written by an older dcodec); this "
-                       "build reads versions 3 and " + std::to_string(kFormatVersion) + " only: re-encode the image");
+    return Unsupported("format version " + std::to_string(data[0] - 0xD0) +
+                       " (written by an older dcodec); this "
+                       "build reads versions 3 and " +
+                       std::to_string(kFormatVersion) + " only: re-encode the image");
   }
   if (data[0] > kMagic && data[0] <= 0xDF) {
     return Unsupported("format version " + std::to_string(data[0] - 0xD0) + " is newer than this build's " +
@@ -191,18 +204,23 @@ StatusOr<ParsedHeader> ParseHeader(const uint8_t* data, size_t size) {
     return InvalidInput("image size " + std::to_string(width) + "x" + std::to_string(height) +
                         " is out of range (1..65535 a side, at most 2^28 pixels)");
   }
-  if (stages > kMaxStages || v[1] > 4096 || v[2] > 256 ||
-      v[3] > kMaxStages || v[4] > 65535 || v[5] > 65535 || v[6] < 8 || v[6] > 30 || v[7] > kMaxStages + 1 || v[8] > 16 ||
-      v[9] > 255) {
+  if (stages > kMaxStages || v[1] > 4096 || v[2] > 256 || v[3] > kMaxStages || v[4] > 65535 || v[5] > 65535 ||
+      v[6] < 8 || v[6] > 30 || v[7] > kMaxStages + 1 || v[8] > 16 || v[9] > 255) {
     return InvalidInput("header values out of range");
   }
   h.width = static_cast<uint32_t>(width);
   h.height = static_cast<uint32_t>(height);
   h.stages = static_cast<uint32_t>(stages);
-  h.params = StreamParams{v[0], static_cast<uint32_t>(v[1]), static_cast<uint32_t>(v[2]), static_cast<uint32_t>(v[3]),
-                          static_cast<uint32_t>(v[4]), static_cast<uint32_t>(v[5]), static_cast<uint32_t>(v[6]),
+  h.params = StreamParams{v[0],
+                          static_cast<uint32_t>(v[1]),
+                          static_cast<uint32_t>(v[2]),
+                          static_cast<uint32_t>(v[3]),
+                          static_cast<uint32_t>(v[4]),
+                          static_cast<uint32_t>(v[5]),
+                          static_cast<uint32_t>(v[6]),
                           v[7] == 0 ? kModelsGaussianStages : static_cast<uint32_t>(v[7] - 1),
-                          static_cast<uint32_t>(v[8]), static_cast<uint32_t>(v[9])};
+                          static_cast<uint32_t>(v[8]),
+                          static_cast<uint32_t>(v[9])};
   h.version = v3 ? 3 : 4;
   DCODEC_RETURN_IF_ERROR(ValidateHeader(h));
   StreamParams version_defaults;

@@ -82,7 +82,7 @@ struct StreamHeader {
   uint8_t model_tag = 0;    // low 8 bits of the model id
   uint32_t stages = 0;      // stages in the stream, 1..kMaxStages
   uint8_t state_bytes = 8;  // 4..8
-  uint8_t version = kFormatVersion;  // 3 or 4 (SerializeHeader writes 4 only)
+  uint8_t version = kFormatVersion;  // 4, or 3 for a parsed format-3 header (written back as format 3)
   StreamParams params;
 };
 

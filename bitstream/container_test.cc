@@ -40,7 +40,9 @@ StreamHeader CustomHeader() {
   return h;
 }
 
-StatusCode ParseCode(const std::vector<uint8_t>& bytes) { return ParseHeader(bytes.data(), bytes.size()).status().code(); }
+StatusCode ParseCode(const std::vector<uint8_t>& bytes) {
+  return ParseHeader(bytes.data(), bytes.size()).status().code();
+}
 
 void ExpectSameHeader(const StreamHeader& a, const StreamHeader& b) {
   EXPECT_EQ(a.width, b.width);
@@ -65,6 +67,16 @@ TEST(ContainerTest, Format3HasNoGaussianStages) {
   EXPECT_EQ(v3->header.version, 3);
   EXPECT_EQ(v3->header.params.gaussian_stages, 0u);
   EXPECT_EQ(v3->header.params.chain_stages, 4u);
+  // Parse -> serialize is the identity for format 3 too (with custom fields: 7 of them).
+  const std::vector<uint8_t> v3_custom = {0xd3, 0x6d, 3, 1, 8, 0, 0x80, 0x02, 16, 4, 0x90, 0x03, 10, 16};
+  auto parsed3 = ParseHeader(v3_custom.data(), v3_custom.size());
+  ASSERT_TRUE(parsed3.ok()) << parsed3.status().ToString();
+  auto again3 = SerializeHeader(parsed3->header);
+  ASSERT_TRUE(again3.ok()) << again3.status().ToString();
+  EXPECT_EQ(*again3, v3_custom);
+  StreamHeader bad3 = parsed3->header;
+  bad3.params.gaussian_stages = 1;
+  EXPECT_FALSE(SerializeHeader(bad3).ok());
   auto v4 = ParseHeader(std::vector<uint8_t>{0xd4, 0x6c, 0x03, 0x01, 0x08}.data(), 5);
   ASSERT_TRUE(v4.ok());
   EXPECT_EQ(v4->header.version, 4);
@@ -81,8 +93,7 @@ TEST(ContainerTest, Format3HasNoGaussianStages) {
             StatusCode::kInvalidInput);  // 5 Gaussian stages of a 4-stage chain
   EXPECT_EQ(ParseCode({0xd4, 0x6d, 3, 1, 8, 0, 0x80, 0x02, 16, 4, 0x90, 0x03, 10, 17, 0, 16, 56}),
             StatusCode::kInvalidInput);  // the defaults (the model's stages), marked custom
-  EXPECT_EQ(ParseCode({0xd4, 0x6d, 3, 1, 8, 0, 0x80, 0x02, 16, 4, 0x90, 0x03, 10, 17, 0, 12}),
-            StatusCode::kTruncated);
+  EXPECT_EQ(ParseCode({0xd4, 0x6d, 3, 1, 8, 0, 0x80, 0x02, 16, 4, 0x90, 0x03, 10, 17, 0, 12}), StatusCode::kTruncated);
 }
 
 TEST(ContainerTest, Roundtrip) {
@@ -150,13 +161,13 @@ TEST(ContainerTest, ErrorKinds) {
   EXPECT_NE(v2.status().message().find("version 2 (written by an older dcodec)"), std::string::npos);
   EXPECT_EQ(ParseCode({0xd5, 0x6c, 3, 1, 8}), StatusCode::kUnsupported);  // format 5
   // Impossible values.
-  EXPECT_EQ(ParseCode({0xd3, 0x00, 3, 1, 8}), StatusCode::kInvalidInput);        // 0 stages
+  EXPECT_EQ(ParseCode({0xd3, 0x00, 3, 1, 8}), StatusCode::kInvalidInput);  // 0 stages
   // A portable margin outside 8..30 (custom parameters: seed 0, tiles 256/16, chain 4 from 400 to 10, margin 7).
   EXPECT_EQ(ParseCode({0xd3, 0x6d, 3, 1, 8, 0, 0x80, 0x02, 16, 4, 0x90, 0x03, 10, 7}), StatusCode::kInvalidInput);
   EXPECT_EQ(ParseCode({0xd3, 0x6d, 3, 1, 8, 0, 0x80, 0x02, 16, 4, 0x90, 0x03, 10, 31}), StatusCode::kInvalidInput);
-  EXPECT_TRUE(ParseHeader(std::vector<uint8_t>{0xd3, 0x6d, 3, 1, 8, 0, 0x80, 0x02, 16, 4, 0x90, 0x03, 10, 16}.data(),
-                          14).ok());
-  EXPECT_EQ(ParseCode({0xd3, 0xfc, 0x01, 3, 1, 8}), StatusCode::kInvalidInput);  // 6 stages > chain 4 + 1
+  EXPECT_TRUE(
+      ParseHeader(std::vector<uint8_t>{0xd3, 0x6d, 3, 1, 8, 0, 0x80, 0x02, 16, 4, 0x90, 0x03, 10, 16}.data(), 14).ok());
+  EXPECT_EQ(ParseCode({0xd3, 0xfc, 0x01, 3, 1, 8}), StatusCode::kInvalidInput);           // 6 stages > chain 4 + 1
   EXPECT_EQ(ParseCode({0xd3, 0x6c, 0xff, 0xff, 0x03, 1, 8}), StatusCode::kInvalidInput);  // width 65536
   EXPECT_EQ(ParseCode({0xd3, 0x6c, 0xff, 0xff, 0xff, 0x7f, 1, 8}), StatusCode::kInvalidInput);
   // custom flag with the default values: not canonical.
