@@ -331,7 +331,7 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
       result.stages.back().psnr = PsnrPlanar(UnitsToPixels(x0_hat, cells), pixels);
       if (options.target_psnr > 0 && result.stages.back().psnr >= options.target_psnr) break;
       make_portable(c.t, j, &portable_bits);
-      activity = Activity(x0_hat.data(), w, h);
+      if (j >= G) activity = Activity(x0_hat.data(), w, h);  // for the dithered stages only
     }
     DitherStage st = MakeDitherStage(c, options.seed, j, activity, log_scale);
     uint8_t plane_mean[3] = {136, 136, 136};
@@ -347,9 +347,7 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
     if (j < G) {
       const GaussianStage gs = MakeGaussianStage(c, header.params, j, log_scale);
       const uint8_t code = ChooseGaussianScale(gs, x_t.data(), x0_hat.data(), pixels.data(), n);
-      if (j == 0) {
-        for (uint8_t m : plane_mean) bitstream::EncodeUniform(enc, m / 16, 16);
-      }
+      if (j == 0) EncodePlaneMeans(enc, plane_mean);
       bitstream::EncodeUniform(enc, code, 256);
       report.side_bits = GaussianSideBits(j);
       std::vector<uint32_t> indices;
@@ -600,18 +598,14 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
         DCODEC_RETURN_IF_ERROR(stage_error(s, j));
         break;
       }
-      activity = Activity(x0_hat.data(), w, h);
+      if (j >= G) activity = Activity(x0_hat.data(), w, h);  // for the dithered stages only
     }
     if (j < G) {
       // The side information: the planes' means (first stage), the scale code; then one index a block.
       Status s = Status::Ok();
       if (j == 0) {
         uint8_t plane_mean[3];
-        for (int p = 0; p < 3 && s.ok(); ++p) {
-          auto m = bitstream::DecodeUniform(dec, 16);
-          s = m.status();
-          if (m.ok()) plane_mean[p] = static_cast<uint8_t>(16 * *m + 8);
-        }
+        s = DecodePlaneMeans(dec, plane_mean);
         if (s.ok()) FillPlaneMeans(plane_mean, x0_hat);
       }
       auto code = s.ok() ? bitstream::DecodeUniform(dec, 256) : StatusOr<uint32_t>(s);

@@ -94,7 +94,7 @@ void EncodeBelief(bitstream::AnsEncoder& enc, const Belief& belief, BeliefKind k
         kDitherScaleCodeMax - kDitherScaleCodeMin + 1);
   }
   if (kind == BeliefKind::kFirst) {
-    for (uint8_t m : belief.plane_mean) bitstream::EncodeUniform(enc, m / 16, 16);
+    EncodePlaneMeans(enc, belief.plane_mean);
     return;
   }
   if (kind == BeliefKind::kDithered) {
@@ -106,6 +106,18 @@ void EncodeBelief(bitstream::AnsEncoder& enc, const Belief& belief, BeliefKind k
                              kWeightRange);
   }
   bitstream::EncodeUniform(enc, static_cast<uint32_t>(LocalIndex(belief.local_code)), kNumLocals);
+}
+
+void EncodePlaneMeans(bitstream::AnsEncoder& enc, const uint8_t mean[3]) {
+  for (int p = 0; p < 3; ++p) bitstream::EncodeUniform(enc, mean[p] / 16, 16);
+}
+
+Status DecodePlaneMeans(bitstream::AnsDecoder& dec, uint8_t mean[3]) {
+  for (int p = 0; p < 3; ++p) {
+    DCODEC_ASSIGN_OR_RETURN(uint32_t v, bitstream::DecodeUniform(dec, 16));
+    mean[p] = static_cast<uint8_t>(16 * v + 8);
+  }
+  return Status::Ok();
 }
 
 StatusOr<Belief> DecodeBelief(bitstream::AnsDecoder& dec, BeliefKind kind) {
@@ -121,10 +133,7 @@ StatusOr<Belief> DecodeBelief(bitstream::AnsDecoder& dec, BeliefKind kind) {
     b.scale_code = static_cast<uint8_t>(scale + kDitherScaleCodeMin);
   }
   if (kind == BeliefKind::kFirst) {
-    for (uint8_t& m : b.plane_mean) {
-      DCODEC_ASSIGN_OR_RETURN(uint32_t v, bitstream::DecodeUniform(dec, 16));
-      m = static_cast<uint8_t>(16 * v + 8);
-    }
+    DCODEC_RETURN_IF_ERROR(DecodePlaneMeans(dec, b.plane_mean));
     return b;
   }
   if (kind == BeliefKind::kDithered) {

@@ -61,6 +61,10 @@ uint8_t ScaleCodeFor(double scale);  // the nearest code
 enum class BeliefKind { kFirst, kDithered, kPixels };
 void EncodeBelief(bitstream::AnsEncoder& enc, const Belief& belief, BeliefKind kind);
 StatusOr<Belief> DecodeBelief(bitstream::AnsDecoder& dec, BeliefKind kind);
+// The first stage's planes' means (16q + 8), 3 × 4 bits: part of kFirst, and of a first Gaussian stage's side
+// information (gaussian_stage.h).
+void EncodePlaneMeans(bitstream::AnsEncoder& enc, const uint8_t mean[3]);
+Status DecodePlaneMeans(bitstream::AnsDecoder& dec, uint8_t mean[3]);
 double BeliefBits(BeliefKind kind);
 
 // a_i = mean |x̂_0(j) − x̂_0(i)| over the 8 neighbours j of sample i in its plane (edges replicated); planes of
