@@ -30,6 +30,9 @@ Command AddTrainCommand(CLI::App& app, const GlobalOptions& global) {
   app.add_option("--steps", o->steps, "total optimizer steps")->capture_default_str();
   app.add_option("--lr", o->lr, "Adam learning rate")->capture_default_str();
   app.add_option("--warmup", o->warmup, "linear warm-up steps")->capture_default_str();
+  app.add_option("--lr-schedule", o->lr_schedule, "after the warm-up: constant | cosine (to --lr-min at --steps)")
+      ->capture_default_str();
+  app.add_option("--lr-min", o->lr_min, "cosine schedule: the learning rate at the last step")->capture_default_str();
   app.add_option("--grad-clip", o->grad_clip, "gradient norm clip")->capture_default_str();
   app.add_option("--ema", o->ema_decay, "EMA decay of the weights")->capture_default_str();
   app.add_option("--checkpoint-every", o->checkpoint_every, "checkpoint interval in steps")->capture_default_str();

@@ -37,12 +37,29 @@ StatusOr<UNetConfig> PresetConfig(const std::string& preset) {
   return InvalidArgument("--preset '" + preset + "': expected small, cifar or tiny");
 }
 
+}  // namespace
+
+double LearningRate(const TrainOptions& options, int64_t step) {
+  const int64_t warmup = std::max<int64_t>(1, options.warmup);
+  if (step + 1 < warmup) return options.lr * static_cast<double>(step + 1) / static_cast<double>(warmup);
+  if (options.lr_schedule != "cosine" || options.steps <= warmup) return options.lr;
+  const double progress =
+      std::min(1.0, static_cast<double>(step + 1 - warmup) / static_cast<double>(options.steps - warmup));
+  return options.lr_min + (options.lr - options.lr_min) * 0.5 * (1.0 + std::cos(M_PI * progress));
+}
+
+namespace {
+
 nlohmann::json OptionsJson(const TrainOptions& o) {
   nlohmann::json j = {{"data", o.data},     {"crop", o.crop},          {"max_downscale", o.max_downscale},
           {"preset", o.preset}, {"schedule", o.schedule}, {"T", o.num_steps_diffusion},
           {"batch_size", o.batch_size}, {"lr", o.lr},     {"warmup", o.warmup},
           {"grad_clip", o.grad_clip},   {"ema_decay", o.ema_decay}, {"seed", o.seed},
           {"init", o.init_model}};
+  if (o.lr_schedule != "constant") {
+    j["lr_schedule"] = o.lr_schedule;
+    j["lr_min"] = o.lr_min;
+  }
   if (!o.chain.empty() && o.chain_fraction > 0) {
     j["chain"] = o.chain;
     j["chain_fraction"] = o.chain_fraction;
@@ -213,6 +230,10 @@ Status Train(const TrainOptions& options, const std::function<void(const TrainPr
              const std::atomic<bool>* stop) {
   if (options.run_dir.empty()) return InvalidArgument("--run DIR is required");
   if (options.batch_size < 1 || options.steps < 1) return InvalidArgument("--batch and --steps must be positive");
+  if (options.lr_schedule != "constant" && options.lr_schedule != "cosine") {
+    return InvalidArgument("--lr-schedule '" + options.lr_schedule + "': expected constant or cosine");
+  }
+  if (!(options.lr_min >= 0 && options.lr_min <= options.lr)) return InvalidArgument("--lr-min must be in [0, --lr]");
   DCODEC_ASSIGN_OR_RETURN(UNetConfig config, PresetConfig(options.preset));
   if (options.scale_head) {
     if (options.chain.empty() || options.chain_fraction <= 0) {
@@ -328,7 +349,7 @@ Status Train(const TrainOptions& options, const std::function<void(const TrainPr
                            .to(torch::kFloat32)
                            .div(127.5)
                            .sub(1.0);
-    double lr = options.lr * std::min(1.0, static_cast<double>(s.step + 1) / std::max<int64_t>(1, options.warmup));
+    const double lr = LearningRate(options, s.step);
     for (auto& group_options : s.optimizer->param_groups()) {
       static_cast<torch::optim::AdamOptions&>(group_options.options()).lr(lr);
     }

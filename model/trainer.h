@@ -44,6 +44,9 @@ struct TrainOptions {
   int64_t steps = 10000;        // total optimizer steps (a resumed run continues up to this)
   double lr = 2e-4;
   int64_t warmup = 500;
+  // After the warm-up: "constant" keeps lr; "cosine" anneals it to lr_min at `steps` (half a cosine period).
+  std::string lr_schedule = "constant";
+  double lr_min = 0.0;
   double grad_clip = 1.0;
   double ema_decay = 0.999;
   int64_t checkpoint_every = 500;   // steps
@@ -73,6 +76,10 @@ struct TrainOptions {
   // This process's place in a data-parallel run (world size 1: alone).
   DistributedOptions distributed;
 };
+
+// The learning rate of optimizer step `step` (0-based): a linear warm-up to options.lr over options.warmup steps,
+// then options.lr_schedule.
+double LearningRate(const TrainOptions& options, int64_t step);
 
 struct TrainProgress {
   int64_t step;

@@ -167,12 +167,37 @@ TEST(TrainerTest, ScaleHeadStartsFromAModelWithoutOneAndLearns) {
   EXPECT_EQ(Train(no_chain, nullptr).code(), StatusCode::kInvalidArgument);
 }
 
+TEST(TrainerTest, LearningRateWarmsUpThenFollowsItsSchedule) {
+  TrainOptions o;
+  o.lr = 1e-3;
+  o.warmup = 10;
+  o.steps = 110;
+  EXPECT_DOUBLE_EQ(LearningRate(o, 0), 1e-4);
+  EXPECT_DOUBLE_EQ(LearningRate(o, 4), 5e-4);
+  EXPECT_DOUBLE_EQ(LearningRate(o, 9), 1e-3);
+  EXPECT_DOUBLE_EQ(LearningRate(o, 109), 1e-3);  // constant
+  o.lr_schedule = "cosine";
+  o.lr_min = 1e-5;
+  EXPECT_DOUBLE_EQ(LearningRate(o, 4), 5e-4);     // the warm-up is the same
+  EXPECT_DOUBLE_EQ(LearningRate(o, 9), 1e-3);     // the cosine starts at lr
+  EXPECT_NEAR(LearningRate(o, 59), 0.5 * (1e-3 + 1e-5), 1e-12);  // half way
+  EXPECT_DOUBLE_EQ(LearningRate(o, 109), 1e-5);   // and ends at lr_min on the last step
+  EXPECT_DOUBLE_EQ(LearningRate(o, 500), 1e-5);   // past --steps (a resumed run's old steps) it stays there
+  for (int64_t step = 10; step < 109; ++step) EXPECT_LT(LearningRate(o, step + 1), LearningRate(o, step)) << step;
+}
+
 TEST(TrainerTest, BadOptionsAreRefused) {
   TrainOptions o;
   o.data = "cifar10:/no/such/dir";
   o.run_dir = ::testing::TempDir() + "/run_bad";
   EXPECT_FALSE(Train(o, nullptr).ok());
   o.preset = "huge";
+  EXPECT_EQ(Train(o, nullptr).code(), StatusCode::kInvalidArgument);
+  o.preset = "small";
+  o.lr_schedule = "step";
+  EXPECT_EQ(Train(o, nullptr).code(), StatusCode::kInvalidArgument);
+  o.lr_schedule = "cosine";
+  o.lr_min = 2 * o.lr;
   EXPECT_EQ(Train(o, nullptr).code(), StatusCode::kInvalidArgument);
   o.run_dir = "";
   EXPECT_EQ(Train(o, nullptr).code(), StatusCode::kInvalidArgument);
