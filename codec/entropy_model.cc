@@ -9,12 +9,6 @@ namespace {
 using bitstream::Family;
 using bitstream::QuantizedContinuous;
 
-uint64_t Mix(uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 // 2^(e/16) for integer e, exactly the same everywhere: 2^(e div 16) by ldexp (exact) times a table of 2^(r/16).
 double Exp2Sixteenths(int e) {
   static const double kFrac[16] = {
@@ -182,8 +176,6 @@ std::vector<float> Activity(const float* x0_hat, int width, int height) {
 }
 
 uint64_t DitherKey(uint64_t seed, int stage) { return Mix(seed ^ Mix(0xD17E3000ull + stage)); }
-
-uint64_t CounterHash(uint64_t key, uint64_t i) { return Mix(key + i * 0x9E3779B97F4A7C15ull); }
 
 double Dither(uint64_t key, uint64_t i) {
   uint64_t h = CounterHash(key, i);

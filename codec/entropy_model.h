@@ -92,8 +92,15 @@ constexpr int32_t kHeadLogScaleMin = -160, kHeadLogScaleMax = 160;  // q_i is cl
 constexpr int kHeadGridBits = 4;                                   // q_i in 1/16 of an octave
 double HeadScale(uint8_t scale_code, int32_t log_scale);
 
+// splitmix64's output function (a bijection of 64-bit words).
+inline uint64_t Mix(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+constexpr uint64_t kCounterGolden = 0x9E3779B97F4A7C15ull;  // splitmix64's increment
 // The counter-based hash behind every shared random choice: a splitmix64 output, the same on every machine.
-uint64_t CounterHash(uint64_t key, uint64_t i);
+inline uint64_t CounterHash(uint64_t key, uint64_t i) { return Mix(key + i * kCounterGolden); }
 // The dither of element i: U[-½, ½) from CounterHash(key, i).
 double Dither(uint64_t key, uint64_t i);
 uint64_t DitherKey(uint64_t seed, int stage);
