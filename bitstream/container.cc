@@ -76,7 +76,8 @@ class Reader {
   bool overlong_ = false;
 };
 
-Status ValidateHeader(const StreamHeader& h) {
+// `custom`: the params are explicit (else they are the defaults and the chain is the model's, unknown here).
+Status ValidateHeader(const StreamHeader& h, bool custom) {
   if (h.width < 1 || h.width > kMaxDimension || h.height < 1 || h.height > kMaxDimension ||
       uint64_t{h.width} * h.height > kMaxPixels) {
     return InvalidInput("image size " + std::to_string(h.width) + "x" + std::to_string(h.height) +
@@ -111,7 +112,7 @@ Status ValidateHeader(const StreamHeader& h) {
                         " index bits, blocks of " + std::to_string(p.gaussian_block_quarters) +
                         "/4 bits out of range (1..16, 1..255)");
   }
-  if (h.stages > p.chain_stages + 1) {
+  if (custom && h.stages > p.chain_stages + 1) {
     return InvalidInput(std::to_string(h.stages) + " stages but a chain of only " + std::to_string(p.chain_stages + 1));
   }
   return Status::Ok();
@@ -120,12 +121,13 @@ Status ValidateHeader(const StreamHeader& h) {
 }  // namespace
 
 StatusOr<std::vector<uint8_t>> SerializeHeader(const StreamHeader& h) {
-  DCODEC_RETURN_IF_ERROR(ValidateHeader(h));
   // A parsed format-3 header is written back as format 3 (no Gaussian stages, 7 custom fields).
   const bool v3 = h.version == 3;
   StreamParams defaults;
+  if (v3) defaults.gaussian_stages = 0;
+  const bool custom = h.explicit_params || !(h.params == defaults);
+  DCODEC_RETURN_IF_ERROR(ValidateHeader(h, custom));
   if (v3) {
-    defaults.gaussian_stages = 0;
     if (!(h.params.gaussian_stages == 0 && h.params.gaussian_index_bits == defaults.gaussian_index_bits &&
           h.params.gaussian_block_quarters == defaults.gaussian_block_quarters)) {
       return InvalidInput("a format 3 header cannot carry Gaussian stages");
@@ -133,7 +135,6 @@ StatusOr<std::vector<uint8_t>> SerializeHeader(const StreamHeader& h) {
   } else if (h.version != kFormatVersion) {
     return InvalidInput("format version " + std::to_string(h.version) + " cannot be written (3 or 4)");
   }
-  const bool custom = !(h.params == defaults);
   std::vector<uint8_t> out;
   Writer w(out);
   w.U8(v3 ? kMagicV3 : kMagic);
@@ -222,10 +223,8 @@ StatusOr<ParsedHeader> ParseHeader(const uint8_t* data, size_t size) {
                           static_cast<uint32_t>(v[8]),
                           static_cast<uint32_t>(v[9])};
   h.version = v3 ? 3 : 4;
-  DCODEC_RETURN_IF_ERROR(ValidateHeader(h));
-  StreamParams version_defaults;
-  if (v3) version_defaults.gaussian_stages = 0;
-  if (custom && h.params == version_defaults) return InvalidInput("custom parameters equal to the defaults");
+  h.explicit_params = custom;
+  DCODEC_RETURN_IF_ERROR(ValidateHeader(h, custom));
   parsed.header_bytes = r.pos();
   return parsed;
 }

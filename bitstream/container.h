@@ -15,7 +15,7 @@
 //                          the encoder planned)
 //             state_bytes  4..8: the bytes of the ANS stream's final state (bitstream/ans.h, Seal)
 //             grey         1: one channel (coded as three equal planes), 0: RGB
-//             custom       1: the parameters below follow; 0: they take their defaults
+//             custom       1: the parameters below follow, explicitly; 0: the model's defaults (see below)
 //   varint  width − 1   (width 1..65535)
 //   varint  height − 1  (height 1..65535; width · height <= 2^28)
 //   1       model tag: the low 8 bits of the model id; the full 64-bit id enters every check
@@ -23,6 +23,12 @@
 //           portable_margin_bits, and in format 4 gaussian_stages + 1 (0: the model's), gaussian_index_bits,
 //           gaussian_block_quarters
 //   ...     the ANS stream, to the end of the file
+//
+// custom = 0 means "the model's defaults": the coding chain (stages, t_max, t_min) and the Gaussian stages are the
+// ones the model file's codec record names (codec/denoiser.h, CodecDefaults; a model without one: 4, 400, 10 and
+// the Gaussian stages it was trained with), every other field its default above. The stream is tied to its model
+// (the tag, and the full id in every check), so the decoder resolves them exactly as the encoder did. A header
+// whose fields all equal the defaults may still be custom: it then means those values, not the model's.
 //
 // Integrity lives in the stream (codec.cc): every stage but the last ends with a 9-bit check symbol and the
 // stream's initial state holds a 31-bit check of the whole file (ans.h); both are hashes chained from the header
@@ -84,6 +90,9 @@ struct StreamHeader {
   uint8_t state_bytes = 8;  // 4..8
   uint8_t version = kFormatVersion;  // 4, or 3 for a parsed format-3 header (written back as format 3)
   StreamParams params;
+  // The custom bit: params are written and mean what they say. SerializeHeader sets it also when params differ
+  // from the defaults; when it is clear, params are the defaults and the chain is the model's (see above).
+  bool explicit_params = false;
 };
 
 // The header's bytes. kInvalidInput for a header ParseHeader would reject.

@@ -91,8 +91,6 @@ TEST(ContainerTest, Format3HasNoGaussianStages) {
             StatusCode::kInvalidInput);  // 17 index bits
   EXPECT_EQ(ParseCode({0xd4, 0x6d, 3, 1, 8, 0, 0x80, 0x02, 16, 4, 0x90, 0x03, 10, 17, 6, 12, 40}),
             StatusCode::kInvalidInput);  // 5 Gaussian stages of a 4-stage chain
-  EXPECT_EQ(ParseCode({0xd4, 0x6d, 3, 1, 8, 0, 0x80, 0x02, 16, 4, 0x90, 0x03, 10, 17, 0, 16, 56}),
-            StatusCode::kInvalidInput);  // the defaults (the model's stages), marked custom
   EXPECT_EQ(ParseCode({0xd4, 0x6d, 3, 1, 8, 0, 0x80, 0x02, 16, 4, 0x90, 0x03, 10, 17, 0, 12}), StatusCode::kTruncated);
 }
 
@@ -106,6 +104,38 @@ TEST(ContainerTest, Roundtrip) {
     ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
     EXPECT_EQ(parsed->header_bytes, bytes->size());
     ExpectSameHeader(parsed->header, h);
+  }
+}
+
+// custom = 0 is the model's chain, which the container cannot see: it may hold more stages than the format's
+// default chain. custom = 1 with the default values is explicit: those values, not the model's.
+TEST(ContainerTest, CustomBitSaysExplicitOrTheModels) {
+  auto twelve = ParseHeader(std::vector<uint8_t>{0xd4, 0xfc, 0x01, 3, 1, 8}.data(), 6);  // 12 stages, not custom
+  ASSERT_TRUE(twelve.ok()) << twelve.status().ToString();
+  EXPECT_FALSE(twelve->header.explicit_params);
+  EXPECT_EQ(twelve->header.stages, 12u);
+  auto again = SerializeHeader(twelve->header);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(*again, (std::vector<uint8_t>{0xd4, 0xfc, 0x01, 3, 1, 8}));
+  // The same 12 stages with an explicit chain of 4: refused.
+  EXPECT_EQ(ParseCode({0xd4, 0xfd, 0x01, 3, 1, 8, 0, 0x80, 0x02, 16, 4, 0x90, 0x03, 10, 17, 0, 16, 56}),
+            StatusCode::kInvalidInput);
+  // Explicit defaults (format 4 and 3): they parse, say so, and write back byte for byte.
+  for (const std::vector<uint8_t>& bytes :
+       {std::vector<uint8_t>{0xd4, 0x6d, 3, 1, 8, 0, 0x80, 0x02, 16, 4, 0x90, 0x03, 10, 17, 0, 16, 56},
+        std::vector<uint8_t>{0xd3, 0x6d, 3, 1, 8, 0, 0x80, 0x02, 16, 4, 0x90, 0x03, 10, 17}}) {
+    auto parsed = ParseHeader(bytes.data(), bytes.size());
+    ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+    EXPECT_TRUE(parsed->header.explicit_params);
+    EXPECT_EQ(parsed->header.params.chain_stages, 4u);
+    auto written = SerializeHeader(parsed->header);
+    ASSERT_TRUE(written.ok()) << written.status().ToString();
+    EXPECT_EQ(*written, bytes);
+    StreamHeader plain = parsed->header;
+    plain.explicit_params = false;
+    auto short_form = SerializeHeader(plain);
+    ASSERT_TRUE(short_form.ok());
+    EXPECT_EQ(short_form->size(), 5u);
   }
 }
 
@@ -167,11 +197,10 @@ TEST(ContainerTest, ErrorKinds) {
   EXPECT_EQ(ParseCode({0xd3, 0x6d, 3, 1, 8, 0, 0x80, 0x02, 16, 4, 0x90, 0x03, 10, 31}), StatusCode::kInvalidInput);
   EXPECT_TRUE(
       ParseHeader(std::vector<uint8_t>{0xd3, 0x6d, 3, 1, 8, 0, 0x80, 0x02, 16, 4, 0x90, 0x03, 10, 16}.data(), 14).ok());
-  EXPECT_EQ(ParseCode({0xd3, 0xfc, 0x01, 3, 1, 8}), StatusCode::kInvalidInput);           // 6 stages > chain 4 + 1
+  EXPECT_EQ(ParseCode({0xd3, 0xfd, 0x01, 3, 1, 8, 0, 0x80, 0x02, 16, 4, 0x90, 0x03, 10, 17}),
+            StatusCode::kInvalidInput);  // 12 stages > an explicit chain of 4 + 1
   EXPECT_EQ(ParseCode({0xd3, 0x6c, 0xff, 0xff, 0x03, 1, 8}), StatusCode::kInvalidInput);  // width 65536
   EXPECT_EQ(ParseCode({0xd3, 0x6c, 0xff, 0xff, 0xff, 0x7f, 1, 8}), StatusCode::kInvalidInput);
-  // custom flag with the default values: not canonical.
-  EXPECT_EQ(ParseCode({0xd3, 0x6d, 3, 1, 8, 0, 0x80, 0x02, 16, 4, 0x90, 0x03, 10, 17}), StatusCode::kInvalidInput);
   // Serialize refuses what Parse would refuse.
   StreamHeader bad = ExampleHeader();
   bad.stages = 0;

@@ -54,7 +54,7 @@ Command AddBenchCommand(CLI::App& app, const GlobalOptions& global) {
   app.add_option("--model", a->model, "model file (default: the shipped photo model)");
   app.add_option("--image", a->image, "PNG to crop the test pictures from (default: synthetic)");
   app.add_option("--threads", a->threads, "threads")->capture_default_str();
-  app.add_option("--stages", a->options.chain.stages, "dithered stages K")->capture_default_str();
+  app.add_option("--stages", a->options.chain.stages, "stages K (default: the model's)");
   app.add_option("--repeats", a->repeats, "runs per size (the fastest is reported)")->capture_default_str();
   return [a, &global]() -> Status {
     SetThreads(a->threads);
@@ -66,7 +66,7 @@ Command AddBenchCommand(CLI::App& app, const GlobalOptions& global) {
       source = ToRgb(source);
     }
     a->options.tiles.threads = a->threads;
-    std::printf("model %s, %d threads, K = %d\n", model.c_str(), a->threads, a->options.chain.stages);
+    std::printf("model %s, %d threads, K = %d\n", model.c_str(), a->threads, codec->ResolveChain(a->options.chain).stages);
     std::printf("%-9s  %9s  %9s  %9s  %9s  %13s\n", "size", "bpp", "encode s", "decode s", "Mpx/s dec",
                 "peak RSS MiB");
     for (auto [w, h] : {std::pair{32, 32}, {256, 256}, {768, 512}}) {

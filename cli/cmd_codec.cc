@@ -92,19 +92,16 @@ Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global) {
                  "own cost, PSNR) as JSON to this file");
   app.add_option("-o,--output", a->output, "output .dcd stream")->required();
   app.add_option("--model", a->model, "model file (default: the shipped photo model)");
-  app.add_option("--stages", a->options.chain.stages, "dithered stages K before the lossless pixel stage (0: the "
-                 "pixels alone)")
-      ->check(WholeNumber(0, 63))
-      ->capture_default_str();
-  app.add_option("--t-max", a->options.chain.t_max, "first timestep of the coding chain")
-      ->check(WholeNumber(1, 65535))
-      ->capture_default_str();
-  app.add_option("--t-min", a->options.chain.t_min, "last timestep of the coding chain")
-      ->check(WholeNumber(1, 65535))
-      ->capture_default_str();
+  app.add_option("--stages", a->options.chain.stages, "stages K before the lossless pixel stage (0: the pixels "
+                 "alone; default: the model's, 4 unless its file says otherwise)")
+      ->check(WholeNumber(0, 63));
+  app.add_option("--t-max", a->options.chain.t_max, "first timestep of the coding chain (default: the model's, 400)")
+      ->check(WholeNumber(1, 65535));
+  app.add_option("--t-min", a->options.chain.t_min, "last timestep of the coding chain (default: the model's, 10)")
+      ->check(WholeNumber(1, 65535));
   app.add_option("--gaussian-stages", a->options.gaussian.stages,
-                 "the chain's first stages coded as samples by channel simulation (0: all dithered; -1: as many as "
-                 "the model was trained with)")
+                 "the chain's first stages coded as samples by channel simulation (0: all dithered; -1: the model's, "
+                 "as many as it was trained with unless its file says otherwise)")
       ->check(CLI::Range(-1, 63))
       ->capture_default_str();
   app.add_option("--gaussian-bits", a->options.gaussian.index_bits,
@@ -339,7 +336,10 @@ Command AddInfoCommand(CLI::App& app, const GlobalOptions& global) {
                         {"channels", h.channels},     {"model_tag", tag},
                         {"stages_in_stream", h.stages}, {"dither_seed", p.dither_seed},
                         {"tile_size", p.tile_size},   {"tile_margin", p.tile_margin},
-                        {"chain", {{"stages", p.chain_stages}, {"t_max", p.chain_t_max}, {"t_min", p.chain_t_min}}},
+                        {"chain", h.explicit_params ? nlohmann::json{{"stages", p.chain_stages},
+                                                                     {"t_max", p.chain_t_max},
+                                                                     {"t_min", p.chain_t_min}}
+                                                    : nlohmann::json("model")},
                         {"gaussian", {{"stages", models_g ? nlohmann::json("model") : nlohmann::json(p.gaussian_stages)},
                                       {"index_bits", p.gaussian_index_bits},
                                       {"block_quarters", p.gaussian_block_quarters}}},
@@ -370,9 +370,16 @@ Command AddInfoCommand(CLI::App& app, const GlobalOptions& global) {
                 h.version, h.width, h.height, h.channels == 3 ? "RGB" : "grey", data.size(),
                 data.size() * 8.0 / pixels);
     const std::string g_text = models_g ? "the model's" : std::to_string(p.gaussian_stages);
-    std::printf("model tag %s, %u of %u stages (chain K = %u, t = %u..%u; Gaussian stages first: %s, 2^%u candidates "
+    char chain_text[80];
+    if (h.explicit_params) {
+      std::snprintf(chain_text, sizeof(chain_text), "of %u (chain K = %u, t = %u..%u", p.chain_stages + 1,
+                    p.chain_stages, p.chain_t_max, p.chain_t_min);
+    } else {
+      std::snprintf(chain_text, sizeof(chain_text), "(the model's chain");
+    }
+    std::printf("model tag %s, %u stages %s; Gaussian stages first: %s, 2^%u candidates "
                 "a block of %.2f bits), dither seed %llu, tiles %u+%u, header %zu bytes\n",
-                tag, h.stages, p.chain_stages + 1, p.chain_stages, p.chain_t_max, p.chain_t_min, g_text.c_str(),
+                tag, h.stages, chain_text, g_text.c_str(),
                 p.gaussian_index_bits, p.gaussian_block_quarters / 4.0,
                 static_cast<unsigned long long>(p.dither_seed), p.tile_size, p.tile_margin, parsed->header_bytes);
     if (j.contains("stages")) {

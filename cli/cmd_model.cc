@@ -1,10 +1,13 @@
-// dcodec sample / nll: the diffusion model used as a generative model.
+// dcodec sample / nll / set-defaults: the diffusion model as a generative model, and its codec record.
 #include <torch/torch.h>
 
 #include <cmath>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
+#include "base/file_io.h"
 #include "cli/commands.h"
+#include "codec/denoiser.h"
 #include "datasets/cifar10.h"
 #include "datasets/png.h"
 #include "datasets/training_data.h"
@@ -157,6 +160,47 @@ Command AddNllCommand(CLI::App& app, const GlobalOptions& global) {
         "%d images %dx%d: bound %.4f bits/dim (95%% CI %.4f\u2013%.4f over images; diffusion %.4f, L_0 %.4f, "
         "prior %.4f; %s)\n",
         count, size, size, bound.total, bound.ci_low, bound.ci_high, bound.diffusion, bound.decoder, bound.prior, how);
+    return Status::Ok();
+  };
+}
+
+Command AddSetDefaultsCommand(CLI::App& app, const GlobalOptions& global) {
+  struct Args {
+    std::string model, output;
+    int stages = -1, t_max = -1, t_min = -1, gaussian = -1;
+    bool force = false;
+  };
+  auto a = std::make_shared<Args>();
+  app.add_option("--model", a->model, "model file")->required();
+  app.add_option("-o,--output", a->output, "the copy to write")->required();
+  app.add_option("--stages", a->stages, "stages K of the default chain (-1: keep)")->capture_default_str();
+  app.add_option("--t-max", a->t_max, "its first timestep (-1: keep)")->capture_default_str();
+  app.add_option("--t-min", a->t_min, "its last timestep (-1: keep)")->capture_default_str();
+  app.add_option("--gaussian-stages", a->gaussian, "its Gaussian stages (-1: keep)")->capture_default_str();
+  app.add_flag("-f,--force", a->force, "overwrite the output");
+  return [a, &global]() -> Status {
+    if (!a->force && FileExists(a->output)) {
+      return InvalidArgument(a->output + ": exists (use -f/--force to overwrite)");
+    }
+    DCODEC_ASSIGN_OR_RETURN(model::LoadedModel loaded, model::LoadModel(a->model));
+    DCODEC_ASSIGN_OR_RETURN(codec::CodecDefaults d, codec::ReadCodecDefaults(loaded.info.metadata, loaded.info.num_steps));
+    if (a->stages >= 0) d.chain_stages = a->stages;
+    if (a->t_max >= 0) d.chain_t_max = a->t_max;
+    if (a->t_min >= 0) d.chain_t_min = a->t_min;
+    if (a->gaussian >= 0) d.gaussian_stages = a->gaussian;
+    const nlohmann::json record = {{"chain_stages", d.chain_stages},
+                                   {"chain_t_max", d.chain_t_max},
+                                   {"chain_t_min", d.chain_t_min},
+                                   {"gaussian_stages", d.gaussian_stages}};
+    loaded.info.metadata[codec::kCodecRecordKey] = record.dump();
+    auto checked = codec::ReadCodecDefaults(loaded.info.metadata, loaded.info.num_steps);
+    if (!checked.ok()) return checked.status().Prefixed(a->output);
+    DCODEC_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, model::SerializeModel(loaded.net, loaded.info));
+    DCODEC_RETURN_IF_ERROR(WriteFileAtomic(a->output, bytes, a->force));
+    if (!global.quiet) {
+      std::fprintf(stderr, "%s: streams default to %d stages from t = %d to %d, %d of them Gaussian\n",
+                   a->output.c_str(), d.chain_stages, d.chain_t_max, d.chain_t_min, d.gaussian_stages);
+    }
     return Status::Ok();
   };
 }

@@ -100,9 +100,9 @@ Command AddRdCommand(CLI::App& app, const GlobalOptions& global) {
       ->capture_default_str();
   app.add_option("--limit", a->limit, "at most this many images");
   app.add_option("--recon", a->recon, "dcodec reconstructions: mean and/or ode")->capture_default_str();
-  app.add_option("--stages", a->options.chain.stages, "dithered stages K")->capture_default_str();
-  app.add_option("--t-max", a->options.chain.t_max, "first timestep of the coding chain")->capture_default_str();
-  app.add_option("--t-min", a->options.chain.t_min, "last timestep of the coding chain")->capture_default_str();
+  app.add_option("--stages", a->options.chain.stages, "stages K (default: the model's)");
+  app.add_option("--t-max", a->options.chain.t_max, "first timestep of the coding chain (default: the model's)");
+  app.add_option("--t-min", a->options.chain.t_min, "last timestep of the coding chain (default: the model's)");
   app.add_option("--gaussian-stages", a->options.gaussian.stages, "Gaussian stages first (-1: the model's)")->capture_default_str();
   app.add_option("--gaussian-bits", a->options.gaussian.index_bits, "2^bits candidates a Gaussian block")
       ->capture_default_str();
@@ -241,7 +241,7 @@ Command AddRdCommand(CLI::App& app, const GlobalOptions& global) {
     out["images"] = a->images;
     out["num_images"] = images.size();
     out["model"] = model;
-    out["stages"] = a->options.chain.stages;
+    out["stages"] = codec->ResolveChain(a->options.chain).stages;
     out["codecs"] = nlohmann::json::array();
     for (const auto& c : curves) out["codecs"].push_back(c.ToJson());
     if (lossless_n) out["dcodec_lossless_bpp"] = lossless_bpp / lossless_n;

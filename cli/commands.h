@@ -23,6 +23,7 @@ using Command = std::function<Status()>;
 Command AddTrainCommand(CLI::App& app, const GlobalOptions& global);
 Command AddSampleCommand(CLI::App& app, const GlobalOptions& global);
 Command AddNllCommand(CLI::App& app, const GlobalOptions& global);
+Command AddSetDefaultsCommand(CLI::App& app, const GlobalOptions& global);
 Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global);
 Command AddDecodeCommand(CLI::App& app, const GlobalOptions& global);
 Command AddInfoCommand(CLI::App& app, const GlobalOptions& global);

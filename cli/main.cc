@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   add("rd", "rate-distortion curves against JPEG, WebP, JPEG XL and AVIF", AddRdCommand);
 #endif
   add("nll", "the model's variational bound in bits/dim on a data set", AddNllCommand);
+  add("set-defaults", "copy a model, setting the coding chain its streams use by default", AddSetDefaultsCommand);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

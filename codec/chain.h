@@ -14,10 +14,13 @@
 
 namespace dcodec::codec {
 
+// A field left at kModelsChain takes the model's value (Codec::ResolveChain; codec/denoiser.h, CodecDefaults: 4
+// stages from 400 to 10 unless the model file says otherwise). MakeChain needs every field resolved.
+constexpr int kModelsChain = -1;
 struct ChainOptions {
-  int stages = 4;    // K: dithered stages (the lossless pixel stage comes on top); 4 measured best of {2,3,4,6}
-  int t_max = 400;   // τ_K
-  int t_min = 10;    // τ_1
+  int stages = kModelsChain;  // K: stages before the lossless pixel stage (Gaussian ones first, then dithered)
+  int t_max = kModelsChain;   // τ_K
+  int t_min = kModelsChain;   // τ_1
 };
 
 // τ_K > … > τ_1 (coding order), distinct, within [1, T]; empty for K = 0 (the stream is the pixel stage alone, with

@@ -82,10 +82,21 @@ uint64_t HashWords(uint64_t seed, const std::vector<uint64_t>& words) {
   return bitstream::Xxh64(bytes, seed);
 }
 
-uint64_t HeaderHash(const bitstream::StreamHeader& h, uint64_t model_id) {
+// `chain`: the stream's chain, resolved (the header's own fields when explicit, else the model's; streams of
+// models without a codec record hash the same words either way).
+uint64_t HeaderHash(const bitstream::StreamHeader& h, const ChainOptions& chain, uint64_t model_id) {
   const auto& p = h.params;
-  std::vector<uint64_t> words = {h.width, h.height, h.channels, p.dither_seed, p.tile_size, p.tile_margin,
-                                 p.chain_stages, p.chain_t_max, p.chain_t_min, p.portable_margin_bits, model_id};
+  std::vector<uint64_t> words = {h.width,
+                                 h.height,
+                                 h.channels,
+                                 p.dither_seed,
+                                 p.tile_size,
+                                 p.tile_margin,
+                                 static_cast<uint64_t>(chain.stages),
+                                 static_cast<uint64_t>(chain.t_max),
+                                 static_cast<uint64_t>(chain.t_min),
+                                 p.portable_margin_bits,
+                                 model_id};
   if (p.gaussian_stages > 0) {  // (format 3's streams have none: their hashes stay as they were)
     words.insert(words.end(), {p.gaussian_stages, p.gaussian_index_bits, p.gaussian_block_quarters});
   }
@@ -231,7 +242,8 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
     return InvalidArgument("encode: Gaussian stages must be >= 0 (or -1: the model's), their index bits 1..16 and blocks 1..255 quarter bits");
   }
   const auto& schedule = denoiser_->schedule();
-  DCODEC_ASSIGN_OR_RETURN(std::vector<uint16_t> chain, MakeChain(schedule, options.chain));
+  const ChainOptions chain_options = ResolveChain(options.chain);
+  DCODEC_ASSIGN_OR_RETURN(std::vector<uint16_t> chain, MakeChain(schedule, chain_options));
   const int K = static_cast<int>(chain.size());
   const int w = image.width, h = image.height;
   const size_t n = 3 * image.num_pixels();
@@ -251,11 +263,12 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
   header.params.dither_seed = options.seed;
   header.params.tile_size = options.tiles.tile_size;
   header.params.tile_margin = options.tiles.margin;
-  header.params.chain_stages = options.chain.stages;
-  header.params.chain_t_max = options.chain.t_max;
-  header.params.chain_t_min = options.chain.t_min;
+  header.params.chain_stages = static_cast<uint32_t>(chain_options.stages);
+  header.params.chain_t_max = static_cast<uint32_t>(chain_options.t_max);
+  header.params.chain_t_min = static_cast<uint32_t>(chain_options.t_min);
   header.params.portable_margin_bits = static_cast<uint32_t>(options.portable_margin_bits);
-  const int models_g = std::min(denoiser_->trained_gaussian_stages(), K);
+  const CodecDefaults& model_defaults = denoiser_->codec_defaults();
+  const int models_g = std::min(model_defaults.gaussian_stages, K);
   const int G = options.gaussian.stages >= 0 ? std::min(options.gaussian.stages, K) : models_g;
   header.params.gaussian_stages = G == models_g ? bitstream::kModelsGaussianStages : static_cast<uint32_t>(G);
   // The candidates a block by image size (codec.h). Without Gaussian stages these two are unused: they keep the
@@ -267,8 +280,23 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
       static_cast<uint32_t>(options.gaussian.index_bits > 0 ? options.gaussian.index_bits : auto_bits);
   header.params.gaussian_block_quarters =
       static_cast<uint32_t>(options.gaussian.block_quarters > 0 ? options.gaussian.block_quarters : auto_quarters);
+  // The model's chain costs no header byte (custom = 0, bitstream/container.h); any other is written explicitly.
+  {
+    bitstream::StreamParams models = header.params;
+    models.chain_stages = bitstream::StreamParams{}.chain_stages;
+    models.chain_t_max = bitstream::StreamParams{}.chain_t_max;
+    models.chain_t_min = bitstream::StreamParams{}.chain_t_min;
+    const bool models_chain = chain_options.stages == model_defaults.chain_stages &&
+                              chain_options.t_max == model_defaults.chain_t_max &&
+                              chain_options.t_min == model_defaults.chain_t_min;
+    if (models_chain && models == bitstream::StreamParams{}) {
+      header.params = models;
+    } else {
+      header.explicit_params = true;
+    }
+  }
   const PortableGrid grid = GridOf(header.params);
-  uint64_t hash = HeaderHash(header, model_id);
+  uint64_t hash = HeaderHash(header, chain_options, model_id);
 
   // Every stage goes into one encoder; `ends` records, per stage, the symbol count before and after its check
   // symbol and the hash chain's value.
@@ -453,6 +481,15 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
 }
 
 
+ChainOptions Codec::ResolveChain(const ChainOptions& options) const {
+  const CodecDefaults& d = denoiser_->codec_defaults();
+  ChainOptions c = options;
+  if (c.stages == kModelsChain) c.stages = d.chain_stages;
+  if (c.t_max == kModelsChain) c.t_max = d.chain_t_max;
+  if (c.t_min == kModelsChain) c.t_min = d.chain_t_min;
+  return c;
+}
+
 StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const DecodeOptions& options) const {
   const size_t usable = options.max_bytes > 0 ? std::min(size, options.max_bytes) : size;
   DCODEC_ASSIGN_OR_RETURN(bitstream::ParsedHeader parsed, bitstream::ParseHeader(data, usable));
@@ -466,10 +503,13 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
   }
   const auto& schedule = denoiser_->schedule();
   const auto& params = header.params;
-  ChainOptions chain_options;
-  chain_options.stages = static_cast<int>(params.chain_stages);
-  chain_options.t_max = static_cast<int>(params.chain_t_max);
-  chain_options.t_min = static_cast<int>(params.chain_t_min);
+  ChainOptions chain_options;  // custom = 0: the model's chain
+  if (header.explicit_params) {
+    chain_options.stages = static_cast<int>(params.chain_stages);
+    chain_options.t_max = static_cast<int>(params.chain_t_max);
+    chain_options.t_min = static_cast<int>(params.chain_t_min);
+  }
+  chain_options = ResolveChain(chain_options);
   auto chain_or = MakeChain(schedule, chain_options);
   if (!chain_or.ok()) {
     return InvalidInput("the stream's coding chain does not fit the model's schedule: " + chain_or.status().message());
@@ -482,8 +522,15 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
   TileOptions tiles{static_cast<int>(params.tile_size), static_cast<int>(params.tile_margin), options.threads};
   const int K = static_cast<int>(chain.size());
   const int N = static_cast<int>(header.stages);
+  if (static_cast<int>(header.stages) > K + 1) {
+    return InvalidInput("the stream holds " + std::to_string(header.stages) + " stages but its chain only " +
+                        std::to_string(K + 1));
+  }
+  if (params.gaussian_stages != bitstream::kModelsGaussianStages && static_cast<int>(params.gaussian_stages) > K) {
+    return InvalidInput("the stream has more Gaussian stages than its chain has stages");
+  }
   const int G = params.gaussian_stages == bitstream::kModelsGaussianStages
-                    ? std::min(denoiser_->trained_gaussian_stages(), K)
+                    ? std::min(denoiser_->codec_defaults().gaussian_stages, K)
                     : static_cast<int>(params.gaussian_stages);
   const int w = static_cast<int>(header.width), h = static_cast<int>(header.height);
   const size_t n = 3 * static_cast<size_t>(w) * h;
@@ -500,7 +547,7 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
   const size_t whole = avail < header.state_bytes ? avail : avail - (avail - header.state_bytes) % 4;
   const size_t extra = avail - whole;
   bitstream::AnsDecoder dec(data + hb, whole, header.state_bytes);
-  uint64_t hash = HeaderHash(header, model_id);
+  uint64_t hash = HeaderHash(header, chain_options, model_id);
   std::vector<float> x_t(n, 0.0f), x_s(n), x0_hat(n, 0.0f);
   std::vector<int32_t> symbols(n);
   std::vector<float> activity;

@@ -29,8 +29,8 @@ namespace dcodec::codec {
 
 // The chain's first stages coded as samples of q by channel simulation (gaussian_stage.h) instead of dithered.
 struct GaussianOptions {
-  // Of the chain's first stages (more than the chain has: all of them); 0: none; -1: as many as the model was
-  // trained with (Denoiser::trained_gaussian_stages).
+  // Of the chain's first stages (more than the chain has: all of them); 0: none; -1: the model's
+  // (Denoiser::codec_defaults: as many as it was trained with unless its file says otherwise).
   int stages = -1;
   // 2^index_bits candidates a block of block_quarters / 4 expected bits. The encoder's work is 2^index_bits
   // candidate values an element, so 0 (auto) takes 16 and 56 (14 bits; the format's defaults) up to 4096 pixels
@@ -124,6 +124,8 @@ class Codec {
   static StatusOr<std::unique_ptr<Codec>> Load(const std::string& model_path);
 
   const Denoiser& denoiser() const { return *denoiser_; }
+  // `options` with every kModelsChain field replaced by the model's (Denoiser::codec_defaults).
+  ChainOptions ResolveChain(const ChainOptions& options) const;
 
   StatusOr<EncodeResult> Encode(const Image& image, const EncodeOptions& options) const;
   StatusOr<DecodeResult> Decode(const uint8_t* data, size_t size, const DecodeOptions& options) const;

@@ -7,7 +7,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <map>
+#include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "model/model_file.h"
@@ -18,28 +21,12 @@ namespace dcodec::codec {
 struct Denoiser::Impl {
   model::LoadedModel loaded;
   model::NoiseSchedule schedule;
+  CodecDefaults defaults;
 };
 
-Denoiser::Denoiser(std::unique_ptr<Impl> impl, std::string path) : impl_(std::move(impl)), path_(std::move(path)) {}
-Denoiser::~Denoiser() = default;
+namespace {
 
-StatusOr<std::unique_ptr<Denoiser>> Denoiser::Load(const std::string& model_path) {
-  DCODEC_ASSIGN_OR_RETURN(model::LoadedModel loaded, model::LoadModel(model_path));
-  if (loaded.info.config.in_channels != 3) return InvalidInput(model_path + ": the codec needs an RGB model");
-  loaded.net->eval();
-  auto schedule = model::NoiseSchedule::Make(loaded.info.schedule, loaded.info.num_steps);
-  auto impl = std::unique_ptr<Impl>(new Impl{std::move(loaded), schedule});
-  return std::unique_ptr<Denoiser>(new Denoiser(std::move(impl), model_path));
-}
-
-uint64_t Denoiser::model_id() const { return impl_->loaded.model_id; }
-bool Denoiser::has_scale_head() const {
-  return impl_->loaded.info.config.output == model::UNetConfig::Output::kEpsilonAndLogScale;
-}
-const model::NoiseSchedule& Denoiser::schedule() const { return impl_->schedule; }
-
-int Denoiser::trained_gaussian_stages() const {
-  const auto& meta = impl_->loaded.info.metadata;
+int TrainedGaussianStages(const std::map<std::string, std::string>& meta) {
   auto it = meta.find("training");
   if (it == meta.end()) return 0;
   const nlohmann::json j = nlohmann::json::parse(it->second, nullptr, /*allow_exceptions=*/false);
@@ -49,6 +36,63 @@ int Denoiser::trained_gaussian_stages() const {
              ? std::max(0, o["gaussian_stages"].get<int>())
              : 0;
 }
+
+}  // namespace
+
+StatusOr<CodecDefaults> ReadCodecDefaults(const std::map<std::string, std::string>& meta, int num_steps) {
+  CodecDefaults d;
+  d.gaussian_stages = TrainedGaussianStages(meta);
+  auto it = meta.find(kCodecRecordKey);
+  if (it != meta.end()) {
+    const nlohmann::json j = nlohmann::json::parse(it->second, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object()) return InvalidInput("its codec record is not a JSON object: " + it->second);
+    for (auto& [key, field] : {std::pair<const char*, int*>{"chain_stages", &d.chain_stages},
+                               {"chain_t_max", &d.chain_t_max},
+                               {"chain_t_min", &d.chain_t_min},
+                               {"gaussian_stages", &d.gaussian_stages}}) {
+      if (!j.contains(key)) continue;
+      if (!j[key].is_number_integer()) return InvalidInput(std::string("its codec record's ") + key + " is not an integer");
+      *field = j[key].get<int>();
+    }
+    for (const auto& [key, value] : j.items()) {
+      if (key != "chain_stages" && key != "chain_t_max" && key != "chain_t_min" && key != "gaussian_stages") {
+        return InvalidInput("its codec record has an unknown field '" + key + "'");
+      }
+    }
+  }
+  if (d.chain_stages < 0 || d.chain_stages > 62 || d.chain_t_max < 1 || d.chain_t_max > num_steps ||
+      d.chain_t_min < 1 || d.chain_t_min > d.chain_t_max || (d.chain_stages > 1 && d.chain_t_min == d.chain_t_max) ||
+      d.gaussian_stages < 0 || d.gaussian_stages > 63) {
+    return InvalidInput("its codec record asks for an impossible chain: " + std::to_string(d.chain_stages) +
+                        " stages from t = " + std::to_string(d.chain_t_max) + " to " + std::to_string(d.chain_t_min) +
+                        " (T = " + std::to_string(num_steps) + "), " + std::to_string(d.gaussian_stages) +
+                        " Gaussian");
+  }
+  return d;
+}
+
+Denoiser::Denoiser(std::unique_ptr<Impl> impl, std::string path) : impl_(std::move(impl)), path_(std::move(path)) {}
+Denoiser::~Denoiser() = default;
+
+StatusOr<std::unique_ptr<Denoiser>> Denoiser::Load(const std::string& model_path) {
+  DCODEC_ASSIGN_OR_RETURN(model::LoadedModel loaded, model::LoadModel(model_path));
+  if (loaded.info.config.in_channels != 3) return InvalidInput(model_path + ": the codec needs an RGB model");
+  loaded.net->eval();
+  auto schedule = model::NoiseSchedule::Make(loaded.info.schedule, loaded.info.num_steps);
+  auto defaults = ReadCodecDefaults(loaded.info.metadata, loaded.info.num_steps);
+  if (!defaults.ok()) return defaults.status().Prefixed(model_path);
+  auto impl = std::unique_ptr<Impl>(new Impl{std::move(loaded), schedule, *defaults});
+  return std::unique_ptr<Denoiser>(new Denoiser(std::move(impl), model_path));
+}
+
+uint64_t Denoiser::model_id() const { return impl_->loaded.model_id; }
+bool Denoiser::has_scale_head() const {
+  return impl_->loaded.info.config.output == model::UNetConfig::Output::kEpsilonAndLogScale;
+}
+const model::NoiseSchedule& Denoiser::schedule() const { return impl_->schedule; }
+
+int Denoiser::trained_gaussian_stages() const { return TrainedGaussianStages(impl_->loaded.info.metadata); }
+const CodecDefaults& Denoiser::codec_defaults() const { return impl_->defaults; }
 
 Status Denoiser::PredictX0(const float* x_t, int width, int height, int t, const TileOptions& tiles,
                            float* x0_hat) const {

@@ -9,6 +9,7 @@
 #define DCODEC_CODEC_DENOISER_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -22,6 +23,22 @@ struct TileOptions {
   int margin = 16;
   int threads = 1;
 };
+
+// The coding chain of a stream whose header says "the model's" (bitstream/container.h, custom = 0): the model
+// file's "codec" metadata record, a JSON object with any of "chain_stages", "chain_t_max", "chain_t_min" and
+// "gaussian_stages" (`dcodec set-defaults` writes it), the rest as below; without a record, the format's chain
+// (4 stages from t = 400 to 10) and the Gaussian stages the model was trained with.
+struct CodecDefaults {
+  int chain_stages = 4, chain_t_max = 400, chain_t_min = 10;
+  int gaussian_stages = 0;
+  bool operator==(const CodecDefaults& o) const {
+    return chain_stages == o.chain_stages && chain_t_max == o.chain_t_max && chain_t_min == o.chain_t_min &&
+           gaussian_stages == o.gaussian_stages;
+  }
+};
+inline constexpr const char* kCodecRecordKey = "codec";
+// The defaults a model file's metadata gives (kInvalidInput for a malformed record or an impossible chain).
+StatusOr<CodecDefaults> ReadCodecDefaults(const std::map<std::string, std::string>& metadata, int num_steps);
 
 class Denoiser {
  public:
@@ -37,6 +54,8 @@ class Denoiser {
   // The Gaussian stages of the chain the model was trained on (`dcodec train --gaussian-stages`, recorded in the
   // file's "training" metadata); 0 when it says none or nothing.
   int trained_gaussian_stages() const;
+  // The chain its streams use by default (validated when the model is loaded).
+  const CodecDefaults& codec_defaults() const;
 
   // ε_θ(x_t, t) over 3·width·height values (float: its last bits depend on the machine; portable.h makes them
   // portable), and with a scale head its log2-scale output into `log_scale` (3·width·height values; nullptr: not

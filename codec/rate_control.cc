@@ -70,8 +70,10 @@ ChainOptions ChainEndingAt(const model::NoiseSchedule& schedule, const ChainOpti
   return c;
 }
 
-StatusOr<TargetResult> EncodeToTarget(const Codec& codec, const Image& image, const EncodeOptions& base,
+StatusOr<TargetResult> EncodeToTarget(const Codec& codec, const Image& image, const EncodeOptions& requested,
                                       const RateTarget& target) {
+  EncodeOptions base = requested;
+  base.chain = codec.ResolveChain(requested.chain);
   const bool by_psnr = target.psnr > 0;
   if (by_psnr == (target.bpp > 0) || !std::isfinite(target.psnr) || !std::isfinite(target.bpp)) {
     return InvalidArgument("rate control: give exactly one finite target, a PSNR or a bpp");

@@ -27,11 +27,11 @@ struct TargetResult {
   int trials = 0; // encodes run
 };
 
-// The chain options that end at t_end (1..T), from `base`'s t_max and stage count.
+// The chain options that end at t_end (1..T), from `base`'s t_max and stage count (`base` resolved).
 ChainOptions ChainEndingAt(const model::NoiseSchedule& schedule, const ChainOptions& base, int t_end);
 
-// Exactly one of target.psnr, target.bpp must be > 0 (InvalidArgument otherwise). base.chain gives t_max and the
-// default spacing; its target_bpp / target_psnr must be 0.
+// Exactly one of target.psnr, target.bpp must be > 0 (InvalidArgument otherwise). base.chain (resolved:
+// Codec::ResolveChain) gives t_max and the default spacing; its target_bpp / target_psnr must be 0.
 StatusOr<TargetResult> EncodeToTarget(const Codec& codec, const Image& image, const EncodeOptions& base,
                                       const RateTarget& target);
 

@@ -227,6 +227,29 @@ TEST_F(CliTest, InfoJsonListsStages) {
   EXPECT_NE(header.out.find("16 x 16"), std::string::npos) << header.out;
 }
 
+// set-defaults writes a model whose streams default to another chain, at no header byte; info says so.
+TEST_F(CliTest, SetDefaultsChangesTheModelsChain) {
+  Result set = Run({"set-defaults", "--model", kModel, "-o", Path("m3.safetensors"), "--stages", "3", "--t-max", "300",
+                    "--gaussian-stages", "1"});
+  EXPECT_EXIT_CODE(set, kExitOk);
+  EXPECT_EXIT_CODE(Run({"set-defaults", "--model", kModel, "-o", Path("m3.safetensors")}), kExitUsage);  // exists
+  EXPECT_EXIT_CODE(Run({"set-defaults", "--model", kModel, "-o", Path("bad.safetensors"), "--t-min", "500"}),
+                   kExitInvalidInput);  // t_min above t_max
+  EXPECT_EXIT_CODE(Run({"encode", Png("rgb16x16"), "-o", Path("m3.dcd"), "--model", Path("m3.safetensors"),
+                        "--lossless"}),
+                   kExitOk);
+  Result info = Run({"info", Path("m3.dcd"), "--json", "--model", Path("m3.safetensors")});
+  EXPECT_EXIT_CODE(info, kExitOk);
+  auto j = nlohmann::json::parse(info.out, nullptr, /*allow_exceptions=*/false);
+  ASSERT_TRUE(j.is_object()) << info.out;
+  EXPECT_EQ(j["header_bytes"], 5);
+  EXPECT_EQ(j["chain"], "model");
+  EXPECT_EQ(j["stages_in_stream"], 4);
+  ASSERT_EQ(j["stages"].size(), 4u);
+  EXPECT_EQ(j["stages"][0]["timestep"], 300);
+  EXPECT_EQ(Files().count("bad.safetensors"), 0u);
+}
+
 TEST_F(CliTest, SixteenBitPngIsRefusedUnlessAskedFor) {
   // Its low bytes carry information: coding 8 bits would not be lossless, so encode refuses it (exit 8) ...
   Result r = Encode(Png("rgb16bitlow5x3"), Path("a.dcd"));

@@ -13,6 +13,7 @@
 #include "codec/rate_control.h"
 #include "codec/stage_coder.h"
 #include "model/diffusion.h"
+#include "model/model_file.h"
 #include "tests/test_models.h"
 
 namespace dcodec::codec {
@@ -438,7 +439,7 @@ TEST_F(CodecE2ETest, RateControlLandsOnPsnrAndBppTargets) {
 // stream is one stage.
 TEST(RateControlTest, ChainEndingAtFollowsTheDefaultSpacing) {
   const auto schedule = model::NoiseSchedule::Make(model::BetaSchedule::kLinear, 1000);
-  const ChainOptions base;
+  const ChainOptions base{4, 400, 10};
   auto chain_of = [&](int t_end) { return *MakeChain(schedule, ChainEndingAt(schedule, base, t_end)); };
   EXPECT_EQ(chain_of(10), (std::vector<uint16_t>{400, 162, 45, 10}));
   EXPECT_EQ(chain_of(45).size(), 3u);  // {400, 161, 45}: evenly spaced from 400 to 45, next to the default's 162
@@ -559,6 +560,92 @@ TEST(ScaleHeadTest, RelaxedRateTracksTheRealCodedSize) {
   EXPECT_GT(relaxed_dither, 0.5 * n);  // a stage that costs something: bits per element ~1-3
   EXPECT_NEAR(real_dither / relaxed_dither, 1.0, 0.02) << real_dither << " vs " << relaxed_dither;
   EXPECT_NEAR(real_pixels / relaxed_pixels, 1.0, 0.02) << real_pixels << " vs " << relaxed_pixels;
+}
+
+// A model file's codec record sets the chain its streams use when the header says "the model's" (custom = 0):
+// such streams pay no header byte for it, and a stream that asks for another chain, even the format's, says so.
+TEST_F(CodecE2ETest, ModelsCodecRecordIsTheDefaultChainAndCostsNoHeaderByte) {
+  auto loaded = model::LoadModel(*model_path_);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  loaded->info.metadata[kCodecRecordKey] =
+      R"({"chain_stages": 3, "chain_t_max": 300, "chain_t_min": 20, "gaussian_stages": 1})";
+  const std::string with_record = dcodec::testing::TempPath("with_record.safetensors");
+  ASSERT_TRUE(model::SaveModel(with_record, loaded->net, loaded->info).ok());
+  auto codec = Load(with_record);
+  EXPECT_EQ(codec->denoiser().codec_defaults(), (CodecDefaults{3, 300, 20, 1}));
+  const ChainOptions resolved = codec->ResolveChain({});
+  EXPECT_EQ(resolved.stages, 3);
+  EXPECT_EQ(resolved.t_max, 300);
+  EXPECT_EQ(resolved.t_min, 20);
+  EXPECT_EQ(codec->ResolveChain({5, kModelsChain, 7}).t_max, 300);
+
+  Image image = RandomSmoothImage(12, 10, 3, 5);
+  EncodeOptions o;  // every parameter the default
+  o.pixels_only_if_half = false;
+  auto plain = codec->Encode(image, o);
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  auto header = bitstream::ParseHeader(plain->stream.data(), plain->stream.size());
+  ASSERT_TRUE(header.ok());
+  EXPECT_FALSE(header->header.explicit_params);
+  EXPECT_EQ(header->header_bytes, 5u);
+  EXPECT_EQ(header->header.stages, 4u);  // 3 stages and the pixels, beyond the format's default chain of 4 + 1
+  ASSERT_EQ(plain->stages.size(), 4u);
+  EXPECT_EQ(plain->stages[0].timestep, 300);
+  EXPECT_EQ(plain->stages[2].timestep, 20);
+  auto dec = codec->Decode(plain->stream.data(), plain->stream.size(), {});
+  ASSERT_TRUE(dec.ok()) << dec.status().ToString();
+  EXPECT_TRUE(dec->exact);
+  EXPECT_EQ(dec->image, image);
+  EXPECT_EQ(dec->schedule_stages, 4);
+
+  // The same chain asked for explicitly is the model's: the same stream.
+  o.chain = {3, 300, 20};
+  o.gaussian.stages = 1;
+  auto same = codec->Encode(image, o);
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(same->stream, plain->stream);
+
+  // The format's chain is another chain for this model: written out (custom = 1), and decoded as such.
+  o.chain = {4, 400, 10};
+  o.gaussian.stages = 1;
+  auto format_chain = codec->Encode(image, o);
+  ASSERT_TRUE(format_chain.ok()) << format_chain.status().ToString();
+  auto explicit_header = bitstream::ParseHeader(format_chain->stream.data(), format_chain->stream.size());
+  ASSERT_TRUE(explicit_header.ok());
+  EXPECT_TRUE(explicit_header->header.explicit_params);
+  EXPECT_GT(explicit_header->header_bytes, 5u);
+  auto dec4 = codec->Decode(format_chain->stream.data(), format_chain->stream.size(), {});
+  ASSERT_TRUE(dec4.ok()) << dec4.status().ToString();
+  EXPECT_TRUE(dec4->exact);
+  EXPECT_EQ(dec4->schedule_stages, 5);
+
+  // The first stream's header flipped to custom with the format's values no longer decodes to the same chain:
+  // its check fails rather than printing a picture.
+  std::vector<uint8_t> flipped = plain->stream;
+  flipped[1] |= 1;
+  flipped.insert(flipped.begin() + 5, {0, 0x80, 0x02, 16, 3, 0xac, 0x02, 20, 17, 0, 16, 56});  // 3 from 300 to 20
+  auto relabelled = codec->Decode(flipped.data(), flipped.size(), {});
+  ASSERT_TRUE(relabelled.ok()) << relabelled.status().ToString();  // the same chain, written out: decodes
+  EXPECT_EQ(relabelled->image, image);
+  flipped[5 + 4] = 4;  // 4 stages from 300 to 20: another chain
+  EXPECT_FALSE(codec->Decode(flipped.data(), flipped.size(), {}).ok());
+  std::remove(with_record.c_str());
+}
+
+TEST_F(CodecE2ETest, BadCodecRecordsAreRefusedNamingTheFile) {
+  auto loaded = model::LoadModel(*model_path_);
+  ASSERT_TRUE(loaded.ok());
+  const std::string path = dcodec::testing::TempPath("bad_record.safetensors");
+  for (const char* record : {R"({"chain_stages": 3, "stages": 2})", R"({"chain_t_min": 500})",
+                             R"({"chain_stages": "five"})", R"([3, 300, 20])", R"({"gaussian_stages": -1})"}) {
+    loaded->info.metadata[kCodecRecordKey] = record;
+    ASSERT_TRUE(model::SaveModel(path, loaded->net, loaded->info).ok());
+    auto codec = Codec::Load(path);
+    ASSERT_FALSE(codec.ok()) << record;
+    EXPECT_EQ(codec.status().code(), StatusCode::kInvalidInput) << record;
+    EXPECT_NE(codec.status().message().find(path), std::string::npos) << codec.status().ToString();
+  }
+  std::remove(path.c_str());
 }
 
 }  // namespace
