@@ -74,6 +74,12 @@ StatusOr<TargetResult> EncodeToTarget(const Codec& codec, const Image& image, co
                                       const RateTarget& target) {
   EncodeOptions base = requested;
   base.chain = codec.ResolveChain(requested.chain);
+  // A chain that ends early keeps the requested chain's dithered stages at its end (the rest Gaussian), so that
+  // every trial's last stage is of the same kind and quality grows with the chain's length.
+  const int base_gaussian = std::min(
+      requested.gaussian.stages >= 0 ? requested.gaussian.stages : codec.denoiser().codec_defaults().gaussian_stages,
+      base.chain.stages);
+  const int dithered = std::max(0, base.chain.stages - base_gaussian);
   const bool by_psnr = target.psnr > 0;
   if (by_psnr == (target.bpp > 0) || !std::isfinite(target.psnr) || !std::isfinite(target.bpp)) {
     return InvalidArgument("rate control: give exactly one finite target, a PSNR or a bpp");
@@ -98,6 +104,7 @@ StatusOr<TargetResult> EncodeToTarget(const Codec& codec, const Image& image, co
   auto trial = [&](int t) -> Status {
     EncodeOptions o = base;
     o.chain = ChainEndingAt(schedule, base.chain, t);
+    o.gaussian.stages = std::max(0, o.chain.stages - dithered);
     o.pixel_stage = false;
     o.pixels_only_if_half = false;
     DCODEC_ASSIGN_OR_RETURN(EncodeResult r, codec.Encode(image, o));

@@ -1,7 +1,8 @@
 // Quality and exact rates: where the coding chain ends.
 //
 // A stream's rate and quality are set by the timestep t_end of its last dithered stage (its noise level): the
-// chain runs from t_max (default 400) to t_end with K(t_end) stages, K = 1 + round((λ(t_end) − λ(t_max)) / s),
+// chain runs from t_max (the model's, 400 by default) to t_end with K(t_end) stages, the last of them as many
+// dithered ones as the model's chain has (the others Gaussian), K = 1 + round((λ(t_end) − λ(t_max)) / s),
 // λ = log-SNR and s the default chain's spacing (K = 4 from 400 to 10), so a chain that ends at one of the default
 // chain's timesteps has that chain's stage count and nearly its timesteps (400, 161, 45 for t_end = 45); above t_max the stream is one stage at t_end. The stream stays
 // progressive. EncodeToTarget searches t_end for a PSNR (the smallest stream at or above it) or a rate (the
