@@ -109,9 +109,11 @@ StatusOr<TargetResult> EncodeToTarget(const Codec& codec, const Image& image, co
     o.pixels_only_if_half = false;
     DCODEC_ASSIGN_OR_RETURN(EncodeResult r, codec.Encode(image, o));
     ++out.trials;
-    // Every prefix ends at one of this chain's timesteps: points of the curve (estimates but the last).
+    // Every prefix ends at one of this chain's timesteps: points of the curve (estimates but the last). Only the
+    // dithered tail's: a Gaussian prefix is cheaper and worse than a chain that ends at its t with dithered stages.
     DCODEC_ASSIGN_OR_RETURN(std::vector<uint16_t> chain, MakeChain(schedule, o.chain));
-    for (size_t m = 1; m <= r.stages.size() && m <= chain.size(); ++m) {
+    const size_t first = std::max(0, o.chain.stages - dithered) + 1;
+    for (size_t m = std::min(first, chain.size()); m <= r.stages.size() && m <= chain.size(); ++m) {
       if (!encoded.count(chain[m - 1])) curve[chain[m - 1]] = value_of(r, m);
     }
     const int last = chain[r.stages.size() - 1];

@@ -18,7 +18,8 @@
 namespace dcodec::codec {
 
 struct RateTarget {
-  double psnr = 0;  // dB; > 0: the smallest stream whose picture reaches it (0.3 dB above at most, where t allows)
+  double psnr = 0;  // dB; > 0: the smallest stream whose picture reaches it (0.3 dB above at most, where t and
+                    // the stage count, which moves in steps with t, allow)
   double bpp = 0;   // > 0: the largest stream within this many bits per pixel (5% below at most, where t allows)
 };
 
