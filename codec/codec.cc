@@ -268,8 +268,8 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
   header.params.chain_t_min = static_cast<uint32_t>(chain_options.t_min);
   header.params.portable_margin_bits = static_cast<uint32_t>(options.portable_margin_bits);
   const CodecDefaults& model_defaults = denoiser_->codec_defaults();
-  const int models_g = std::min(model_defaults.gaussian_stages, K);
-  const int G = options.gaussian.stages >= 0 ? std::min(options.gaussian.stages, K) : models_g;
+  const int models_g = ResolveGaussianStages(-1, K);
+  const int G = ResolveGaussianStages(options.gaussian.stages, K);
   header.params.gaussian_stages = G == models_g ? bitstream::kModelsGaussianStages : static_cast<uint32_t>(G);
   // The candidates a block by image size (codec.h). Without Gaussian stages these two are unused: they keep the
   // defaults, which cost no header byte.
@@ -490,6 +490,10 @@ ChainOptions Codec::ResolveChain(const ChainOptions& options) const {
   return c;
 }
 
+int Codec::ResolveGaussianStages(int requested, int K) const {
+  return std::min(requested >= 0 ? requested : denoiser_->codec_defaults().gaussian_stages, K);
+}
+
 StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const DecodeOptions& options) const {
   const size_t usable = options.max_bytes > 0 ? std::min(size, options.max_bytes) : size;
   DCODEC_ASSIGN_OR_RETURN(bitstream::ParsedHeader parsed, bitstream::ParseHeader(data, usable));
@@ -530,7 +534,7 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
     return InvalidInput("the stream has more Gaussian stages than its chain has stages");
   }
   const int G = params.gaussian_stages == bitstream::kModelsGaussianStages
-                    ? std::min(denoiser_->codec_defaults().gaussian_stages, K)
+                    ? ResolveGaussianStages(-1, K)
                     : static_cast<int>(params.gaussian_stages);
   const int w = static_cast<int>(header.width), h = static_cast<int>(header.height);
   const size_t n = 3 * static_cast<size_t>(w) * h;

@@ -126,6 +126,8 @@ class Codec {
   const Denoiser& denoiser() const { return *denoiser_; }
   // `options` with every kModelsChain field replaced by the model's (Denoiser::codec_defaults).
   ChainOptions ResolveChain(const ChainOptions& options) const;
+  // The Gaussian stages of a chain of K stages: `requested` (GaussianOptions::stages; -1: the model's), at most K.
+  int ResolveGaussianStages(int requested, int K) const;
 
   StatusOr<EncodeResult> Encode(const Image& image, const EncodeOptions& options) const;
   StatusOr<DecodeResult> Decode(const uint8_t* data, size_t size, const DecodeOptions& options) const;

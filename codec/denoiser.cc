@@ -46,18 +46,15 @@ StatusOr<CodecDefaults> ReadCodecDefaults(const std::map<std::string, std::strin
   if (it != meta.end()) {
     const nlohmann::json j = nlohmann::json::parse(it->second, nullptr, /*allow_exceptions=*/false);
     if (!j.is_object()) return InvalidInput("its codec record is not a JSON object: " + it->second);
-    for (auto& [key, field] : {std::pair<const char*, int*>{"chain_stages", &d.chain_stages},
-                               {"chain_t_max", &d.chain_t_max},
-                               {"chain_t_min", &d.chain_t_min},
-                               {"gaussian_stages", &d.gaussian_stages}}) {
-      if (!j.contains(key)) continue;
-      if (!j[key].is_number_integer()) return InvalidInput(std::string("its codec record's ") + key + " is not an integer");
-      *field = j[key].get<int>();
-    }
+    const std::map<std::string, int*> fields = {{"chain_stages", &d.chain_stages},
+                                                {"chain_t_max", &d.chain_t_max},
+                                                {"chain_t_min", &d.chain_t_min},
+                                                {"gaussian_stages", &d.gaussian_stages}};
     for (const auto& [key, value] : j.items()) {
-      if (key != "chain_stages" && key != "chain_t_max" && key != "chain_t_min" && key != "gaussian_stages") {
-        return InvalidInput("its codec record has an unknown field '" + key + "'");
-      }
+      auto field = fields.find(key);
+      if (field == fields.end()) return InvalidInput("its codec record has an unknown field '" + key + "'");
+      if (!value.is_number_integer()) return InvalidInput("its codec record's " + key + " is not an integer");
+      *field->second = value.get<int>();
     }
   }
   if (d.chain_stages < 0 || d.chain_stages > 62 || d.chain_t_max < 1 || d.chain_t_max > num_steps ||
@@ -91,7 +88,6 @@ bool Denoiser::has_scale_head() const {
 }
 const model::NoiseSchedule& Denoiser::schedule() const { return impl_->schedule; }
 
-int Denoiser::trained_gaussian_stages() const { return TrainedGaussianStages(impl_->loaded.info.metadata); }
 const CodecDefaults& Denoiser::codec_defaults() const { return impl_->defaults; }
 
 Status Denoiser::PredictX0(const float* x_t, int width, int height, int t, const TileOptions& tiles,

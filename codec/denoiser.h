@@ -51,10 +51,8 @@ class Denoiser {
 
   // Whether the network has a per-pixel scale head (UNetConfig::Output::kEpsilonAndLogScale; entropy_model.h).
   bool has_scale_head() const;
-  // The Gaussian stages of the chain the model was trained on (`dcodec train --gaussian-stages`, recorded in the
-  // file's "training" metadata); 0 when it says none or nothing.
-  int trained_gaussian_stages() const;
-  // The chain its streams use by default (validated when the model is loaded).
+  // The chain its streams use by default (validated when the model is loaded; without a codec record its Gaussian
+  // stages are those it was trained with, `dcodec train --gaussian-stages` in the file's "training" metadata).
   const CodecDefaults& codec_defaults() const;
 
   // ε_θ(x_t, t) over 3·width·height values (float: its last bits depend on the machine; portable.h makes them

@@ -76,10 +76,7 @@ StatusOr<TargetResult> EncodeToTarget(const Codec& codec, const Image& image, co
   base.chain = codec.ResolveChain(requested.chain);
   // A chain that ends early keeps the requested chain's dithered stages at its end (the rest Gaussian), so that
   // every trial's last stage is of the same kind and quality grows with the chain's length.
-  const int base_gaussian = std::min(
-      requested.gaussian.stages >= 0 ? requested.gaussian.stages : codec.denoiser().codec_defaults().gaussian_stages,
-      base.chain.stages);
-  const int dithered = std::max(0, base.chain.stages - base_gaussian);
+  const int dithered = base.chain.stages - codec.ResolveGaussianStages(requested.gaussian.stages, base.chain.stages);
   const bool by_psnr = target.psnr > 0;
   if (by_psnr == (target.bpp > 0) || !std::isfinite(target.psnr) || !std::isfinite(target.bpp)) {
     return InvalidArgument("rate control: give exactly one finite target, a PSNR or a bpp");
@@ -112,7 +109,7 @@ StatusOr<TargetResult> EncodeToTarget(const Codec& codec, const Image& image, co
     // Every prefix ends at one of this chain's timesteps: points of the curve (estimates but the last). Only the
     // dithered tail's: a Gaussian prefix is cheaper and worse than a chain that ends at its t with dithered stages.
     DCODEC_ASSIGN_OR_RETURN(std::vector<uint16_t> chain, MakeChain(schedule, o.chain));
-    const size_t first = std::max(0, o.chain.stages - dithered) + 1;
+    const size_t first = static_cast<size_t>(o.gaussian.stages) + 1;
     for (size_t m = std::min(first, chain.size()); m <= r.stages.size() && m <= chain.size(); ++m) {
       if (!encoded.count(chain[m - 1])) curve[chain[m - 1]] = value_of(r, m);
     }

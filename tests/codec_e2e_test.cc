@@ -419,7 +419,7 @@ TEST_F(CodecE2ETest, RateControlLandsOnPsnrAndBppTargets) {
       EncodeOptions finer;
       const ChainOptions model_chain = codec->ResolveChain({});
       finer.chain = ChainEndingAt(codec->denoiser().schedule(), model_chain, r->t_end - 1);
-      const int dithered = model_chain.stages - codec->denoiser().codec_defaults().gaussian_stages;
+      const int dithered = model_chain.stages - codec->ResolveGaussianStages(-1, model_chain.stages);
       finer.gaussian.stages = std::max(0, finer.chain.stages - dithered);  // as rate control does
       finer.pixel_stage = false;
       finer.pixels_only_if_half = false;
