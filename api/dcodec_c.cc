@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "base/allocator.h"
 #include "bitstream/container.h"
 #include "codec/codec.h"
 #include "codec/rate_control.h"
@@ -54,6 +55,7 @@ const char* dcodec_version(void) { return "0.1.0"; }
 int dcodec_format_version(void) { return dcodec::bitstream::kFormatVersion; }
 const char* dcodec_last_error(void) { return last_error.c_str(); }
 void dcodec_free(void* buffer) { std::free(buffer); }
+int dcodec_reuse_freed_memory(void) { return dcodec::ReuseFreedMemory() ? 1 : 0; }
 
 dcodec_status dcodec_model_open(const char* path, dcodec_model** model) {
   if (!path || !model) return Fail(DCODEC_INVALID_ARGUMENT, "dcodec_model_open: null argument");

@@ -5,11 +5,13 @@
 #include <new>
 #include <map>
 
+#include "base/allocator.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 
 int main(int argc, char** argv) {
   using namespace dcodec::cli;
+  dcodec::ReuseFreedMemory();  // before any thread starts: the network's tiles reuse freed memory (base/allocator.h)
   SetCommandLine(argc, argv);
   CLI::App app{"dcodec: a progressive image codec built on a denoising diffusion model"};
   app.require_subcommand(1);

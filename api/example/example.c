@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
     fprintf(stderr, "usage: %s MODEL\n", argv[0]);
     return 2;
   }
+  if (!dcodec_reuse_freed_memory()) fprintf(stderr, "note: malloc settings unchanged (not glibc)\n");
   enum { W = 32, H = 24 };
   uint8_t rgb[W * H * 3];
   for (int i = 0; i < W * H * 3; ++i) rgb[i] = (uint8_t)((i * 7) % 251);
