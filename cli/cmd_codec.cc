@@ -172,7 +172,10 @@ Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global) {
     }
     DCODEC_RETURN_IF_ERROR(WriteFileAtomic(a->output, result.stream, a->force));
     const nlohmann::json audit = AuditJson(result.stages, result.header_bytes, image.num_pixels());
-    if (global.verbose) PrintAudit(audit, image.num_pixels(), stderr);
+    if (global.verbose) {
+      PrintAudit(audit, image.num_pixels(), stderr);
+      std::fprintf(stderr, "rate control: %d trial encode%s\n", r.trials, r.trials == 1 ? "" : "s");
+    }
     if (!a->report.empty()) {
       const nlohmann::json report = {{"image", a->input},         {"width", image.width},
                                      {"height", image.height},    {"bytes", result.stream.size()},
