@@ -8,8 +8,8 @@
 // stay in the process and the next tile reuses them. The cost: up to 1 GiB of freed memory stays mapped until the
 // process exits (peak RSS is unchanged).
 //
-// Call it once at the start of main(), before any thread starts (the CLI and the benchmarks do); a library host
-// may do the same. Without glibc it does nothing.
+// Call it once at the start of main(), before any thread starts (the dcodec command does, `dcodec bench`
+// included); a library host may do the same (dcodec_reuse_freed_memory in the C API). Without glibc it does nothing.
 #ifndef DCODEC_BASE_ALLOCATOR_H_
 #define DCODEC_BASE_ALLOCATOR_H_
 

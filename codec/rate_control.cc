@@ -70,13 +70,23 @@ ChainOptions ChainEndingAt(const model::NoiseSchedule& schedule, const ChainOpti
   return c;
 }
 
+EncodeOptions OptionsEndingAt(const Codec& codec, const EncodeOptions& requested, int t_end) {
+  const ChainOptions chain = codec.ResolveChain(requested.chain);
+  // A chain that ends early keeps the requested chain's dithered stages at its end (the rest Gaussian), so that
+  // every trial's last stage is of the same kind and quality grows with the chain's length.
+  const int dithered = chain.stages - codec.ResolveGaussianStages(requested.gaussian.stages, chain.stages);
+  EncodeOptions o = requested;
+  o.chain = ChainEndingAt(codec.denoiser().schedule(), chain, t_end);
+  o.gaussian.stages = std::max(0, o.chain.stages - dithered);
+  o.pixel_stage = false;
+  o.pixels_only_if_half = false;
+  return o;
+}
+
 StatusOr<TargetResult> EncodeToTarget(const Codec& codec, const Image& image, const EncodeOptions& requested,
                                       const RateTarget& target) {
   EncodeOptions base = requested;
   base.chain = codec.ResolveChain(requested.chain);
-  // A chain that ends early keeps the requested chain's dithered stages at its end (the rest Gaussian), so that
-  // every trial's last stage is of the same kind and quality grows with the chain's length.
-  const int dithered = base.chain.stages - codec.ResolveGaussianStages(requested.gaussian.stages, base.chain.stages);
   const bool by_psnr = target.psnr > 0;
   if (by_psnr == (target.bpp > 0) || !std::isfinite(target.psnr) || !std::isfinite(target.bpp)) {
     return InvalidArgument("rate control: give exactly one finite target, a PSNR or a bpp");
@@ -106,11 +116,7 @@ StatusOr<TargetResult> EncodeToTarget(const Codec& codec, const Image& image, co
   std::map<int, double> curve;          // t → value (exact for encoded t, prefix estimates otherwise)
   std::map<int, EncodeResult> encoded;  // t → the stream that ends there
   auto trial = [&](int t) -> Status {
-    EncodeOptions o = base;
-    o.chain = ChainEndingAt(schedule, base.chain, t);
-    o.gaussian.stages = std::max(0, o.chain.stages - dithered);
-    o.pixel_stage = false;
-    o.pixels_only_if_half = false;
+    const EncodeOptions o = OptionsEndingAt(codec, base, t);
     DCODEC_ASSIGN_OR_RETURN(EncodeResult r, codec.Encode(image, o));
     ++out.trials;
     // Every prefix ends at one of this chain's timesteps: points of the curve (estimates but the last). Only the
@@ -163,15 +169,12 @@ StatusOr<TargetResult> EncodeToTarget(const Codec& codec, const Image& image, co
     }
     int t;
     if (f && i) {
-      // Inside the bracket: interpolate between its ends, kept off them.
+      // Inside the bracket: interpolate between its ends, kept off them. f and i are adjacent points of the curve
+      // at least 2 apart here, so every t strictly between them is new.
       const double lf = LogSnr(schedule, *f), li = LogSnr(schedule, *i);
       const double gf = g(curve[*f]), gi = g(curve[*i]);
       const double frac = std::clamp(gi != gf ? (goal - gf) / (gi - gf) : 0.5, 0.1, 0.9);
       t = std::clamp(t_at(lf + frac * (li - lf)), std::min(*f, *i) + 1, std::max(*f, *i) - 1);
-      if (encoded.count(t)) {  // nothing new inside: settle for the feasible end
-        if (!encoded.count(*f)) DCODEC_RETURN_IF_ERROR(trial(*f));
-        continue;
-      }
     } else {
       // All points on one side: step from the one nearest the target along the slope of the two nearest (the
       // default slope with one point, or if theirs is implausible), at least one t towards the target.

@@ -37,6 +37,11 @@ struct TargetResult {
 // The chain options that end at t_end (1..T), from `base`'s t_max and stage count (`base` resolved).
 ChainOptions ChainEndingAt(const model::NoiseSchedule& schedule, const ChainOptions& base, int t_end);
 
+// The options of EncodeToTarget's trial that ends at t_end: `requested` with ChainEndingAt's chain (from the
+// resolved requested chain), as many dithered stages at its end as that chain has (the rest Gaussian), and no
+// pixel stage.
+EncodeOptions OptionsEndingAt(const Codec& codec, const EncodeOptions& requested, int t_end);
+
 // Exactly one of target.psnr, target.bpp must be > 0 (InvalidArgument otherwise). base.chain (resolved:
 // Codec::ResolveChain) gives t_max and the default spacing; its target_bpp / target_psnr must be 0.
 StatusOr<TargetResult> EncodeToTarget(const Codec& codec, const Image& image, const EncodeOptions& base,

@@ -416,14 +416,7 @@ TEST_F(CodecE2ETest, RateControlLandsOnPsnrAndBppTargets) {
     EXPECT_LE(real, bpp);
     if (real < 0.95 * bpp) {
       // Within 5% where the integer t allows: then the stream one step finer must overshoot.
-      EncodeOptions finer;
-      const ChainOptions model_chain = codec->ResolveChain({});
-      finer.chain = ChainEndingAt(codec->denoiser().schedule(), model_chain, r->t_end - 1);
-      const int dithered = model_chain.stages - codec->ResolveGaussianStages(-1, model_chain.stages);
-      finer.gaussian.stages = std::max(0, finer.chain.stages - dithered);  // as rate control does
-      finer.pixel_stage = false;
-      finer.pixels_only_if_half = false;
-      auto f = codec->Encode(image, finer);
+      auto f = codec->Encode(image, OptionsEndingAt(*codec, EncodeOptions{}, r->t_end - 1));
       ASSERT_TRUE(f.ok());
       EXPECT_GT(f->stream.size() * 8.0 / image.num_pixels(), bpp) << "t_end " << r->t_end;
     }
