@@ -24,6 +24,14 @@ void AnsEncoder::Put(uint32_t cum, uint32_t freq) {
   symbols_.push_back(uint64_t{cum} << 32 | freq);
 }
 
+uint64_t AnsEncoder::digest() {
+  for (; digested_ < symbols_.size(); ++digested_) {
+    digest_ = DigestStep(digest_, static_cast<uint32_t>(symbols_[digested_] >> 32),
+                         static_cast<uint32_t>(symbols_[digested_]));
+  }
+  return digest_;
+}
+
 std::vector<uint8_t> AnsEncoder::Finish() {
   Sealed sealed = Seal(0);
   // The whole 8-byte state: pad the minimal state bytes with zeros (the state is little-endian).
@@ -64,6 +72,8 @@ AnsEncoder::Sealed AnsEncoder::Seal(uint32_t check, const std::vector<size_t>& m
     sealed.bytes_needed.push_back(sealed.state_bytes + 4 * reads);
   }
   symbols_.clear();
+  digest_ = kDigestStart;
+  digested_ = 0;
   return sealed;
 }
 

@@ -25,6 +25,11 @@
 //  7. Prefixes: the decoder reads a word only when the next symbol needs it, so the first m symbols decode from
 //     the first Sealed::BytesNeeded(m) bytes; reading past the end is reported by the *next* Advance (or Finish)
 //     as kTruncated. One sealed stream can thus carry several progressive stages back to back.
+//  8. Digest: both sides keep a running digest of every symbol's interval (cum, freq), in decode order
+//     (DigestStep). Two sequences of the same length that differ in one symbol always have different digests
+//     (each step is a bijection of the digest for a given interval, and different intervals map a digest apart);
+//     any other two collide with a chance of about 2^-64. A check over the digest thus covers every symbol,
+//     whatever module modelled it: the codec's stage checks use it (codec.h).
 // ---------------------------------------------------------------------------------------------------------------
 //
 // Invariant (both sides): the state x lies in [kStateLow, kStateLow << 32) = [2^31, 2^63).
@@ -45,6 +50,13 @@ constexpr int kPrecisionBits = 24;
 constexpr uint32_t kProbabilityTotal = uint32_t{1} << kPrecisionBits;  // every model's frequencies sum to this
 constexpr uint64_t kStateLow = uint64_t{1} << 31;                      // lower bound of the normalised state
 constexpr uint64_t kInitialState = kStateLow;  // Finish()'s initial state (check 0)
+constexpr uint64_t kDigestStart = 0x6463646469676573ull;
+
+// One step of the symbol digest ("read me first", 8).
+inline uint64_t DigestStep(uint64_t digest, uint32_t cum, uint32_t freq) {
+  digest = (digest ^ (uint64_t{cum} << 32 | freq)) * 0x9E3779B97F4A7C15ull;
+  return digest ^ (digest >> 29);
+}
 
 // Buffers symbols in decode order; Finish() produces one sealed sub-stream.
 class AnsEncoder {
@@ -54,6 +66,9 @@ class AnsEncoder {
   void Put(uint32_t cum, uint32_t freq);
 
   size_t num_symbols() const { return symbols_.size(); }
+  // The digest of the symbols buffered so far, in order (as AnsDecoder::digest() after decoding them). Truncate
+  // does not undo it: take it before truncating.
+  uint64_t digest();
   // Keeps the first m buffered symbols (m >= num_symbols(): no change).
   void Truncate(size_t m) {
     if (m < symbols_.size()) symbols_.resize(m);
@@ -75,6 +90,8 @@ class AnsEncoder {
 
  private:
   std::vector<uint64_t> symbols_;  // cum << 32 | freq
+  uint64_t digest_ = kDigestStart;
+  size_t digested_ = 0;  // symbols_[0, digested_) are in digest_
 };
 
 // Reads one sealed sub-stream. `data` must stay alive while the decoder is used.
@@ -93,6 +110,7 @@ class AnsDecoder {
     if (!error_.ok()) return error_;
     if (starved_) return PastEnd();
     if (q - cum >= freq) return AdvanceMisuse(cum, freq);  // unsigned: also catches q < cum
+    digest_ = DigestStep(digest_, cum, freq);
     state_ = static_cast<uint64_t>(freq) * (state_ >> kPrecisionBits) + (q - cum);
     if (state_ < kStateLow) {
       if (next_ == end_) {
@@ -122,6 +140,9 @@ class AnsDecoder {
   // The last symbol needed a word past the end: the next Advance reports kTruncated.
   bool starved() const { return starved_; }
 
+  // The digest of every symbol consumed so far ("read me first", 8).
+  uint64_t digest() const { return digest_; }
+
   // Bytes not yet consumed (for diagnostics).
   size_t remaining_bytes() const { return static_cast<size_t>(end_ - next_); }
 
@@ -133,6 +154,7 @@ class AnsDecoder {
   Status PastEnd();
 
   uint64_t state_ = 0;
+  uint64_t digest_ = kDigestStart;
   bool starved_ = false;    // the last symbol needed a word past the end
   bool read_last_ = false;  // the last Advance read a word
   const uint8_t* begin_ = nullptr;

@@ -1,6 +1,7 @@
 #include "bitstream/container.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <string>
 
 namespace dcodec::bitstream {
@@ -121,8 +122,10 @@ Status ValidateHeader(const StreamHeader& h, bool custom) {
 }  // namespace
 
 StatusOr<std::vector<uint8_t>> SerializeHeader(const StreamHeader& h) {
-  // A parsed format-3 header is written back as format 3 (no Gaussian stages, 7 custom fields).
+  // A parsed format-3 or format-4 header is written back as it was (format 3: no Gaussian stages, 7 custom
+  // fields; formats 3 and 4: no stream length).
   const bool v3 = h.version == 3;
+  const bool v4 = h.version == 4;
   StreamParams defaults;
   if (v3) defaults.gaussian_stages = 0;
   const bool custom = h.explicit_params || !(h.params == defaults);
@@ -132,12 +135,17 @@ StatusOr<std::vector<uint8_t>> SerializeHeader(const StreamHeader& h) {
           h.params.gaussian_block_quarters == defaults.gaussian_block_quarters)) {
       return InvalidInput("a format 3 header cannot carry Gaussian stages");
     }
-  } else if (h.version != kFormatVersion) {
-    return InvalidInput("format version " + std::to_string(h.version) + " cannot be written (3 or 4)");
+  } else if (h.version != kFormatVersion && !v4) {
+    return InvalidInput("format version " + std::to_string(h.version) + " cannot be written (3 to " +
+                        std::to_string(kFormatVersion) + ")");
+  }
+  if (h.file_bytes > kMaxFileBytes) {
+    return InvalidInput("a stream of " + std::to_string(h.file_bytes) + " bytes is longer than the format allows");
   }
   std::vector<uint8_t> out;
   Writer w(out);
-  w.U8(v3 ? kMagicV3 : kMagic);
+  w.U8(v3 ? kMagicV3 : v4 ? kMagicV4 : kMagic);
+  if (!v3 && !v4) w.Varint(h.file_bytes);
   w.Varint(((uint64_t{h.stages} * 5 + (h.state_bytes - 4)) * 2 + (h.channels == 1 ? 1 : 0)) * 2 + (custom ? 1 : 0));
   w.Varint(h.width - 1);
   w.Varint(h.height - 1);
@@ -163,7 +171,7 @@ StatusOr<ParsedHeader> ParseHeader(const uint8_t* data, size_t size) {
     bool v1 = true;
     for (size_t i = 0; i < n; ++i) v1 = v1 && data[i] == kMagicV1[i];
     if (v1 && n == 4) {
-      return Unsupported("format version 1 (written by an older dcodec); this build reads versions 3 and " +
+      return Unsupported("format version 1 (written by an older dcodec); this build reads versions 3 to " +
                          std::to_string(kFormatVersion) + " only: re-encode the image");
     }
     if (v1) return Truncated("stream ends inside the magic number");
@@ -172,17 +180,20 @@ StatusOr<ParsedHeader> ParseHeader(const uint8_t* data, size_t size) {
   if (data[0] > 0xD0 && data[0] < kMagicV3) {
     return Unsupported("format version " + std::to_string(data[0] - 0xD0) +
                        " (written by an older dcodec); this "
-                       "build reads versions 3 and " +
+                       "build reads versions 3 to " +
                        std::to_string(kFormatVersion) + " only: re-encode the image");
   }
-  if (data[0] > kMagic && data[0] <= 0xDF) {
-    return Unsupported("format version " + std::to_string(data[0] - 0xD0) + " is newer than this build's " +
-                       std::to_string(kFormatVersion));
+  if (data[0] > kMagicV4 && data[0] <= 0xDF && data[0] != kMagic) {
+    char magic[8];
+    std::snprintf(magic, sizeof(magic), "%02x", data[0]);
+    return Unsupported(std::string("a later format version (magic ") + magic + ") than this build's " +
+                       std::to_string(kFormatVersion) + ": a newer dcodec wrote it");
   }
-  if (data[0] != kMagic && data[0] != kMagicV3) return InvalidInput("not a dcodec stream");
-  const bool v3 = data[0] == kMagicV3;
+  if (data[0] != kMagic && data[0] != kMagicV4 && data[0] != kMagicV3) return InvalidInput("not a dcodec stream");
+  const bool v3 = data[0] == kMagicV3, v4 = data[0] == kMagicV4;
   Reader r(data, size);
   r.U8();
+  const uint64_t file_bytes = v3 || v4 ? 0 : r.Varint(kMaxFileBytesVarintBytes);
   ParsedHeader parsed;
   StreamHeader& h = parsed.header;
   const uint64_t packed = r.Varint(3);
@@ -222,11 +233,32 @@ StatusOr<ParsedHeader> ParseHeader(const uint8_t* data, size_t size) {
                           v[7] == 0 ? kModelsGaussianStages : static_cast<uint32_t>(v[7] - 1),
                           static_cast<uint32_t>(v[8]),
                           static_cast<uint32_t>(v[9])};
-  h.version = v3 ? 3 : 4;
+  h.file_bytes = file_bytes;
+  h.version = v3 ? 3 : v4 ? 4 : kFormatVersion;
   h.explicit_params = custom;
   DCODEC_RETURN_IF_ERROR(ValidateHeader(h, custom));
   parsed.header_bytes = r.pos();
+  if (h.has_length() && (file_bytes > kMaxFileBytes || file_bytes < parsed.header_bytes + h.state_bytes ||
+                         (file_bytes - parsed.header_bytes - h.state_bytes) % 4 != 0)) {
+    return InvalidInput("the header's stream length (" + std::to_string(file_bytes) + " bytes) cannot hold a " +
+                        std::to_string(parsed.header_bytes) + "-byte header, a " + std::to_string(h.state_bytes) +
+                        "-byte state and whole 32-bit words");
+  }
   return parsed;
+}
+
+StatusOr<std::vector<uint8_t>> SerializeHeaderFor(StreamHeader header, size_t payload_bytes) {
+  if (!header.has_length()) return SerializeHeader(header);
+  // The length counts its own varint: grow it until it holds the total it names.
+  header.file_bytes = 0;
+  DCODEC_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, SerializeHeader(header));
+  for (int attempt = 0; attempt < kMaxFileBytesVarintBytes; ++attempt) {
+    const uint64_t total = bytes.size() + payload_bytes;
+    if (total == header.file_bytes) return bytes;
+    header.file_bytes = total;
+    DCODEC_ASSIGN_OR_RETURN(bytes, SerializeHeader(header));
+  }
+  return Internal("the stream length's varint did not settle");
 }
 
 }  // namespace dcodec::bitstream

@@ -17,6 +17,7 @@ StreamHeader ExampleHeader() {
   h.model_tag = 0x08;
   h.stages = 5;
   h.state_bytes = 6;
+  h.file_bytes = 133;  // 7 header bytes, the 6-byte state, 30 words
   return h;
 }
 
@@ -37,6 +38,8 @@ StreamHeader CustomHeader() {
   h.params.gaussian_stages = 3;
   h.params.gaussian_index_bits = 9;
   h.params.gaussian_block_quarters = 30;
+  auto bytes = SerializeHeaderFor(h, 8 + 4 * 250000);  // an 8-byte state and 250,000 words
+  h.file_bytes = bytes.ok() ? bytes->size() + 8 + 4 * 250000 : 0;
   return h;
 }
 
@@ -51,16 +54,49 @@ void ExpectSameHeader(const StreamHeader& a, const StreamHeader& b) {
   EXPECT_EQ(a.model_tag, b.model_tag);
   EXPECT_EQ(a.stages, b.stages);
   EXPECT_EQ(a.state_bytes, b.state_bytes);
+  EXPECT_EQ(a.file_bytes, b.file_bytes);
   EXPECT_TRUE(a.params == b.params);
 }
 
 TEST(ContainerTest, WorkedExampleFromTheHeader) {
   auto bytes = SerializeHeader(ExampleHeader());
   ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
-  EXPECT_EQ(*bytes, (std::vector<uint8_t>{0xd4, 0x6c, 0x03, 0x01, 0x08}));
+  EXPECT_EQ(*bytes, (std::vector<uint8_t>{0xd8, 0x85, 0x01, 0x6c, 0x03, 0x01, 0x08}));
+  auto parsed = ParseHeader(bytes->data(), bytes->size());
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_TRUE(parsed->header.has_length());
+  EXPECT_EQ(parsed->stream_bytes(), 133u);
 }
 
-// Format 3 headers still parse, with no Gaussian stages; format 4 carries three more custom fields.
+// Format 5's file length counts its own varint (SerializeHeaderFor), must hold the header, the state and whole
+// words, and is at most 2^48 - 1; formats 3 and 4 have none (stream_bytes() is 0: they cannot say where they end).
+TEST(ContainerTest, Format5CarriesTheFileLength) {
+  StreamHeader h = ExampleHeader();
+  for (size_t payload : {size_t{6}, size_t{118}, size_t{122}, size_t{16378}, size_t{16382}, (size_t{1} << 30) + 2}) {
+    auto bytes = SerializeHeaderFor(h, payload);
+    ASSERT_TRUE(bytes.ok()) << payload;
+    auto parsed = ParseHeader(bytes->data(), bytes->size());
+    ASSERT_TRUE(parsed.ok()) << payload << ": " << parsed.status().ToString();
+    EXPECT_EQ(parsed->stream_bytes(), bytes->size() + payload) << payload;
+  }
+  h.file_bytes = kMaxFileBytes + 1;
+  EXPECT_FALSE(SerializeHeader(h).ok());
+  EXPECT_EQ(ParseCode({0xd8, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 0x6c, 3, 1, 8}),
+            StatusCode::kInvalidInput);                                                 // over 7 bytes
+  EXPECT_EQ(ParseCode({0xd8, 0x85, 0x81, 0x00, 0x6c, 3, 1, 8}), StatusCode::kInvalidInput);  // not minimal
+  EXPECT_EQ(ParseCode({0xd8, 0x86, 0x01, 0x6c, 3, 1, 8}), StatusCode::kInvalidInput);  // 134: no whole words
+  EXPECT_TRUE(ParseHeader(std::vector<uint8_t>{0xd8, 0x0c, 0x6c, 3, 1, 8}.data(), 6).ok());  // 12: no words
+  EXPECT_EQ(ParseCode({0xd8, 0x0b, 0x6c, 3, 1, 8}), StatusCode::kInvalidInput);        // 11: no room for the state
+  EXPECT_EQ(ParseCode({0xd8, 0x85}), StatusCode::kTruncated);
+  auto v4 = ParseHeader(std::vector<uint8_t>{0xd4, 0x6c, 0x03, 0x01, 0x08}.data(), 5);
+  ASSERT_TRUE(v4.ok());
+  EXPECT_FALSE(v4->header.has_length());
+  EXPECT_EQ(v4->stream_bytes(), 0u);
+  auto again = SerializeHeaderFor(v4->header, 100);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, (std::vector<uint8_t>{0xd4, 0x6c, 0x03, 0x01, 0x08}));
+}
+
 TEST(ContainerTest, Format3HasNoGaussianStages) {
   auto v3 = ParseHeader(std::vector<uint8_t>{0xd3, 0x6c, 0x03, 0x01, 0x08}.data(), 5);
   ASSERT_TRUE(v3.ok()) << v3.status().ToString();
@@ -143,7 +179,7 @@ TEST(ContainerTest, DefaultsCostNoBytes) {
   auto plain = SerializeHeader(ExampleHeader());
   auto custom = SerializeHeader(CustomHeader());
   ASSERT_TRUE(plain.ok() && custom.ok());
-  EXPECT_EQ(plain->size(), 5u);  // magic, packed fields, width, height, model tag
+  EXPECT_EQ(plain->size(), 7u);  // magic, file length (133: 2 bytes), packed fields, width, height, model tag
   EXPECT_GT(custom->size(), plain->size() + 6);
 }
 
@@ -189,7 +225,9 @@ TEST(ContainerTest, ErrorKinds) {
   auto v2 = ParseHeader(std::vector<uint8_t>{0xd2, 0x6c, 0x03, 0x01, 0x08}.data(), 5);
   ASSERT_EQ(v2.status().code(), StatusCode::kUnsupported);
   EXPECT_NE(v2.status().message().find("version 2 (written by an older dcodec)"), std::string::npos);
-  EXPECT_EQ(ParseCode({0xd5, 0x6c, 3, 1, 8}), StatusCode::kUnsupported);  // format 5
+  for (uint8_t later : {0xd5, 0xd6, 0xd7, 0xd9, 0xdf}) {  // later formats (0xd8 is format 5)
+    EXPECT_EQ(ParseCode({later, 0x85, 0x01, 0x6c, 3, 1, 8}), StatusCode::kUnsupported);
+  }
   // Impossible values.
   EXPECT_EQ(ParseCode({0xd3, 0x00, 3, 1, 8}), StatusCode::kInvalidInput);  // 0 stages
   // A portable margin outside 8..30 (custom parameters: seed 0, tiles 256/16, chain 4 from 400 to 10, margin 7).

@@ -114,6 +114,12 @@ uint64_t StageHash(uint64_t previous, int stage, const T* symbols, size_t n) {
   return bitstream::Xxh64(bytes, previous);
 }
 
+// Format 5: stage j's hash covers every symbol the coder carried up to the stage's end (the coder's digest,
+// bitstream/ans.h): side information, beliefs, indices, the alpha plane and the check symbols before it.
+uint64_t StageCheckHash(uint64_t previous, int stage, uint64_t digest) {
+  return HashWords(previous, {static_cast<uint32_t>(stage), digest});
+}
+
 uint32_t FinalCheck(uint64_t h, uint32_t stages) { return static_cast<uint32_t>(HashWords(h, {stages})) & 0x7fffffffu; }
 
 // The first stage's x̂_0: each plane at its mean pixel.
@@ -307,8 +313,8 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
   std::vector<StageEnd> ends;
   bitstream::AnsEncoder enc;
   EncodeResult result;
-  auto end_stage = [&](StageReport report, int j, const auto* stage_symbols, size_t count) {
-    hash = StageHash(hash, j, stage_symbols, count);
+  auto end_stage = [&](StageReport report, int j) {
+    hash = StageCheckHash(hash, j, enc.digest());
     const size_t before = enc.num_symbols();
     bitstream::EncodeUniform(enc, static_cast<uint32_t>(hash % kCheckSymbols), kCheckSymbols);
     report.check_bits = std::log2(static_cast<double>(kCheckSymbols));
@@ -347,7 +353,6 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
   {
     const std::vector<uint8_t> alpha = HasAlpha(image.channels) ? AlphaPlane(image) : std::vector<uint8_t>();
     EncodeAlpha(enc, alpha.empty() ? nullptr : alpha.data(), w, h, &alpha_bits);
-    if (!alpha.empty()) hash = StageHash(hash, -1, alpha.data(), alpha.size());
   }
 
   bool psnr_met = false;
@@ -382,7 +387,7 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
       EncodeGaussianStage(gs, code, x_t.data(), x0_hat.data(), pixels.data(), n, enc, x_s.data(), &indices,
                           &report.ideal_bits, options.tiles.threads);
       if (j == 0) report.ideal_bits += alpha_bits;
-      end_stage(report, j, indices.data(), indices.size());
+      end_stage(report, j);
       x_t.swap(x_s);
       continue;
     }
@@ -394,7 +399,7 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
     DCODEC_RETURN_IF_ERROR(EncodeDitherStage(st, belief, cells, x_t.data(), x0_hat.data(), pixels.data(), n, enc,
                                              x_s.data(), symbols.data(), &report.ideal_bits));
     if (j == 0) report.ideal_bits += alpha_bits;
-    end_stage(report, j, symbols.data(), n);
+    end_stage(report, j);
     x_t.swap(x_s);
   }
   if (static_cast<int>(result.stages.size()) == K) {
@@ -425,7 +430,7 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
                                               &report.ideal_bits, pixel_scale));
       if (K == 0) report.ideal_bits += alpha_bits;
       report.psnr = std::numeric_limits<double>::infinity();
-      end_stage(report, K, pixels.data(), n);
+      end_stage(report, K);
       result.stages.back().open_bits = 0;
     }
   }
@@ -440,7 +445,7 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
     bitstream::AnsEncoder::Sealed sealed = copy.Seal(FinalCheck(ends[m - 1].hash, static_cast<uint32_t>(m)), marks);
     header.stages = static_cast<uint32_t>(m);
     header.state_bytes = static_cast<uint8_t>(sealed.state_bytes);
-    DCODEC_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, bitstream::SerializeHeader(header));
+    DCODEC_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, bitstream::SerializeHeaderFor(header, sealed.bytes.size()));
     EncodeResult out;
     out.header_bytes = bytes.size();
     out.stages.assign(result.stages.begin(), result.stages.begin() + static_cast<ptrdiff_t>(m));
@@ -495,9 +500,33 @@ int Codec::ResolveGaussianStages(int requested, int K) const {
 }
 
 StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const DecodeOptions& options) const {
-  const size_t usable = options.max_bytes > 0 ? std::min(size, options.max_bytes) : size;
+  int good = 0;
+  StatusOr<DecodeResult> result = DecodeStages(data, size, options, &good, /*check_length=*/true);
+  if (result.ok() || !options.salvage || result.status().code() != StatusCode::kCorrupt || good == 0) return result;
+  // The stages before the damage, decoded again: the same picture as a prefix of them (one picture per prefix).
+  DecodeOptions before = options;
+  before.max_stages = good;
+  int unused = 0;
+  StatusOr<DecodeResult> salvaged = DecodeStages(data, size, before, &unused, /*check_length=*/false);
+  if (!salvaged.ok()) return result;
+  salvaged->damage = result.status();
+  return salvaged;
+}
+
+StatusOr<DecodeResult> Codec::DecodeStages(const uint8_t* data, size_t size, const DecodeOptions& options, int* good,
+                                           bool check_length) const {
+  *good = 0;
+  size_t usable = options.max_bytes > 0 ? std::min(size, options.max_bytes) : size;
   DCODEC_ASSIGN_OR_RETURN(bitstream::ParsedHeader parsed, bitstream::ParseHeader(data, usable));
   const bitstream::StreamHeader& header = parsed.header;
+  // Format 5 says how long the stream is: with all of it, running out of data is damage, not a prefix's end.
+  const uint64_t stream_bytes = parsed.stream_bytes();
+  if (header.has_length() && size > stream_bytes) {
+    return InvalidInput("trailing garbage: " + std::to_string(size - stream_bytes) +
+                        " bytes after the stream's end (its header says it has " + std::to_string(stream_bytes) +
+                        " bytes)");
+  }
+  const bool whole_stream = header.has_length() && usable >= stream_bytes;
   const uint64_t model_id = denoiser_->model_id();
   if (header.model_tag != static_cast<uint8_t>(model_id)) {
     char buf[160];
@@ -544,6 +573,8 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
   result.stages_total = N;
   result.schedule_stages = K + 1;
   result.header_bytes = hb;
+  result.stream_bytes = stream_bytes;
+  result.data_bytes = usable;
   const int wanted = options.max_stages >= 0 ? std::min(N, options.max_stages) : N;
 
   // A prefix may end inside a word: the decoder sees the whole words only (the rest belongs to a later stage).
@@ -552,35 +583,50 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
   const size_t extra = avail - whole;
   bitstream::AnsDecoder dec(data + hb, whole, header.state_bytes);
   uint64_t hash = HeaderHash(header, chain_options, model_id);
-  std::vector<float> x_t(n, 0.0f), x_s(n), x0_hat(n, 0.0f);
+  // x0_hat: what the stages' beliefs use (the portable x̂_0, or the planes' means); shown: x̂_0 as this machine
+  // computes it from the last network pass, the previews' and a prefix's picture (the encoder's reports).
+  std::vector<float> x_t(n, 0.0f), x_s(n), x0_hat(n, 0.0f), shown(K > 0 ? n : 0, 0.0f);
   std::vector<int32_t> symbols(n);
   std::vector<float> activity;
   std::vector<uint8_t> pixels;
   Cells cells(n);
   int decoded = 0;
-  auto fail = [&](int j) {
-    return Corrupt("stage " + std::to_string(j + 1) + " (t=" + std::to_string(j < K ? chain[j] : 0) +
-                   ") fails its check: the stream is damaged, or this machine computes the model differently from "
-                   "the encoder's (another CPU or library build?)");
+  auto fail = [&](int j, bool ran_out = false) {
+    *good = decoded;
+    const std::string stage = "stage " + std::to_string(j + 1) + " (t=" + std::to_string(j < K ? chain[j] : 0) + ")";
+    return Corrupt(stage +
+                   (ran_out ? " needs data past the end of the stream, which is complete (" +
+                                  std::to_string(stream_bytes) + " bytes, as its header says)"
+                            : " fails its check") +
+                   ": the stream is damaged, or this machine computes the model differently from the encoder's "
+                   "(another CPU or library build?)");
   };
+  // Running out of data: the end of a prefix, or in a whole format-5 stream damage.
+  auto ran_out = [&](int j) { return whole_stream ? fail(j, /*ran_out=*/true) : Status::Ok(); };
   // Ends stage j: its check symbol, or for the stream's last stage the final state. Sets *complete = false if
   // the data ran out first (a prefix).
   auto finish_stage = [&](int j, StageReport report, bool* complete) -> Status {
     *complete = false;
     if (j + 1 < N) {
       auto check = bitstream::DecodeUniform(dec, kCheckSymbols);
-      if (!check.ok()) return check.status().code() == StatusCode::kTruncated ? Status::Ok() : fail(j);
+      if (!check.ok()) return check.status().code() == StatusCode::kTruncated ? ran_out(j) : fail(j);
       if (*check != hash % kCheckSymbols) return fail(j);
       report.check_bits = std::log2(static_cast<double>(kCheckSymbols));
     } else {
       const uint32_t final_check = FinalCheck(hash, static_cast<uint32_t>(N));
       Status s = dec.Finish(final_check);
-      if (s.code() == StatusCode::kTruncated) return Status::Ok();
-      if (dec.AtState(final_check) && dec.remaining_bytes() + extra > 0) {
+      if (s.code() == StatusCode::kTruncated) return ran_out(j);
+      if (!header.has_length() && dec.AtState(final_check) && dec.remaining_bytes() + extra > 0) {
         return InvalidInput("trailing garbage: " + std::to_string(dec.remaining_bytes() + extra) +
                             " bytes after the stream's last stage");
       }
       if (!s.ok()) return fail(j);
+      if (check_length && header.has_length() && !whole_stream) {
+        *good = N;  // every stage passed: the length in the header is what is wrong
+        return Corrupt("the stream's " + std::to_string(N) + " stages end at byte " +
+                       std::to_string(hb + dec.consumed_bytes()) + ", but its header says it has " +
+                       std::to_string(stream_bytes) + " bytes: the header is damaged");
+      }
     }
     report.prefix_bytes = hb + dec.needed_bytes();
     report.payload_bytes = report.prefix_bytes - (result.stages.empty() ? 0 : result.stages.back().prefix_bytes);
@@ -591,7 +637,7 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
     return Status::Ok();
   };
   // A stage's decode error: running out of data ends the prefix, anything else is a failed stage.
-  auto stage_error = [&](const Status& s, int j) { return s.code() == StatusCode::kTruncated ? Status::Ok() : fail(j); };
+  auto stage_error = [&](const Status& s, int j) { return s.code() == StatusCode::kTruncated ? ran_out(j) : fail(j); };
 
   const PortableGrid grid = GridOf(params);
   std::vector<float> eps(K > 0 ? n : 0);
@@ -599,10 +645,12 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
   const bool head = K > 0 && denoiser_->has_scale_head();
   std::vector<float> head_out(head ? n : 0);
   std::vector<int32_t> log_scale(head ? n : 0);
+  int predicted_for = -1;  // the stages decoded when `shown` was predicted
   auto predict = [&](int t) -> Status {
     DCODEC_RETURN_IF_ERROR(
         denoiser_->PredictEps(x_t.data(), w, h, t, tiles, eps.data(), head ? head_out.data() : nullptr));
-    denoiser_->X0FromEps(t, x_t.data(), eps.data(), n, x0_hat.data());  // as given: previews, reports
+    denoiser_->X0FromEps(t, x_t.data(), eps.data(), n, shown.data());  // as given: previews, pictures
+    predicted_for = decoded;
     return Status::Ok();
   };
   auto make_portable = [&](int t, int j, double* bits) -> Status {
@@ -626,10 +674,11 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
     auto decoded_alpha = DecodeAlpha(dec, w, h, options.audit ? &alpha_bits : nullptr);
     if (!decoded_alpha.ok()) {
       if (decoded_alpha.status().code() != StatusCode::kTruncated) return fail(0);
+      DCODEC_RETURN_IF_ERROR(ran_out(0));
       complete = false;
     } else {
       alpha = *std::move(decoded_alpha);
-      if (alpha) hash = StageHash(hash, -1, alpha->data(), alpha->size());
+      if (alpha && !header.has_length()) hash = StageHash(hash, -1, alpha->data(), alpha->size());
     }
   }
   // A picture from planar RGB, with the alpha plane when there is one.
@@ -643,7 +692,7 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
     report.timestep = c.s;
     if (j > 0) {
       DCODEC_RETURN_IF_ERROR(predict(c.t));
-      if (options.on_prefix) options.on_prefix(j, picture(UnitsToPixels(x0_hat, cells).data()));
+      if (options.on_prefix) options.on_prefix(j, picture(UnitsToPixels(shown, cells).data()));
       Status s = make_portable(c.t, j, &report.portable_bits);
       if (!s.ok()) {
         DCODEC_RETURN_IF_ERROR(stage_error(s, j));
@@ -674,7 +723,8 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
         DCODEC_RETURN_IF_ERROR(stage_error(s, j));
         break;
       }
-      hash = StageHash(hash, j, indices.data(), indices.size());
+      hash = header.has_length() ? StageCheckHash(hash, j, dec.digest())
+                                 : StageHash(hash, j, indices.data(), indices.size());
       DCODEC_RETURN_IF_ERROR(finish_stage(j, report, &complete));
       if (!complete) break;
       x_t.swap(x_s);
@@ -698,7 +748,7 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
       DCODEC_RETURN_IF_ERROR(stage_error(s, j));
       break;
     }
-    hash = StageHash(hash, j, symbols.data(), n);
+    hash = header.has_length() ? StageCheckHash(hash, j, dec.digest()) : StageHash(hash, j, symbols.data(), n);
     DCODEC_RETURN_IF_ERROR(finish_stage(j, report, &complete));
     if (!complete) break;
     cells = std::move(narrowed);
@@ -709,11 +759,9 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
     pixels.assign(n, 128);
   } else {
     const int s = K > 0 ? chain[decoded - 1] : 0;
-    if (K > 0) {
+    if (K > 0 && predicted_for != decoded) {  // (a stage that ran out of data has predicted it already)
       DCODEC_RETURN_IF_ERROR(predict(s));
-      if (options.on_prefix) {
-        options.on_prefix(decoded, picture(UnitsToPixels(x0_hat, cells).data()));
-      }
+      if (options.on_prefix) options.on_prefix(decoded, picture(UnitsToPixels(shown, cells).data()));
     }
     if (decoded == K && wanted > K) {
       StageReport report;
@@ -741,7 +789,7 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
       if (!st.ok()) {
         DCODEC_RETURN_IF_ERROR(stage_error(st, K));
       } else {
-        hash = StageHash(hash, K, pixels.data(), n);
+        hash = header.has_length() ? StageCheckHash(hash, K, dec.digest()) : StageHash(hash, K, pixels.data(), n);
         DCODEC_RETURN_IF_ERROR(finish_stage(K, report, &complete));
         if (complete) {
           decoded = K + 1;
@@ -750,6 +798,7 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
       }
     }
     if (!result.exact && options.recon != Reconstruction::kMean && s > 1) {
+      x0_hat = shown;
       // Run the reverse process from x_s to 0 in recon_steps evaluations: DDIM (η = 0) or ancestral sampling.
       int steps = std::clamp(options.recon_steps, 1, s);
       std::vector<int> ts;
@@ -771,12 +820,16 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
         }
       }
     }
-    if (!result.exact) {
+    if (!result.exact && options.recon != Reconstruction::kMean && s > 1) {
       pixels = UnitsToPixels(x0_hat, cells);
+    } else if (!result.exact) {
+      // Only complete stages count: a pixel stage that ran out of data shows what its stage count shows.
+      pixels = decoded == 0 ? std::vector<uint8_t>(n, 128) : UnitsToPixels(shown, cells);
     }
   }
   result.stages_decoded = decoded;
   result.bytes_used = result.stages.empty() ? hb : result.stages.back().prefix_bytes;
+  if (decoded == 0) alpha.reset();  // the alpha plane counts with stage 1: no stage, no plane (one picture a prefix)
   result.image = picture(pixels.data());
   if (result.exact && options.on_prefix) options.on_prefix(decoded, result.image);
   return result;

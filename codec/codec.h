@@ -10,7 +10,10 @@
 // Checks: h_0 = xxh64 of (width, height, channels, the stream parameters, the 64-bit model id);
 // h_j = xxh64(h_{j-1}, j, stage j's symbols); stage j's check symbol is h_j mod 2^9; the stream's initial state
 // is 2^31 + (xxh64(h_N, N) mod 2^31). A decoder that sees a check fail reports kCorrupt: the stream is damaged,
-// or this machine computes the model differently from the encoder's (the two look the same from here).
+// or this machine computes the model differently from the encoder's (the two look the same from here). The header
+// of a format-5 stream gives its length, so the decoder knows whether it has the whole stream: then every check
+// is consulted, down to the final state's 31 bits, and a stage that runs out of data is damage too; with fewer
+// bytes it decodes the complete stages of a prefix.
 #ifndef DCODEC_CODEC_CODEC_H_
 #define DCODEC_CODEC_CODEC_H_
 
@@ -103,6 +106,11 @@ struct DecodeOptions {
   bool audit = false;
   // Called after each decoded stage with (stages done, stages in the file): for progress bars.
   std::function<void(int done, int total)> on_stage;
+  // A damaged stream (kCorrupt) gives the picture of the stages before the one that failed instead of an error,
+  // with DecodeResult::damage saying what failed (decoding them again: twice the time of the failed decode). At
+  // least one stage must have passed its check; each check that passed is wrong with a chance of 2^-9 (a
+  // stage's) or 2^-31 (the last stage's), so a salvaged picture is very likely, not certainly, the encoder's.
+  bool salvage = false;
 };
 
 struct DecodeResult {
@@ -112,6 +120,13 @@ struct DecodeResult {
   int schedule_stages = 0; // stages the encoder planned (chain + pixel stage)
   size_t bytes_used = 0;   // header + the decoded stages
   size_t header_bytes = 0;
+  // Format 5: the bytes of the whole stream, from its header (0 for formats 3 and 4, which do not say). Fewer
+  // bytes given (a cut file, or DecodeOptions::max_bytes) are a prefix; exactly these many are the whole stream,
+  // in which a stage that runs out of data or fails its check is damage (kCorrupt), never the end of a prefix.
+  uint64_t stream_bytes = 0;
+  size_t data_bytes = 0;   // the bytes the decoder was given (the file, or max_bytes of it)
+  // With DecodeOptions::salvage: why the stages after stages_decoded are not shown (ok: the stream is sound).
+  Status damage;
   bool exact = false;      // the pixel stage was decoded: the image is the encoder's input
   // Per decoded stage: timestep, prefix_bytes, bpp, side_bits, check_bits and, with DecodeOptions::audit,
   // ideal_bits (the rest stays 0).
@@ -130,9 +145,16 @@ class Codec {
   int ResolveGaussianStages(int requested, int K) const;
 
   StatusOr<EncodeResult> Encode(const Image& image, const EncodeOptions& options) const;
+  // Decodes the complete stages of a stream or of a prefix of one. Damage (a check that fails, or a whole
+  // stream whose stage runs out of data) is kCorrupt naming the stage, unless options.salvage.
   StatusOr<DecodeResult> Decode(const uint8_t* data, size_t size, const DecodeOptions& options) const;
 
  private:
+  // Decode without salvage; on kCorrupt *good is the number of stages that passed their checks first.
+  // check_length: a format-5 stream whose last stage ends before the length its header gives is damaged.
+  StatusOr<DecodeResult> DecodeStages(const uint8_t* data, size_t size, const DecodeOptions& options, int* good,
+                                      bool check_length) const;
+
   std::unique_ptr<Denoiser> denoiser_;
 };
 
