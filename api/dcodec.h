@@ -22,10 +22,14 @@ extern "C" {
 /* The same classes as the command line's exit codes (cli/exit_codes.h). */
 typedef enum {
   DCODEC_OK = 0,
+  DCODEC_SALVAGED = 1,         /* with dcodec_decode_options.salvage: the stream is damaged (as DCODEC_CORRUPT), and
+                                  the outputs hold the stages before the damage; free *pixels as on success */
   DCODEC_INVALID_ARGUMENT = 2, /* a bad option or buffer */
   DCODEC_IO_ERROR = 3,         /* the model file cannot be read */
   DCODEC_INVALID_INPUT = 4,    /* not a stream, a cut header, impossible values */
-  DCODEC_CORRUPT = 5,          /* a stage fails its check: damaged, or a decoder that computes the model otherwise */
+  DCODEC_CORRUPT = 5,          /* damaged: a stage fails its check, or a whole stream (its header gives its length)
+                                  runs out of data inside a stage; or a decoder that computes the model otherwise.
+                                  A stream cut short is not damaged: it decodes (DCODEC_OK) to its complete stages */
   DCODEC_MODEL_MISMATCH = 6,   /* the stream was made with another model */
   DCODEC_UNSUPPORTED = 8,      /* another format version, a too large image */
   DCODEC_INTERNAL = 70
@@ -64,11 +68,13 @@ typedef struct {
   size_t max_bytes; /* 0: the whole stream; else decode the stages complete within this prefix */
   int max_stages;   /* < 0: all */
   int threads;      /* >= 1; default 1 */
+  int salvage;      /* != 0: a damaged stream gives DCODEC_SALVAGED and the stages before the damage */
 } dcodec_decode_options;
 void dcodec_decode_options_init(dcodec_decode_options* options);
 
 /* On success *pixels (free with dcodec_free) holds width × height × channels bytes, interleaved; *exact is 1 when
- * the whole stream was decoded (the encoder's input, bit for bit), and *stages the stages decoded. */
+ * the whole stream was decoded (the encoder's input, bit for bit), and *stages the stages decoded. The same
+ * complete stages give the same pixels however they are selected: a cut buffer, max_bytes or max_stages. */
 dcodec_status dcodec_decode(const dcodec_model* model, const uint8_t* stream, size_t size,
                             const dcodec_decode_options* options, uint8_t** pixels, int* width, int* height,
                             int* channels, int* exact, int* stages);

@@ -132,6 +132,7 @@ dcodec_status dcodec_decode(const dcodec_model* model, const uint8_t* stream, si
     d.max_bytes = o.max_bytes;
     d.max_stages = o.max_stages;
     d.threads = o.threads;
+    d.salvage = o.salvage != 0;
     auto r = model->codec->Decode(stream, size, d);
     if (!r.ok()) return FromStatus(r.status());
     *pixels = Copy(r->image.data);
@@ -141,6 +142,7 @@ dcodec_status dcodec_decode(const dcodec_model* model, const uint8_t* stream, si
     *channels = r->image.channels;
     if (exact) *exact = r->exact ? 1 : 0;
     if (stages) *stages = r->stages_decoded;
+    if (!r->damage.ok()) return Fail(DCODEC_SALVAGED, r->damage.message());
   } catch (const std::exception& e) {
     return Fail(DCODEC_INTERNAL, e.what());
   }

@@ -229,6 +229,8 @@ Command AddDecodeCommand(CLI::App& app, const GlobalOptions& global) {
   app.add_option("--strip", a->strip, "also write the stages side by side, labelled with bpp (and PSNR against the "
                  "exact image when the whole stream is decoded), to this PNG");
   app.add_flag("-f,--force", a->force, "overwrite the output file");
+  app.add_flag("--salvage", a->options.salvage,
+               "a damaged stream: write the picture of the stages before the damage (and exit 0) instead of failing");
   return [a, &global]() -> Status {
     if (!a->force && FileExists(a->output)) {
       return InvalidArgument(a->output + ": exists (use -f/--force to overwrite)");
@@ -267,7 +269,13 @@ Command AddDecodeCommand(CLI::App& app, const GlobalOptions& global) {
     Progress progress("decoding", global.quiet);
     a->options.on_stage = [&progress](int done, int total) { progress.Update(done, total); };
     auto result = codec->Decode(data.data(), data.size(), a->options);
-    if (!result.ok()) return result.status().Prefixed(a->input);
+    if (!result.ok()) {
+      Status s = result.status().Prefixed(a->input);
+      if (s.code() == StatusCode::kCorrupt && !a->options.salvage) {
+        return Status(s.code(), s.message() + "; nothing written (--salvage writes the stages before the damage)");
+      }
+      return s;
+    }
     DCODEC_RETURN_IF_ERROR(WritePng(a->output, result->image, a->force));
     stages.resize(std::min<size_t>(stages.size(), result->stages_decoded));
     if (!a->all_stages.empty()) {
@@ -300,13 +308,26 @@ Command AddDecodeCommand(CLI::App& app, const GlobalOptions& global) {
       DCODEC_ASSIGN_OR_RETURN(Image strip, eval::DrawStrip(panels));
       DCODEC_RETURN_IF_ERROR(WritePng(a->strip, strip, a->force));
     }
+    if (!result->damage.ok()) {  // --salvage: said even with --quiet, since the file is not what it should be
+      std::fprintf(stderr, "warning: %s is damaged: %s; wrote the %d stages before the damage (--salvage)\n",
+                   a->input.c_str(), result->damage.message().c_str(), result->stages_decoded);
+    }
     if (!global.quiet) {
       std::fprintf(stderr, "Decoded %d of %d stages (%zu bytes, %.3f bpp)%s\n", result->stages_decoded,
                    result->schedule_stages, result->bytes_used,
                    result->bytes_used * 8.0 / result->image.num_pixels(), result->exact ? ": lossless" : "");
-      if (a->bytes == 0 && a->bpp == 0 && a->stage < 0 && result->stages_decoded < result->stages_total) {
-        std::fprintf(stderr, "note: %s holds %d stages but ends inside stage %d (a prefix, or a damaged file)\n",
-                     a->input.c_str(), result->stages_total, result->stages_decoded + 1);
+      const bool asked_for_less = a->bytes > 0 || a->bpp > 0 || a->stage >= 0;
+      if (!asked_for_less && result->damage.ok() && result->stages_decoded < result->stages_total) {
+        if (result->stream_bytes > 0) {
+          std::fprintf(stderr, "note: %s is cut short: %zu of its %llu bytes, inside stage %d of %d (a prefix)\n",
+                       a->input.c_str(), result->data_bytes, static_cast<unsigned long long>(result->stream_bytes),
+                       result->stages_decoded + 1, result->stages_total);
+        } else {
+          std::fprintf(stderr,
+                       "note: %s holds %d stages but ends inside stage %d (a prefix, or a damaged file: streams "
+                       "older than format 5 do not say which)\n",
+                       a->input.c_str(), result->stages_total, result->stages_decoded + 1);
+        }
       }
     }
     return Status::Ok();
@@ -347,8 +368,17 @@ Command AddInfoCommand(CLI::App& app, const GlobalOptions& global) {
                                       {"index_bits", p.gaussian_index_bits},
                                       {"block_quarters", p.gaussian_block_quarters}}},
                         {"header_bytes", parsed->header_bytes}};
+    // Format 5 gives the file's length: the file is whole, cut short (a prefix), or longer (trailing garbage).
+    const uint64_t stream_bytes = parsed->stream_bytes();
+    j["stream_bytes"] = stream_bytes > 0 ? nlohmann::json(stream_bytes) : nlohmann::json(nullptr);
+    j["complete"] = stream_bytes > 0 ? nlohmann::json(data.size() == stream_bytes) : nlohmann::json(nullptr);
     Status decode_status;
-    if (!a->header_only) {
+    if (stream_bytes > 0 && data.size() > stream_bytes) {
+      decode_status = InvalidInput(a->input + ": trailing garbage: " + std::to_string(data.size() - stream_bytes) +
+                                   " bytes after the stream's end (its header says it has " +
+                                   std::to_string(stream_bytes) + " bytes)");
+    }
+    if (!a->header_only && decode_status.ok()) {
       // The stages' boundaries live inside the entropy-coded stream: listing them means decoding it.
       std::string model = a->model.empty() ? DefaultModelPath() : a->model;
       auto codec = codec::Codec::Load(model);
@@ -363,15 +393,24 @@ Command AddInfoCommand(CLI::App& app, const GlobalOptions& global) {
         j["lossless"] = result->exact;
       } else {
         decode_status = result.status().Prefixed(a->input);
+        j["error"] = decode_status.message();
       }
     }
     if (a->json) {
       std::printf("%s\n", j.dump(2).c_str());
       return decode_status;
     }
-    std::printf("%s: dcodec stream (format %d), %u x %u, %s, %zu bytes (%.4f bpp)\n", a->input.c_str(),
+    std::string length_text;
+    if (stream_bytes > 0) {
+      length_text = data.size() == stream_bytes ? ", complete"
+                    : data.size() < stream_bytes ? ", cut short: a prefix of " + std::to_string(stream_bytes) + " bytes"
+                                                 : ", " + std::to_string(data.size() - stream_bytes) +
+                                                       " bytes of trailing garbage after its " +
+                                                       std::to_string(stream_bytes);
+    }
+    std::printf("%s: dcodec stream (format %d), %u x %u, %s, %zu bytes (%.4f bpp)%s\n", a->input.c_str(),
                 h.version, h.width, h.height, h.channels == 3 ? "RGB" : "grey", data.size(),
-                data.size() * 8.0 / pixels);
+                data.size() * 8.0 / pixels, length_text.c_str());
     const std::string g_text = models_g ? "the model's" : std::to_string(p.gaussian_stages);
     char chain_text[80];
     if (h.explicit_params) {
@@ -388,7 +427,8 @@ Command AddInfoCommand(CLI::App& app, const GlobalOptions& global) {
     if (j.contains("stages")) {
       PrintAudit(j["stages"], pixels, stdout);
       if (j["stages_complete"].get<int>() < static_cast<int>(h.stages)) {
-        std::printf("the file ends inside stage %d (a prefix)\n", j["stages_complete"].get<int>() + 1);
+        std::printf("the file ends inside stage %d (%s)\n", j["stages_complete"].get<int>() + 1,
+                    stream_bytes > 0 ? "a prefix" : "a prefix, or a damaged file: format 3 and 4 do not say which");
       }
     }
     return decode_status;

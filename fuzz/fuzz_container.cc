@@ -3,6 +3,7 @@
 // Checked beyond "no crash, no sanitizer report": the parser's promises on a success (header values in range,
 // the header inside the input, serializing the parsed header gives back the same bytes). A header that is not
 // custom holds the model's chain, which the container cannot see, so its stage count is bounded by kMaxStages only.
+// A format-5 header's file length holds the header, the state and whole words.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -30,6 +31,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::memcmp(again->data(), data, again->size()) != 0) {
     std::abort();
   }
+  if (h.has_length()) {
+    const uint64_t total = parsed->stream_bytes();
+    if (total < parsed->header_bytes + h.state_bytes || (total - parsed->header_bytes - h.state_bytes) % 4 != 0) {
+      std::abort();
+    }
+  } else if (parsed->stream_bytes() != 0) {
+    std::abort();
+  }
   // The stream: decode pixel-like symbols until an error or a cap, as the codec would.
   const uint8_t* p = data + parsed->header_bytes;
   size_t n = size - parsed->header_bytes;
@@ -46,5 +55,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (*s < d.lo || *s > d.hi) std::abort();
   }
   (void)dec.Finish();
+  (void)dec.digest();
   return 0;
 }

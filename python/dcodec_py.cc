@@ -5,7 +5,10 @@
 //   picture = dcodec.decode(data, max_bytes=2000)    # a prefix: the stages complete within 2000 bytes
 //   m = dcodec.Model("models/cifar10.safetensors"); m.encode(...); m.decode(...)
 // The module-level functions use the model in $DCODEC_MODEL, else the shipped photo model. Errors raise
-// ValueError (bad input, damaged or foreign streams) or RuntimeError, with dcodec's message.
+// ValueError (bad input, damaged or foreign streams) or RuntimeError, with dcodec's message; a damaged stream
+// raises dcodec.CorruptStreamError (a ValueError) naming the stage, or with salvage=True returns the picture of
+// the stages before the damage and warns (dcodec.DamagedStreamWarning). A stream cut short is no error: it decodes
+// to its complete stages.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
@@ -25,7 +28,14 @@ using dcodec::StatusCode;
 
 namespace {
 
+// dcodec.CorruptStreamError: damage (codec.h's kCorrupt).
+struct CorruptStream : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+PyObject* damaged_warning = nullptr;  // dcodec.DamagedStreamWarning
+
 [[noreturn]] void Raise(const Status& s) {
+  if (s.code() == StatusCode::kCorrupt) throw CorruptStream(s.message());
   switch (s.code()) {
     case StatusCode::kInvalidArgument:
     case StatusCode::kInvalidInput:
@@ -72,18 +82,24 @@ class Model {
     return py::bytes(reinterpret_cast<const char*>(stream.data()), stream.size());
   }
 
-  py::array_t<uint8_t> Decode(py::bytes data, size_t max_bytes, int max_stages, int threads) const {
+  py::array_t<uint8_t> Decode(py::bytes data, size_t max_bytes, int max_stages, int threads, bool salvage) const {
     std::string bytes = data;
     dcodec::codec::DecodeOptions options;
     options.max_bytes = max_bytes;
     options.max_stages = max_stages;
     options.threads = std::max(1, threads);
+    options.salvage = salvage;
     dcodec::StatusOr<dcodec::codec::DecodeResult> r = dcodec::Internal("not run");
     {
       py::gil_scoped_release release;
       r = codec_->Decode(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), options);
     }
     if (!r.ok()) Raise(r.status());
+    if (!r->damage.ok()) {
+      const std::string message = "the stream is damaged: " + r->damage.message() + "; returned the " +
+                                  std::to_string(r->stages_decoded) + " stages before the damage";
+      if (PyErr_WarnEx(damaged_warning, message.c_str(), 1) != 0) throw py::error_already_set();
+    }
     const dcodec::Image& img = r->image;
     py::array_t<uint8_t> out = img.channels == 1
                                    ? py::array_t<uint8_t>({img.height, img.width})
@@ -112,6 +128,9 @@ PYBIND11_MODULE(dcodec, m) {
   m.doc() = "dcodec: a progressive image codec built on a denoising diffusion model";
   m.attr("__version__") = "0.1.0";
   m.attr("FORMAT_VERSION") = static_cast<int>(dcodec::bitstream::kFormatVersion);
+  py::register_exception<CorruptStream>(m, "CorruptStreamError", PyExc_ValueError);
+  damaged_warning = PyErr_NewException("dcodec.DamagedStreamWarning", PyExc_UserWarning, nullptr);
+  m.attr("DamagedStreamWarning") = py::handle(damaged_warning);
   py::class_<Model>(m, "Model")
       .def(py::init<const std::string&>(), py::arg("path"))
       .def("encode", &Model::Encode, py::arg("image"), py::arg("quality") = 75, py::arg("lossless") = false,
@@ -119,7 +138,9 @@ PYBIND11_MODULE(dcodec, m) {
            "Encode a uint8 array (H×W or H×W×C, C in 1..4) to .dcd bytes: quality 0..100 (PSNR 25 + 0.15 q dB, "
            "100 lossless), or an exact bpp or psnr target, or lossless=True.")
       .def("decode", &Model::Decode, py::arg("data"), py::arg("max_bytes") = 0, py::arg("max_stages") = -1,
-           py::arg("threads") = 1, "Decode .dcd bytes (or the stages complete within max_bytes) to a uint8 array.");
+           py::arg("threads") = 1, py::arg("salvage") = false,
+           "Decode .dcd bytes (or the stages complete within max_bytes) to a uint8 array. A damaged stream raises "
+           "CorruptStreamError, or with salvage=True gives the stages before the damage and a DamagedStreamWarning.");
   m.def(
       "encode",
       [](py::array_t<uint8_t, py::array::c_style | py::array::forcecast> image, int quality, bool lossless,
@@ -130,9 +151,10 @@ PYBIND11_MODULE(dcodec, m) {
       py::arg("psnr") = 0.0, py::arg("threads") = 1, py::arg("seed") = 0, "Model.encode with the default model.");
   m.def(
       "decode",
-      [](py::bytes data, size_t max_bytes, int max_stages, int threads) {
-        return DefaultModel().Decode(data, max_bytes, max_stages, threads);
+      [](py::bytes data, size_t max_bytes, int max_stages, int threads, bool salvage) {
+        return DefaultModel().Decode(data, max_bytes, max_stages, threads, salvage);
       },
       py::arg("data"), py::arg("max_bytes") = 0, py::arg("max_stages") = -1, py::arg("threads") = 1,
+      py::arg("salvage") = false,
       "Model.decode with the default model.");
 }

@@ -56,7 +56,22 @@ class DcodecTest(unittest.TestCase):
         os.environ.setdefault("DCODEC_MODEL", MODEL)
         image = smooth(16, 16, 3, 5)
         np.testing.assert_array_equal(dcodec.decode(dcodec.encode(image, lossless=True)), image)
-        self.assertEqual(dcodec.FORMAT_VERSION, 4)
+        self.assertEqual(dcodec.FORMAT_VERSION, 5)
+
+    def test_damage_is_an_error_and_a_cut_is_a_prefix(self):
+        image = smooth(16, 16, 3, 6)
+        whole = self.model.encode(image, lossless=True)
+        cut = self.model.decode(whole[:-1])  # cut short: the complete stages, no error
+        self.assertFalse(np.array_equal(cut, image))
+        damaged = bytearray(whole)
+        damaged[-5] ^= 0x08
+        with self.assertRaises(dcodec.CorruptStreamError) as raised:
+            self.model.decode(bytes(damaged))
+        self.assertIsInstance(raised.exception, ValueError)
+        self.assertIn("stage", str(raised.exception))
+        with self.assertWarns(dcodec.DamagedStreamWarning):
+            salvaged = self.model.decode(bytes(damaged), salvage=True)
+        self.assertEqual(salvaged.shape, image.shape)
 
 
 if __name__ == "__main__":

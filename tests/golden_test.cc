@@ -144,7 +144,8 @@ TEST_F(GoldenTest, HeaderOfGoldenStreamRoundtrips) {
   EXPECT_EQ(h.params.tile_margin, 4u);
   EXPECT_EQ(h.params.chain_stages, 2u);
   EXPECT_EQ(h.params.gaussian_stages, 1u);
-  EXPECT_EQ(h.version, 4);
+  EXPECT_EQ(h.version, 5);
+  EXPECT_EQ(parsed->stream_bytes(), stream.size());
   EXPECT_EQ(h.stages, 3u);
   auto again = bitstream::SerializeHeader(h);
   ASSERT_TRUE(again.ok()) << again.status().ToString();
@@ -161,7 +162,7 @@ TEST_F(GoldenTest, BrokenStreamsAreRefusedWithTheirReason) {
   const Broken kBroken[] = {
       {"broken/truncated_header.dcd", StatusCode::kTruncated, "ends inside its header"},
       {"broken/wrong_magic.dcd", StatusCode::kInvalidInput, "not a dcodec stream"},
-      {"broken/future_version.dcd", StatusCode::kUnsupported, "format version 5 is newer"},
+      {"broken/future_version.dcd", StatusCode::kUnsupported, "a later format version (magic d9)"},
       {"broken/format_v1.dcd", StatusCode::kUnsupported, "format version 1 (written by an older dcodec)"},
       {"broken/format_v2.dcd", StatusCode::kUnsupported, "format version 2 (written by an older dcodec)"},
       {"broken/flipped_header_bit.dcd", StatusCode::kCorrupt, "stage 1 (t=300) fails its check"},
@@ -169,6 +170,12 @@ TEST_F(GoldenTest, BrokenStreamsAreRefusedWithTheirReason) {
       {"broken/absurd_dimensions.dcd", StatusCode::kInvalidInput, "image size 70000x16 is out of range"},
       {"broken/too_many_pixels.dcd", StatusCode::kInvalidInput, "image size 65535x65535 is out of range"},
       {"broken/trailing_garbage.dcd", StatusCode::kInvalidInput, "trailing garbage"},
+      // The whole stream is there (its header says so), so a damaged last stage is damage, not a prefix's end.
+      {"broken/damaged_last_stage.dcd", StatusCode::kCorrupt, "stage 3 (t=0) fails its check"},
+      {"broken/last_words_zeroed.dcd", StatusCode::kCorrupt, "stage 3 (t=0)"},
+      // Its header claims a word more than its stages need.
+      {"broken/length_too_long.dcd", StatusCode::kCorrupt, "the header is damaged"},
+      {"broken/length_not_whole_words.dcd", StatusCode::kInvalidInput, "whole 32-bit words"},
       {"broken/other_model.dcd", StatusCode::kModelMismatch, "made with another model"},
   };
   for (const Broken& b : kBroken) {
@@ -204,9 +211,10 @@ size_t VarintLength(const std::vector<uint8_t>& s, size_t at) {
   return n;
 }
 
-// Replaces the width and height varints (they follow the magic byte and the packed-fields varint).
+// Replaces the width and height varints (they follow the magic byte, the file length and the packed fields).
 void SetDimensions(std::vector<uint8_t>& s, uint64_t width, uint64_t height) {
-  const size_t at = 1 + VarintLength(s, 1);
+  const size_t packed_at = 1 + VarintLength(s, 1);
+  const size_t at = packed_at + VarintLength(s, packed_at);
   const size_t w_len = VarintLength(s, at), h_len = VarintLength(s, at + w_len);
   std::vector<uint8_t> dims = Varint(width - 1), h = Varint(height - 1);
   dims.insert(dims.end(), h.begin(), h.end());
@@ -249,10 +257,15 @@ TEST(GoldenGenerator, DISABLED_RegenerateGoldenFiles) {
     // rgb: the prefix that ends exactly after stage 2; grey: a prefix that ends 5 bytes into stage 2.
     size_t cut = std::string(name) == "rgb16x16" ? enc->stages[1].prefix_bytes : enc->stages[0].prefix_bytes + 5;
     add(std::string(name) + "_prefix.dcd", std::vector<uint8_t>(s.begin(), s.begin() + cut));
-    if (std::string(name) == "rgb16x16") rgb = s;
+    if (std::string(name) == "rgb16x16") {
+      rgb = s;
+      // A file cut one byte short of its end: a prefix of the first two stages, not damage.
+      add("rgb16x16_cut.dcd", std::vector<uint8_t>(s.begin(), s.end() - 1));
+    }
   }
-  // Format 3 streams (written by the encoder before format 4, kept as they were) must still decode.
-  for (const char* legacy : {"v3_rgb16x16.dcd", "v3_rgb16x16_prefix.dcd", "v3_grey9x7.dcd"}) {
+  // Format 3 and 4 streams (written by the encoders before format 5, kept as they were) must still decode.
+  for (const char* legacy : {"v3_rgb16x16.dcd", "v3_rgb16x16_prefix.dcd", "v3_grey9x7.dcd", "v4_rgb16x16.dcd",
+                             "v4_rgb16x16_prefix.dcd", "v4_grey9x7.dcd", "v4_grey9x7_prefix.dcd"}) {
     add(legacy, ReadGolden(legacy));
   }
   const std::string text = manifest.str();
@@ -268,10 +281,11 @@ TEST(GoldenGenerator, DISABLED_RegenerateGoldenFiles) {
   };
   edit("truncated_header.dcd", [&](auto& s) { s.resize(header_end - 3); });
   edit("wrong_magic.dcd", [](auto& s) { s[0] = 'X'; });
-  edit("future_version.dcd", [](auto& s) { s[0] = 0xd5; });
+  edit("future_version.dcd", [](auto& s) { s[0] = 0xd9; });
   // The dither seed (7, the first custom field after the 1-byte model tag) becomes 6.
   edit("flipped_header_bit.dcd", [&](auto& s) {
-    const size_t at = 1 + VarintLength(s, 1);
+    const size_t packed_at = 1 + VarintLength(s, 1);
+    const size_t at = packed_at + VarintLength(s, packed_at);
     const size_t seed_at = at + VarintLength(s, at) + VarintLength(s, at + VarintLength(s, at)) + 1;
     ASSERT_EQ(s[seed_at], 7);
     s[seed_at] ^= 0x01;
@@ -280,6 +294,23 @@ TEST(GoldenGenerator, DISABLED_RegenerateGoldenFiles) {
   edit("absurd_dimensions.dcd", [&](auto& s) { SetDimensions(s, 70000, 16); });
   edit("too_many_pixels.dcd", [&](auto& s) { SetDimensions(s, 65535, 65535); });
   edit("trailing_garbage.dcd", [](auto& s) { s.push_back(0); });
+  edit("damaged_last_stage.dcd", [](auto& s) { s[s.size() - 6] ^= 0x01; });
+  edit("last_words_zeroed.dcd", [](auto& s) { std::fill(s.end() - 8, s.end(), 0); });
+  // The file length (after the magic byte) one word more, or one byte more, than the file.
+  edit("length_too_long.dcd", [&](auto& s) {
+    bitstream::StreamHeader h = parsed->header;
+    h.file_bytes += 4;
+    auto bytes = bitstream::SerializeHeader(h);
+    ASSERT_TRUE(bytes.ok() && bytes->size() == header_end);
+    std::copy(bytes->begin(), bytes->end(), s.begin());
+  });
+  edit("length_not_whole_words.dcd", [&](auto& s) {
+    bitstream::StreamHeader h = parsed->header;
+    h.file_bytes += 1;
+    auto bytes = bitstream::SerializeHeader(h);
+    ASSERT_TRUE(bytes.ok() && bytes->size() == header_end);
+    std::copy(bytes->begin(), bytes->end(), s.begin());
+  });
   auto png = ReadPng(kDir + "/png/rgb16x16.png");
   ASSERT_TRUE(png.ok());
   auto foreign = (*other_codec)->Encode(*png, GoldenOptions());

@@ -5,6 +5,43 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A stream cut short decodes to its complete stages, the same pixels as max_stages asks for; a flipped bit is
+ * DCODEC_CORRUPT with no picture, or with salvage DCODEC_SALVAGED and the stages before the damage. */
+static int check_damage_and_prefixes(const dcodec_model* model, const uint8_t* stream, size_t size, int all_stages) {
+  int failures = 0;
+  uint8_t *cut_pixels, *staged_pixels, *pixels;
+  int w, h, c, exact, stages, cut_stages;
+  if (dcodec_decode(model, stream, size - 1, NULL, &cut_pixels, &w, &h, &c, &exact, &cut_stages) != DCODEC_OK) {
+    fprintf(stderr, "cut: %s\n", dcodec_last_error());
+    return 1;
+  }
+  dcodec_decode_options o;
+  dcodec_decode_options_init(&o);
+  o.max_stages = cut_stages;
+  if (dcodec_decode(model, stream, size, &o, &staged_pixels, &w, &h, &c, &exact, &stages) != DCODEC_OK) return 1;
+  if (cut_stages != all_stages - 1 || stages != cut_stages || memcmp(cut_pixels, staged_pixels, (size_t)w * h * c))
+    failures++;
+  printf("cut by a byte: %d of %d stages, the same pixels as max_stages %d\n", cut_stages, all_stages, stages);
+  uint8_t* damaged = malloc(size);
+  memcpy(damaged, stream, size);
+  damaged[size - 5] ^= 0x08;
+  if (dcodec_decode(model, damaged, size, NULL, &pixels, &w, &h, &c, &exact, &stages) != DCODEC_CORRUPT) failures++;
+  printf("one bit flipped: %s\n", dcodec_last_error());
+  o.max_stages = -1;
+  o.salvage = 1;
+  if (dcodec_decode(model, damaged, size, &o, &pixels, &w, &h, &c, &exact, &stages) != DCODEC_SALVAGED) {
+    failures++;
+  } else {
+    printf("salvaged: %d stages\n", stages);
+    if (stages >= all_stages || exact) failures++;
+    dcodec_free(pixels);
+  }
+  free(damaged);
+  dcodec_free(cut_pixels);
+  dcodec_free(staged_pixels);
+  return failures;
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s MODEL\n", argv[0]);
@@ -42,6 +79,7 @@ int main(int argc, char** argv) {
     if (w != W || h != H || c != 3) failures++;
     if (lossless && (!exact || memcmp(pixels, rgb, sizeof(rgb)) != 0)) failures++;
     dcodec_free(pixels);
+    if (lossless) failures += check_damage_and_prefixes(model, stream, size, stages);
     dcodec_free(stream);
   }
   /* A damaged stream is an error with a message, not a picture. */
