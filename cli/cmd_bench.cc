@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "codec/codec.h"
+#include "datasets/image_io.h"
 #include "datasets/png.h"
 #include "datasets/training_data.h"
 
@@ -52,7 +53,7 @@ Command AddBenchCommand(CLI::App& app, const GlobalOptions& global) {
   };
   auto a = std::make_shared<Args>();
   app.add_option("--model", a->model, "model file (default: the shipped photo model)");
-  app.add_option("--image", a->image, "PNG to crop the test pictures from (default: synthetic)");
+  app.add_option("--image", a->image, "image (PNG, JPEG, PNM) to crop the test pictures from (default: synthetic)");
   app.add_option("--threads", a->threads, "threads")->capture_default_str();
   app.add_option("--stages", a->options.chain.stages, "stages K (default: the model's)");
   app.add_option("--repeats", a->repeats, "runs per size (the fastest is reported)")->capture_default_str();
@@ -62,7 +63,7 @@ Command AddBenchCommand(CLI::App& app, const GlobalOptions& global) {
     DCODEC_ASSIGN_OR_RETURN(auto codec, codec::Codec::Load(model));
     Image source;
     if (!a->image.empty()) {
-      DCODEC_ASSIGN_OR_RETURN(source, ReadPng(a->image));
+      DCODEC_ASSIGN_OR_RETURN(source, ReadImage(a->image));
       source = ToRgb(source);
     }
     a->options.tiles.threads = a->threads;

@@ -11,6 +11,7 @@
 #include "codec/rate_control.h"
 #include "cli/progress.h"
 #include "eval/strip.h"
+#include "datasets/image_io.h"
 #include "datasets/png.h"
 
 namespace dcodec::cli {
@@ -76,6 +77,13 @@ void PrintAudit(const nlohmann::json& rows, double pixels, FILE* f) {
   }
 }
 
+// The decoded picture's format: --format, else the output's extension (png for stdout).
+StatusOr<OutputFormat> ChooseOutputFormat(const std::string& output, const std::string& format) {
+  if (!format.empty()) return ParseOutputFormat(format);
+  if (IsStdio(output)) return OutputFormat::kPng;
+  return OutputFormatForPath(output);
+}
+
 }  // namespace
 
 Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global) {
@@ -87,10 +95,12 @@ Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global) {
     bool force = false, eight_bit = false, lossless = false;
   };
   auto a = std::make_shared<Args>();
-  app.add_option("input", a->input, "PNG image (8/16-bit grey or RGB, with or without alpha)")->required();
+  app.add_option("input", a->input, "image: PNG (8/16-bit grey or RGB, with or without alpha), JPEG or PNM "
+                 "(PGM, PPM, PAM), told apart by its bytes; - reads standard input")
+      ->required();
   app.add_option("--report", a->report, "write the rate audit (per stage: bytes, ideal bits, fixed bytes, the model's "
                  "own cost, PSNR) as JSON to this file");
-  app.add_option("-o,--output", a->output, "output .dcd stream")->required();
+  app.add_option("-o,--output", a->output, "output .dcd stream (- writes standard output)")->required();
   app.add_option("--model", a->model, "model file (default: the shipped photo model)");
   app.add_option("--stages", a->options.chain.stages, "stages K before the lossless pixel stage (0: the pixels "
                  "alone; default: the model's, 4 unless its file says otherwise)")
@@ -142,15 +152,19 @@ Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global) {
       ->check(WholeNumber(8, 30))
       ->capture_default_str();
   app.add_flag("-f,--force", a->force, "overwrite the output file");
-  app.add_flag("--8bit", a->eight_bit, "accept a 16-bit PNG by keeping the high byte of each sample (not lossless)");
+  app.add_flag("--8bit", a->eight_bit, "accept a 16-bit PNG or PNM by keeping the high byte of each sample (not "
+               "lossless)");
   return [a, &global]() -> Status {
-    if (!a->force && FileExists(a->output)) {
+    if (!IsStdio(a->output) && !a->force && FileExists(a->output)) {
       return InvalidArgument(a->output + ": exists (use -f/--force to overwrite)");
     }
-    if (SameFile(a->input, a->output)) {
+    if (!IsStdio(a->input) && !IsStdio(a->output) && SameFile(a->input, a->output)) {
       return InvalidArgument(a->output + ": is the input file; choose another output");
     }
-    DCODEC_ASSIGN_OR_RETURN(Image image, ReadPng(a->input, PngReadOptions{a->eight_bit, /*keep_alpha=*/true}));
+    DCODEC_ASSIGN_OR_RETURN(std::vector<uint8_t> input, ReadInputBytes(a->input));
+    DCODEC_ASSIGN_OR_RETURN(Image image, DecodeImage(input.data(), input.size(), InputName(a->input),
+                                                     ImageReadOptions{a->eight_bit, /*keep_alpha=*/true}));
+    input = {};
     std::string model = a->model.empty() ? DefaultModelPath() : a->model;
     DCODEC_ASSIGN_OR_RETURN(auto codec, codec::Codec::Load(model));
     a->options.tiles.threads = ResolveThreads(a->options.tiles.threads);
@@ -170,7 +184,7 @@ Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global) {
                     result.stages.size(), r.t_end);
       what = buf;
     }
-    DCODEC_RETURN_IF_ERROR(WriteFileAtomic(a->output, result.stream, a->force));
+    DCODEC_RETURN_IF_ERROR(WriteOutputBytes(a->output, result.stream, a->force));
     const nlohmann::json audit = AuditJson(result.stages, result.header_bytes, image.num_pixels());
     if (global.verbose) {
       PrintAudit(audit, image.num_pixels(), stderr);
@@ -198,12 +212,16 @@ Command AddDecodeCommand(CLI::App& app, const GlobalOptions& global) {
     double bpp = 0;
     int stage = -1;
     codec::DecodeOptions options;
-    std::string all_stages, strip;
+    std::string all_stages, strip, format;
     bool force = false;
   };
   auto a = std::make_shared<Args>();
-  app.add_option("input", a->input, ".dcd stream (or a prefix of one)")->required();
-  app.add_option("-o,--output", a->output, "output PNG")->required();
+  app.add_option("input", a->input, ".dcd stream (or a prefix of one); - reads standard input")->required();
+  app.add_option("-o,--output", a->output, "output image: .png, .ppm (RGB), .pgm (grey) or .pam (any), by its "
+                 "extension; - writes standard output (PNG unless --format)")
+      ->required();
+  app.add_option("--format", a->format, "the output's format whatever its name: png | ppm | pgm | pam")
+      ->check(CLI::IsMember({"png", "ppm", "pgm", "pam"}));
   app.add_option("--model", a->model, "model file (default: the shipped photo model)");
   auto* bytes = app.add_option("--bytes", a->bytes, "decode the stages complete within the first N bytes")
                     ->check(WholeNumber(1, uint64_t{1} << 40));
@@ -232,10 +250,11 @@ Command AddDecodeCommand(CLI::App& app, const GlobalOptions& global) {
   app.add_flag("--salvage", a->options.salvage,
                "a damaged stream: write the picture of the stages before the damage (and exit 0) instead of failing");
   return [a, &global]() -> Status {
-    if (!a->force && FileExists(a->output)) {
+    DCODEC_ASSIGN_OR_RETURN(const OutputFormat output_format, ChooseOutputFormat(a->output, a->format));
+    if (!IsStdio(a->output) && !a->force && FileExists(a->output)) {
       return InvalidArgument(a->output + ": exists (use -f/--force to overwrite)");
     }
-    if (SameFile(a->input, a->output)) {
+    if (!IsStdio(a->input) && !IsStdio(a->output) && SameFile(a->input, a->output)) {
       return InvalidArgument(a->output + ": is the input file; choose another output");
     }
     if (!a->strip.empty() && !a->force && FileExists(a->strip)) {
@@ -245,7 +264,7 @@ Command AddDecodeCommand(CLI::App& app, const GlobalOptions& global) {
     else if (a->recon == "ode") a->options.recon = codec::Reconstruction::kOde;
     else if (a->recon == "sample") a->options.recon = codec::Reconstruction::kSample;
     else return InvalidArgument("--recon '" + a->recon + "': expected mean, ode or sample");
-    DCODEC_ASSIGN_OR_RETURN(std::vector<uint8_t> data, ReadFileBytes(a->input));
+    DCODEC_ASSIGN_OR_RETURN(std::vector<uint8_t> data, ReadInputBytes(a->input));
     a->options.max_bytes = a->bytes;
     a->options.max_stages = a->stage;
     if (a->bpp > 0) {
@@ -276,7 +295,9 @@ Command AddDecodeCommand(CLI::App& app, const GlobalOptions& global) {
       }
       return s;
     }
-    DCODEC_RETURN_IF_ERROR(WritePng(a->output, result->image, a->force));
+    auto picture = EncodeImage(result->image, output_format);  // RGBA as .ppm, say: refused before writing
+    if (!picture.ok()) return picture.status().Prefixed(OutputName(a->output));
+    DCODEC_RETURN_IF_ERROR(WriteOutputBytes(a->output, *picture, a->force));
     stages.resize(std::min<size_t>(stages.size(), result->stages_decoded));
     if (!a->all_stages.empty()) {
       struct stat st {};

@@ -40,6 +40,17 @@ void SetThreads(int threads);
 // 0 (or less) means all cores.
 int ResolveThreads(int threads);
 
+// "-" as a file name on the command line: standard input or standard output (stdout then carries that file and
+// nothing else; messages stay on stderr).
+bool IsStdio(const std::string& path);
+// The name errors give the file: the path, or "<stdin>" / "<stdout>" for "-".
+std::string InputName(const std::string& path);
+std::string OutputName(const std::string& path);
+// ReadFileBytes (base/file_io.h), or all of stdin (within the same limit) for "-".
+StatusOr<std::vector<uint8_t>> ReadInputBytes(const std::string& path);
+// WriteFileAtomic (base/file_io.h), or stdout for "-".
+Status WriteOutputBytes(const std::string& path, const std::vector<uint8_t>& bytes, bool overwrite);
+
 // Option checks: a value outside gives a usage error (exit 2) that names the accepted range.
 // A finite number x with lo < x <= hi (NaN, inf and overflowing values are refused).
 CLI::Validator FiniteNumber(double lo, double hi);

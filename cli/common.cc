@@ -2,7 +2,9 @@
 
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <thread>
 
 #include "base/file_io.h"
@@ -29,6 +31,34 @@ std::string DefaultModelPath() {
   std::string in_tree = std::string(DCODEC_SOURCE_DIR) + "/models/photo.safetensors";
   if (FileExists(in_tree)) return in_tree;
   return "models/photo.safetensors";
+}
+
+bool IsStdio(const std::string& path) { return path == "-"; }
+std::string InputName(const std::string& path) { return IsStdio(path) ? "<stdin>" : path; }
+std::string OutputName(const std::string& path) { return IsStdio(path) ? "<stdout>" : path; }
+
+StatusOr<std::vector<uint8_t>> ReadInputBytes(const std::string& path) {
+  if (!IsStdio(path)) return ReadFileBytes(path);
+  std::vector<uint8_t> bytes;
+  uint8_t buf[1 << 16];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), stdin)) > 0) {
+    bytes.insert(bytes.end(), buf, buf + n);
+    if (bytes.size() > kDefaultMaxReadBytes) {
+      return InvalidInput("<stdin>: more than " + std::to_string(kDefaultMaxReadBytes >> 20) +
+                          " MiB, more than any input this build reads");
+    }
+  }
+  if (std::ferror(stdin)) return IoError(std::string("<stdin>: read failed: ") + std::strerror(errno));
+  return bytes;
+}
+
+Status WriteOutputBytes(const std::string& path, const std::vector<uint8_t>& bytes, bool overwrite) {
+  if (!IsStdio(path)) return WriteFileAtomic(path, bytes, overwrite);
+  if (std::fwrite(bytes.data(), 1, bytes.size(), stdout) != bytes.size() || std::fflush(stdout) != 0) {
+    return IoError(std::string("<stdout>: write failed: ") + std::strerror(errno));
+  }
+  return Status::Ok();
 }
 
 int ResolveThreads(int threads) {

@@ -12,18 +12,12 @@
 
 #include "base/status.h"
 #include "datasets/image.h"
+#include "datasets/read_options.h"
 
 namespace dcodec {
 
-constexpr int kMaxImageSide = 65535;
-constexpr uint64_t kMaxPixels = uint64_t{1} << 26;  // 64 Mpixel
-
-struct PngReadOptions {
-  bool reduce_16_to_8 = false;  // accept any 16-bit image, keeping the high byte of each sample
-  // Keep transparency: an alpha channel, or palette/colour-key transparency (tRNS) expanded to one, gives an image
-  // of 2 (grey + alpha) or 4 (RGBA) channels. Otherwise such images are refused (kUnsupported).
-  bool keep_alpha = false;
-};
+// The options and size limits are shared with the other readers (datasets/read_options.h).
+using PngReadOptions = ImageReadOptions;
 
 // Errors name `name` (the file path) in their message.
 StatusOr<Image> DecodePng(const uint8_t* data, size_t size, const std::string& name,

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Flips single bits of a .dcd stream and counts how the decoder answers: an error (and which), or a picture
 (a flip that went unreported). Also cuts the stream at byte positions and checks that each cut decodes as a
 prefix. Uses the Python module (build/python on PYTHONPATH).
@@ -60,6 +60,7 @@ def main():
         bits = sorted(rng.sample(bits, min(a.bits, len(bits))))
     answers = collections.Counter()
     unreported = []
+    examples = {}  # a refusal's message -> the first bit that gave it
     start = time.time()
     for bit in bits:
         flipped = bytearray(stream)
@@ -70,7 +71,8 @@ def main():
             answers["damaged (CorruptStreamError)"] += 1
             continue
         except ValueError as e:
-            answers["refused (ValueError: " + str(e).split(":")[0][:40] + ")"] += 1
+            answers["refused (ValueError: a header it cannot hold, another model or version, ...)"] += 1
+            examples.setdefault(str(e)[:50], bit)
             continue
         same = picture.shape == whole.shape and np.array_equal(picture, whole)
         answers["UNREPORTED, " + ("same picture" if same else "another picture")] += 1
@@ -80,6 +82,8 @@ def main():
           f"({seconds:.0f} s)")
     for kind, count in sorted(answers.items()):
         print(f"  {count:7d}  {kind}")
+    for message, bit in list(examples.items())[:8]:
+        print(f"           e.g. bit {bit}: {message}")
     if unreported:
         print("  unreported bits:", unreported[:20])
     cuts = list(range(1, len(stream)))

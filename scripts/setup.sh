@@ -10,6 +10,7 @@ packages=(
   libtorch-dev libopenblas0-openmp          # LibTorch; OpenMP OpenBLAS (the reference BLAS is 2-5x slower)
   libgloo-dev                               # Gloo headers: data-parallel dcodec train (torch.distributed)
   libpng-dev libzstd-dev libxxhash-dev
+  libjpeg62-turbo-dev                       # JPEG input (datasets/jpeg.h)
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev
   clang-14 libclang-rt-14-dev               # scripts/fuzz.sh: libFuzzer + ASan/UBSan

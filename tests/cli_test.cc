@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "cli/exit_codes.h"
+#include "datasets/jpeg_writer_for_test.h"
 
 #ifndef DCODEC_BIN
 #error "DCODEC_BIN must name the dcodec binary"
@@ -122,6 +123,7 @@ class CliTest : public ::testing::Test {
       FILE* o = std::freopen(out_path.c_str(), "w", stdout);
       FILE* e = std::freopen(err_path.c_str(), "w", stderr);
       if (!o || !e) _exit(127);
+      if (!stdin_.empty() && !std::freopen(stdin_.c_str(), "r", stdin)) _exit(127);
       ::setenv("OMP_NUM_THREADS", "1", 1);
       ::unsetenv("DCODEC_MODEL");
       for (const auto& [name, value] : env_) ::setenv(name.c_str(), value.c_str(), 1);
@@ -168,6 +170,7 @@ class CliTest : public ::testing::Test {
 
   std::string dir_, io_;
   std::vector<std::pair<std::string, std::string>> env_;  // extra environment for the processes Run starts
+  std::string stdin_;  // a file the processes Run starts read as standard input, when set
 };
 
 #define EXPECT_EXIT_CODE(result, code) \
@@ -489,8 +492,12 @@ TEST_F(CliTest, DamageIsAnErrorAndACutIsAPrefix) {
   EXPECT_EXIT_CODE(Decode(kGolden + "/rgb16x16.dcd", Path("stage2.png"), {"--stage", "2"}), kExitOk);
   EXPECT_EXIT_CODE(Decode(kGolden + "/rgb16x16.dcd", Path("bytes.png"), {"--bytes", std::to_string(size - 1)}),
                    kExitOk);
+  char bpp[32];
+  std::snprintf(bpp, sizeof(bpp), "%.6f", ((size - 1) * 8.0 + 0.5) / 256);  // 16 x 16: size - 1 bytes
+  EXPECT_EXIT_CODE(Decode(kGolden + "/rgb16x16.dcd", Path("bpp.png"), {"--bpp", bpp}), kExitOk);
   EXPECT_EQ(Slurp(Path("cut.png")), Slurp(Path("stage2.png")));
   EXPECT_EQ(Slurp(Path("bytes.png")), Slurp(Path("stage2.png")));
+  EXPECT_EQ(Slurp(Path("bpp.png")), Slurp(Path("stage2.png")));
   EXPECT_EQ(Slurp(Path("d.png")), Slurp(Path("stage2.png")));  // salvage: the stages before the damage
 
   const std::string model = kGolden + "/model.safetensors";
@@ -629,6 +636,125 @@ TEST_F(CliTest, StreamsDecodeUnderEveryCpuKernel) {
     }
   }
   env_.clear();
+}
+
+
+// Images as people have them (issue 26): inputs told apart by their bytes, outputs chosen by -o's extension or
+// --format, and "-" for standard input and output.
+
+Image CliPattern(int w, int h, int channels) {
+  Image image(w, h, channels);
+  for (size_t i = 0; i < image.data.size(); ++i) image.data[i] = static_cast<uint8_t>((i * 7) % 251);
+  return image;
+}
+
+std::string PnmBytes(const Image& image) {
+  std::string header = std::string(image.channels == 3 ? "P6" : "P5") + "\n" + std::to_string(image.width) + " " +
+                       std::to_string(image.height) + "\n255\n";
+  return header + std::string(image.data.begin(), image.data.end());
+}
+
+void WriteBytes(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
+TEST_F(CliTest, PnmInputsRoundtripToTheSameFile) {
+  // PPM in, PPM out: the decoded file is the input, byte for byte (dcodec writes the same minimal header).
+  for (int channels : {3, 1}) {
+    SCOPED_TRACE(channels);
+    const std::string ext = channels == 3 ? ".ppm" : ".pgm";
+    const std::string in = Path("in" + ext), out = Path("out" + ext);
+    WriteBytes(in, PnmBytes(CliPattern(16, 12, channels)));
+    EXPECT_EXIT_CODE(Encode(in, Path("a.dcd"), {"-f"}), kExitOk);
+    EXPECT_EXIT_CODE(Decode(Path("a.dcd"), out), kExitOk);
+    EXPECT_EQ(Slurp(out), Slurp(in));
+  }
+}
+
+TEST_F(CliTest, JpegInputIsCodedAsItDecodes) {
+  const std::vector<uint8_t> jpeg = EncodeJpegForTest(CliPattern(16, 16, 3));
+  WriteBytes(Path("in.jpg"), std::string(jpeg.begin(), jpeg.end()));
+  JpegWriteOptionsForTest progressive;
+  progressive.progressive = true;
+  const std::vector<uint8_t> grey = EncodeJpegForTest(CliPattern(16, 16, 1), progressive);
+  WriteBytes(Path("grey.jpeg"), std::string(grey.begin(), grey.end()));
+  EXPECT_EXIT_CODE(Encode(Path("in.jpg"), Path("a.dcd")), kExitOk);
+  EXPECT_EXIT_CODE(Decode(Path("a.dcd"), Path("a.ppm")), kExitOk);
+  EXPECT_EQ(Slurp(Path("a.ppm")).substr(0, 13), "P6\n16 16\n255\n");
+  // Lossless: the decoded pixels are the JPEG's, so coding them again gives the same stream.
+  EXPECT_EXIT_CODE(Encode(Path("a.ppm"), Path("b.dcd")), kExitOk);
+  EXPECT_EQ(Slurp(Path("b.dcd")), Slurp(Path("a.dcd")));
+  EXPECT_EXIT_CODE(Encode(Path("grey.jpeg"), Path("g.dcd")), kExitOk);
+  EXPECT_EXIT_CODE(Decode(Path("g.dcd"), Path("g.pgm")), kExitOk);
+  EXPECT_EQ(Slurp(Path("g.pgm")).substr(0, 13), "P5\n16 16\n255\n");
+  // A PNG named .jpg is read as the PNG it is.
+  WriteBytes(Path("png.jpg"), Slurp(Png("rgb16x16")));
+  EXPECT_EXIT_CODE(Encode(Path("png.jpg"), Path("p.dcd")), kExitOk);
+  EXPECT_EXIT_CODE(Encode(Png("rgb16x16"), Path("q.dcd")), kExitOk);
+  EXPECT_EQ(Slurp(Path("p.dcd")), Slurp(Path("q.dcd")));
+  // Neither PNG, JPEG nor PNM: invalid input naming the file.
+  WriteBytes(Path("x.gif"), "GIF89a.....");
+  Result gif = Encode(Path("x.gif"), Path("x.dcd"));
+  EXPECT_EXIT_CODE(gif, kExitInvalidInput);
+  EXPECT_NE(gif.err.find(Path("x.gif") + ": not a PNG, JPEG or PNM image"), std::string::npos) << gif.err;
+}
+
+TEST_F(CliTest, DecodeOutputFormatFromExtensionOrFlag) {
+  ASSERT_EQ(Encode(Png("rgb16x16"), Path("a.dcd")).exit_code, kExitOk);
+  EXPECT_EXIT_CODE(Decode(Path("a.dcd"), Path("a.pam")), kExitOk);
+  const std::string pam_header = "P7\nWIDTH 16\nHEIGHT 16\nDEPTH 3\nMAXVAL 255\nTUPLTYPE RGB\nENDHDR\n";
+  EXPECT_EQ(Slurp(Path("a.pam")).substr(0, pam_header.size()), pam_header);
+  EXPECT_EQ(Slurp(Path("a.pam")).size(), pam_header.size() + 16 * 16 * 3);
+  EXPECT_EXIT_CODE(Decode(Path("a.dcd"), Path("a.ppm")), kExitOk);
+  EXPECT_EQ(Slurp(Path("a.ppm")).substr(0, 13), "P6\n16 16\n255\n");
+  EXPECT_EXIT_CODE(Decode(Path("a.dcd"), Path("b.PNG")), kExitOk);
+  EXPECT_EQ(Slurp(Path("b.PNG")).substr(0, 4), "\x89PNG");
+  EXPECT_EXIT_CODE(Decode(Path("a.dcd"), Path("c.out"), {"--format", "pam"}), kExitOk);
+  EXPECT_EQ(Slurp(Path("c.out")), Slurp(Path("a.pam")));
+  EXPECT_EXIT_CODE(Decode(Path("a.dcd"), Path("d.png"), {"--format", "ppm"}), kExitOk);
+  EXPECT_EQ(Slurp(Path("d.png")), Slurp(Path("a.ppm")));
+  const auto made = Files();
+  // Usage errors, with nothing written: an unknown extension (named), none at all, an unknown --format, an RGB
+  // picture as a PGM.
+  Result jpg = Decode(Path("a.dcd"), Path("a.jpg"));
+  EXPECT_EXIT_CODE(jpg, kExitUsage);
+  EXPECT_NE(jpg.err.find("'.jpg'"), std::string::npos) << jpg.err;
+  EXPECT_EXIT_CODE(Decode(Path("a.dcd"), Path("noext")), kExitUsage);
+  EXPECT_EXIT_CODE(Decode(Path("a.dcd"), Path("e.png"), {"--format", "jpg"}), kExitUsage);
+  Result pgm = Decode(Path("a.dcd"), Path("a.pgm"));
+  EXPECT_EXIT_CODE(pgm, kExitUsage);
+  EXPECT_NE(pgm.err.find("PGM holds grey"), std::string::npos) << pgm.err;
+  EXPECT_EQ(Files(), made);
+}
+
+TEST_F(CliTest, DashPipesImagesAndStreamsThroughStdio) {
+  const std::string ppm = PnmBytes(CliPattern(16, 16, 3));
+  WriteBytes(Path("in.ppm"), ppm);
+  ASSERT_EQ(Encode(Path("in.ppm"), Path("a.dcd")).exit_code, kExitOk);
+  const std::string stream = Slurp(Path("a.dcd"));
+  // encode - -o -: image on stdin, stream on stdout, the report on stderr.
+  stdin_ = Path("in.ppm");
+  Result enc = Encode("-", "-");
+  EXPECT_EXIT_CODE(enc, kExitOk);
+  EXPECT_EQ(enc.out, stream);
+  EXPECT_NE(enc.err.find("Compressed to"), std::string::npos) << enc.err;
+  // decode - -o -: stream on stdin, PNG on stdout unless --format.
+  stdin_ = Path("a.dcd");
+  Result png = Decode("-", "-");
+  EXPECT_EXIT_CODE(png, kExitOk);
+  EXPECT_EQ(png.out.substr(0, 4), "\x89PNG");
+  Result back = Decode("-", "-", {"--format", "ppm"});
+  EXPECT_EXIT_CODE(back, kExitOk);
+  EXPECT_EQ(back.out, ppm);
+  EXPECT_EQ(Files(), (std::set<std::string>{"in.ppm", "a.dcd"}));
+  // A stream from stdin to a file.
+  EXPECT_EXIT_CODE(Decode("-", Path("out.ppm")), kExitOk);
+  EXPECT_EQ(Slurp(Path("out.ppm")), ppm);
+  // Bad bytes on stdin are named as such.
+  stdin_ = Path("a.dcd");
+  Result bad = Encode("-", Path("b.dcd"));
+  EXPECT_EXIT_CODE(bad, kExitInvalidInput);
+  EXPECT_NE(bad.err.find("<stdin>: not a PNG, JPEG or PNM image"), std::string::npos) << bad.err;
 }
 
 }  // namespace
