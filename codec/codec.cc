@@ -645,6 +645,10 @@ StatusOr<DecodeResult> Codec::DecodeStages(const uint8_t* data, size_t size, con
   const bool head = K > 0 && denoiser_->has_scale_head();
   std::vector<float> head_out(head ? n : 0);
   std::vector<int32_t> log_scale(head ? n : 0);
+  // Ends stage j's part of the check chain: format 5 hashes the coder's digest, formats 3 and 4 the stage's symbols.
+  auto chain_hash = [&](int j, const auto* stage_symbols, size_t count) {
+    hash = header.has_length() ? StageCheckHash(hash, j, dec.digest()) : StageHash(hash, j, stage_symbols, count);
+  };
   int predicted_for = -1;  // the stages decoded when `shown` was predicted
   auto predict = [&](int t) -> Status {
     DCODEC_RETURN_IF_ERROR(
@@ -723,8 +727,7 @@ StatusOr<DecodeResult> Codec::DecodeStages(const uint8_t* data, size_t size, con
         DCODEC_RETURN_IF_ERROR(stage_error(s, j));
         break;
       }
-      hash = header.has_length() ? StageCheckHash(hash, j, dec.digest())
-                                 : StageHash(hash, j, indices.data(), indices.size());
+      chain_hash(j, indices.data(), indices.size());
       DCODEC_RETURN_IF_ERROR(finish_stage(j, report, &complete));
       if (!complete) break;
       x_t.swap(x_s);
@@ -748,7 +751,7 @@ StatusOr<DecodeResult> Codec::DecodeStages(const uint8_t* data, size_t size, con
       DCODEC_RETURN_IF_ERROR(stage_error(s, j));
       break;
     }
-    hash = header.has_length() ? StageCheckHash(hash, j, dec.digest()) : StageHash(hash, j, symbols.data(), n);
+    chain_hash(j, symbols.data(), n);
     DCODEC_RETURN_IF_ERROR(finish_stage(j, report, &complete));
     if (!complete) break;
     cells = std::move(narrowed);
@@ -789,7 +792,7 @@ StatusOr<DecodeResult> Codec::DecodeStages(const uint8_t* data, size_t size, con
       if (!st.ok()) {
         DCODEC_RETURN_IF_ERROR(stage_error(st, K));
       } else {
-        hash = header.has_length() ? StageCheckHash(hash, K, dec.digest()) : StageHash(hash, K, pixels.data(), n);
+        chain_hash(K, pixels.data(), n);
         DCODEC_RETURN_IF_ERROR(finish_stage(K, report, &complete));
         if (complete) {
           decoded = K + 1;
