@@ -25,7 +25,7 @@ StatusOr<Image> DecodeImage(const uint8_t* data, size_t size, const std::string&
   if (!format) return InvalidInput(name + ": not a PNG, JPEG or PNM image");
   switch (*format) {
     case ImageFormat::kPng: return DecodePng(data, size, name, options);
-    case ImageFormat::kJpeg: return DecodeJpeg(data, size, name);
+    case ImageFormat::kJpeg: return DecodeJpeg(data, size, name, options);
     case ImageFormat::kPnm: return DecodePnm(data, size, name, options);
   }
   return Internal("unknown image format");
@@ -81,6 +81,37 @@ StatusOr<std::vector<uint8_t>> EncodeImage(const Image& image, OutputFormat form
     case OutputFormat::kPam: return EncodePnm(image, PnmType::kPam);
   }
   return Internal("unknown output format");
+}
+
+bool HoldsMetadata(OutputFormat format) { return format == OutputFormat::kPng; }
+
+int AutoOrient(Image& image) {
+  MetadataItem* exif = image.metadata.Find(MetadataKind::kExif);
+  const int o = exif ? ExifOrientation(exif->value) : 0;
+  if (o <= 1) return 1;
+  // Orientation o: where the stored pixel (x, y) of a w×h image goes (TIFF 6.0, tag 274). 5..8 swap the sides.
+  const bool swap = o >= 5;
+  const int w = image.width, h = image.height, c = image.channels;
+  Image out(swap ? h : w, swap ? w : h, c);
+  for (int y = 0; y < h; ++y) {
+    for (int x = 0; x < w; ++x) {
+      int u = x, v = y;
+      switch (o) {
+        case 2: u = w - 1 - x; break;
+        case 3: u = w - 1 - x; v = h - 1 - y; break;
+        case 4: v = h - 1 - y; break;
+        case 5: u = y; v = x; break;
+        case 6: u = h - 1 - y; v = x; break;
+        case 7: u = h - 1 - y; v = w - 1 - x; break;
+        case 8: u = y; v = w - 1 - x; break;
+      }
+      for (int k = 0; k < c; ++k) out.at(u, v, k) = image.at(x, y, k);
+    }
+  }
+  out.metadata = std::move(image.metadata);
+  SetExifOrientation(out.metadata.Find(MetadataKind::kExif)->value, 1);
+  image = std::move(out);
+  return o;
 }
 
 Status WriteImage(const std::string& path, const Image& image, OutputFormat format, bool overwrite) {

@@ -46,6 +46,14 @@ const char* OutputFormatName(OutputFormat format);  // "png", ...
 // kInvalidArgument when the image's channels do not fit the format without loss (alpha as PPM or PGM, RGB as
 // PGM), saying which formats would hold it.
 StatusOr<std::vector<uint8_t>> EncodeImage(const Image& image, OutputFormat format);
+// Whether the format keeps Image::metadata (PNG does; PNM has no place for it, and its writers leave it out).
+bool HoldsMetadata(OutputFormat format);
+
+// Rotates and mirrors the pixels as the EXIF orientation says (1..8; a camera held sideways writes 6 or 8) and
+// sets the orientation to 1, so that the pixels are upright with the rest of the metadata kept. No EXIF, or no
+// orientation in it: nothing changes. Returns the orientation it applied (1 when there was none).
+int AutoOrient(Image& image);
+
 // EncodeImage, then atomic (base/file_io.h): the file appears whole or not at all, and an existing one is replaced
 // only if overwrite. Nothing is written when the image does not fit the format. Errors name `path`.
 Status WriteImage(const std::string& path, const Image& image, OutputFormat format, bool overwrite);

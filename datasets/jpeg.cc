@@ -8,6 +8,8 @@
 #include <jpeglib.h>
 
 #include <csetjmp>
+#include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "datasets/read_options.h"
@@ -42,13 +44,48 @@ void OnMessage(j_common_ptr cinfo, int level) {
   }
 }
 
+bool StartsWith(const jpeg_saved_marker_ptr m, const char* prefix, size_t n) {
+  return m->data_length >= n && std::memcmp(m->data, prefix, n) == 0;
+}
+
+// The ICC profile, EXIF, XMP and comments of a JPEG whose markers were saved. A CMYK profile does not describe
+// the RGB samples the reader makes of a CMYK file: it is left out.
+Metadata JpegMetadata(j_decompress_ptr cinfo, bool cmyk) {
+  Metadata metadata;
+  JOCTET* icc = nullptr;
+  unsigned int icc_bytes = 0;
+  if (jpeg_read_icc_profile(cinfo, &icc, &icc_bytes) && icc != nullptr) {
+    if (!cmyk) metadata.items.push_back({MetadataKind::kIcc, "ICC Profile", std::vector<uint8_t>(icc, icc + icc_bytes)});
+    std::free(icc);
+  }
+  static const char kExif[] = "Exif\0";  // and a second NUL: 6 bytes
+  static const char kXmp[] = "http://ns.adobe.com/xap/1.0/";  // and its NUL: 29 bytes
+  std::vector<MetadataItem> texts;
+  for (jpeg_saved_marker_ptr m = cinfo->marker_list; m != nullptr; m = m->next) {
+    if (m->marker == JPEG_APP0 + 1 && StartsWith(m, kExif, 6) && !metadata.Find(MetadataKind::kExif)) {
+      metadata.items.push_back({MetadataKind::kExif, "", std::vector<uint8_t>(m->data + 6, m->data + m->data_length)});
+    } else if (m->marker == JPEG_APP0 + 1 && StartsWith(m, kXmp, sizeof(kXmp)) && !metadata.Find(MetadataKind::kXmp)) {
+      metadata.items.push_back(
+          {MetadataKind::kXmp, "", std::vector<uint8_t>(m->data + sizeof(kXmp), m->data + m->data_length)});
+    } else if (m->marker == JPEG_COM) {
+      // Kept when it is valid UTF-8, else read as Latin-1 (what JPEG comments usually are).
+      texts.push_back({MetadataKind::kText, "Comment",
+                       IsUtf8(m->data, m->data_length) ? std::vector<uint8_t>(m->data, m->data + m->data_length)
+                                                       : Latin1ToUtf8(m->data, m->data_length)});
+    }
+  }
+  metadata.items.insert(metadata.items.end(), texts.begin(), texts.end());
+  return metadata;
+}
+
 }  // namespace
 
 bool LooksLikeJpeg(const uint8_t* data, size_t size) {
   return size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF;
 }
 
-StatusOr<Image> DecodeJpeg(const uint8_t* data, size_t size, const std::string& name) {
+StatusOr<Image> DecodeJpeg(const uint8_t* data, size_t size, const std::string& name,
+                           const ImageReadOptions& options) {
   if (size == 0) return InvalidInput(name + ": empty file");
   if (!LooksLikeJpeg(data, size)) return InvalidInput(name + ": not a JPEG file");
   jpeg_decompress_struct cinfo;
@@ -72,6 +109,11 @@ StatusOr<Image> DecodeJpeg(const uint8_t* data, size_t size, const std::string& 
   }
   jpeg_create_decompress(&cinfo);
   jpeg_mem_src(&cinfo, data, static_cast<unsigned long>(size));
+  if (options.keep_metadata) {
+    jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xFFFF);  // EXIF, XMP
+    jpeg_save_markers(&cinfo, JPEG_APP0 + 2, 0xFFFF);  // ICC profile chunks
+    jpeg_save_markers(&cinfo, JPEG_COM, 0xFFFF);
+  }
   if (jpeg_read_header(&cinfo, TRUE) != JPEG_HEADER_OK) {
     failure = InvalidInput(name + ": corrupt JPEG (no image, only tables)");
     longjmp(err.jump, 1);
@@ -112,6 +154,7 @@ StatusOr<Image> DecodeJpeg(const uint8_t* data, size_t size, const std::string& 
                             " colour components of an unknown colour space");
       longjmp(err.jump, 1);
   }
+  if (options.keep_metadata) image.metadata = JpegMetadata(&cinfo, cmyk);
   jpeg_start_decompress(&cinfo);
   const int channels = cmyk ? 3 : cinfo.output_components;
   const size_t row_samples = static_cast<size_t>(cinfo.output_width) * cinfo.output_components;

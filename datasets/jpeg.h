@@ -4,8 +4,10 @@
 // RGB (3 channels), any chroma subsampling. CMYK and YCCK (Adobe) JPEGs are converted to RGB the simple way:
 // R = (255 - C)(255 - K) / 255 and so on, on the stored values (inverted first when the file has an Adobe marker,
 // as Photoshop writes them); no colour profile is applied.
-// The pixels are kept as stored: the EXIF orientation (and the rest of EXIF, ICC profiles, comments) is ignored,
-// so a photo the camera marked "rotate 90°" is read unrotated.
+// The pixels are kept as stored, so a photo the camera marked "rotate 90°" is read unrotated; with
+// ImageReadOptions::keep_metadata the ICC profile (APP2, its chunks joined; not a CMYK file's, which does not fit
+// the RGB samples), EXIF (APP1, orientation included), XMP (APP1, the main packet) and comments (COM, as text
+// "Comment") go into Image::metadata (datasets/metadata.h). image_io.h's AutoOrient rotates by the EXIF.
 // Refused: 12-bit and lossless JPEG (kUnsupported); malformed data, files cut short (libjpeg's "premature end"),
 // and Huffman data that libjpeg reports corrupt (kInvalidInput); sizes over kMaxPixels (checked from the header,
 // before any allocation), and Huffman-coded files too short to hold the blocks their header declares (every block
@@ -20,13 +22,16 @@
 
 #include "base/status.h"
 #include "datasets/image.h"
+#include "datasets/read_options.h"
 
 namespace dcodec {
 
 // The first bytes are a JPEG's start-of-image marker followed by another marker (FF D8 FF).
 bool LooksLikeJpeg(const uint8_t* data, size_t size);
 
-StatusOr<Image> DecodeJpeg(const uint8_t* data, size_t size, const std::string& name);
+// Of the options, only keep_metadata applies (a JPEG has neither alpha nor 16-bit samples).
+StatusOr<Image> DecodeJpeg(const uint8_t* data, size_t size, const std::string& name,
+                           const ImageReadOptions& options = {});
 
 }  // namespace dcodec
 

@@ -20,6 +20,9 @@ struct JpegWriteOptionsForTest {
   bool arithmetic = false;
   bool cmyk = false;           // image has 4 channels, written as Adobe CMYK
   std::string app1;            // written as an APP1 marker (EXIF) when not empty
+  std::vector<uint8_t> icc;    // an ICC profile (APP2 chunks) when not empty
+  std::string xmp;             // an XMP packet (APP1 with the Adobe namespace) when not empty
+  std::string comment;         // a COM marker when not empty
 };
 
 // Channels 1 (grey), 3 (RGB, stored as YCbCr 4:2:0) or 4 with cmyk.
@@ -43,6 +46,18 @@ inline std::vector<uint8_t> EncodeJpegForTest(const Image& image, const JpegWrit
   if (!options.app1.empty()) {
     jpeg_write_marker(&cinfo, JPEG_APP0 + 1, reinterpret_cast<const JOCTET*>(options.app1.data()),
                       static_cast<unsigned>(options.app1.size()));
+  }
+  if (!options.icc.empty()) {
+    jpeg_write_icc_profile(&cinfo, options.icc.data(), static_cast<unsigned>(options.icc.size()));
+  }
+  if (!options.xmp.empty()) {
+    const std::string xmp = std::string("http://ns.adobe.com/xap/1.0/", 29) + options.xmp;
+    jpeg_write_marker(&cinfo, JPEG_APP0 + 1, reinterpret_cast<const JOCTET*>(xmp.data()),
+                      static_cast<unsigned>(xmp.size()));
+  }
+  if (!options.comment.empty()) {
+    jpeg_write_marker(&cinfo, JPEG_COM, reinterpret_cast<const JOCTET*>(options.comment.data()),
+                      static_cast<unsigned>(options.comment.size()));
   }
   std::vector<uint8_t> row;
   while (cinfo.next_scanline < cinfo.image_height) {

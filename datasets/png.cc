@@ -2,6 +2,7 @@
 
 #include <png.h>
 
+#include <algorithm>
 #include <csetjmp>
 #include <cstring>
 #include <memory>
@@ -39,6 +40,48 @@ void WriteToVector(png_structp png, png_bytep data, png_size_t length) {
 
 void FlushNothing(png_structp) {}
 
+// The colour chunks and eXIf are read and written as they are (libpng's "unknown" chunks), so that they come back
+// byte for byte and only when the file had them (libpng's own handling would derive gAMA and cHRM from sRGB).
+constexpr png_byte kRawChunks[] = "sRGB\0gAMA\0cHRM\0cICP\0eXIf";
+constexpr int kRawChunkCount = 5;
+constexpr MetadataKind kRawKinds[kRawChunkCount] = {MetadataKind::kSrgb, MetadataKind::kGama, MetadataKind::kChrm,
+                                                    MetadataKind::kCicp, MetadataKind::kExif};
+constexpr char kXmpKeyword[] = "XML:com.adobe.xmp";
+
+// Appends what `info` holds (after png_read_info, or the chunks after the image data after png_read_end).
+void CollectMetadata(png_structp png, png_infop info, Metadata& colour, Metadata& rest) {
+  png_charp name = nullptr;
+  int compression = 0;
+  png_bytep profile = nullptr;
+  png_uint_32 profile_bytes = 0;
+  if (png_get_iCCP(png, info, &name, &compression, &profile, &profile_bytes) && !colour.Find(MetadataKind::kIcc)) {
+    colour.items.push_back({MetadataKind::kIcc, name ? name : "", std::vector<uint8_t>(profile, profile + profile_bytes)});
+  }
+  png_unknown_chunkp chunks = nullptr;
+  const int num_chunks = png_get_unknown_chunks(png, info, &chunks);
+  for (int k = 0; k < kRawChunkCount; ++k) {  // in a fixed order: the colour chunks, then eXIf
+    for (int i = 0; i < num_chunks; ++i) {
+      if (std::memcmp(chunks[i].name, kRawChunks + 5 * k, 4) != 0) continue;
+      Metadata& to = kRawKinds[k] == MetadataKind::kExif ? rest : colour;
+      if (to.Find(kRawKinds[k])) continue;  // a repeated chunk: the first one counts
+      to.items.push_back({kRawKinds[k], "", std::vector<uint8_t>(chunks[i].data, chunks[i].data + chunks[i].size)});
+    }
+  }
+  png_textp text = nullptr;
+  const int num_text = png_get_text(png, info, &text, nullptr);
+  for (int i = 0; i < num_text; ++i) {
+    const bool itxt = text[i].compression >= PNG_ITXT_COMPRESSION_NONE;
+    const size_t bytes = itxt ? text[i].itxt_length : text[i].text_length;
+    const auto* p = reinterpret_cast<const uint8_t*>(text[i].text);
+    if (itxt && std::strcmp(text[i].key, kXmpKeyword) == 0) {
+      if (!rest.Find(MetadataKind::kXmp)) rest.items.push_back({MetadataKind::kXmp, "", std::vector<uint8_t>(p, p + bytes)});
+      continue;
+    }
+    rest.items.push_back({MetadataKind::kText, text[i].key,
+                          itxt ? std::vector<uint8_t>(p, p + bytes) : Latin1ToUtf8(p, bytes)});
+  }
+}
+
 }  // namespace
 
 StatusOr<Image> DecodePng(const uint8_t* data, size_t size, const std::string& name, const PngReadOptions& options) {
@@ -48,8 +91,9 @@ StatusOr<Image> DecodePng(const uint8_t* data, size_t size, const std::string& n
   png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &error, ErrorHandler, WarningHandler);
   if (!png) return Internal("libpng: cannot create read struct");
   png_infop info = png_create_info_struct(png);
-  if (!info) {
-    png_destroy_read_struct(&png, nullptr, nullptr);
+  png_infop end_info = info ? png_create_info_struct(png) : nullptr;
+  if (!info || !end_info) {
+    png_destroy_read_struct(&png, &info, nullptr);
     return Internal("libpng: cannot create info struct");
   }
   MemoryReader reader{data, size, 0};
@@ -59,14 +103,17 @@ StatusOr<Image> DecodePng(const uint8_t* data, size_t size, const std::string& n
   std::vector<uint8_t> wide;        // 16-bit samples before the check
   std::vector<uint8_t> row_buffer;  // one row of a non-interlaced image
   Status failure;
+  Metadata colour, rest;  // the colour items first, then EXIF, XMP and text
   if (setjmp(png_jmpbuf(png))) {
-    png_destroy_read_struct(&png, &info, nullptr);
+    png_destroy_read_struct(&png, &info, &end_info);
     if (!failure.ok()) return failure;
     return InvalidInput(name + ": corrupt PNG (" + error + ")");
   }
   png_set_read_fn(png, &reader, ReadFromMemory);
   png_set_user_limits(png, kMaxImageSide, kMaxImageSide);
+  if (options.keep_metadata) png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_ALWAYS, kRawChunks, kRawChunkCount);
   png_read_info(png, info);
+  if (options.keep_metadata) CollectMetadata(png, info, colour, rest);
   png_uint_32 width = png_get_image_width(png, info);
   png_uint_32 height = png_get_image_height(png, info);
   int color_type = png_get_color_type(png, info);
@@ -119,8 +166,11 @@ StatusOr<Image> DecodePng(const uint8_t* data, size_t size, const std::string& n
       target.insert(target.end(), row.begin(), row.end());
     }
   }
-  png_read_end(png, nullptr);
-  png_destroy_read_struct(&png, &info, nullptr);
+  png_read_end(png, options.keep_metadata ? end_info : nullptr);
+  if (options.keep_metadata) CollectMetadata(png, end_info, colour, rest);
+  png_destroy_read_struct(&png, &info, &end_info);
+  image.metadata.items = std::move(colour.items);
+  image.metadata.items.insert(image.metadata.items.end(), rest.items.begin(), rest.items.end());
   image.width = static_cast<int>(width);
   image.height = static_cast<int>(height);
   image.channels = channels;
@@ -157,6 +207,9 @@ StatusOr<std::vector<uint8_t>> EncodePng(const Image& image) {
   std::vector<png_const_bytep> rows(image.height);
   if (!info || setjmp(png_jmpbuf(png))) {
     png_destroy_write_struct(&png, &info);
+    if (!image.metadata.empty()) {
+      return InvalidArgument("PNG writer: libpng refused the image or its metadata (" + error + ")");
+    }
     return Internal("libpng: write failed (" + error + ")");
   }
   png_set_write_fn(png, &out, WriteToVector, FlushNothing);
@@ -167,6 +220,57 @@ StatusOr<std::vector<uint8_t>> EncodePng(const Image& image) {
                                      : PNG_COLOR_TYPE_GRAY,
                PNG_INTERLACE_NONE,
                PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  // The metadata (metadata.h) before the image data. libpng copies what png_set_* are given.
+  std::vector<png_unknown_chunk> raw;
+  std::vector<png_text> texts;
+  std::vector<std::string> keys;  // png_text wants mutable C strings
+  keys.reserve(image.metadata.items.size());
+  for (const MetadataItem& item : image.metadata.items) {
+    auto* value = const_cast<png_bytep>(item.value.data());
+    const int k = static_cast<int>(std::find(kRawKinds, kRawKinds + kRawChunkCount, item.kind) - kRawKinds);
+    if (item.kind == MetadataKind::kIcc) {
+      png_set_iCCP(png, info, item.key.empty() ? "ICC Profile" : item.key.c_str(), PNG_COMPRESSION_TYPE_BASE, value,
+                   static_cast<png_uint_32>(item.value.size()));
+    } else if (k < kRawChunkCount) {
+      png_unknown_chunk chunk{};
+      std::memcpy(chunk.name, kRawChunks + 5 * k, 5);
+      chunk.data = value;
+      chunk.size = item.value.size();
+      chunk.location = PNG_HAVE_IHDR;
+      raw.push_back(chunk);
+    } else {
+      const bool xmp = item.kind == MetadataKind::kXmp;
+      keys.push_back(xmp ? kXmpKeyword : item.key);
+      bool ascii = true;
+      for (uint8_t b : item.value) ascii = ascii && b < 0x80 && b != 0;
+      png_text t{};
+      t.key = keys.back().data();
+      t.text = reinterpret_cast<png_charp>(value);
+      // Plain text as tEXt (zTXt when long); XMP and anything beyond ASCII as iTXt, which is UTF-8.
+      if (ascii && !xmp) {
+        t.compression = item.value.size() > 1024 ? PNG_TEXT_COMPRESSION_zTXt : PNG_TEXT_COMPRESSION_NONE;
+        t.text_length = item.value.size();
+      } else {
+        t.compression = PNG_ITXT_COMPRESSION_NONE;
+        t.itxt_length = item.value.size();
+      }
+      texts.push_back(t);
+    }
+  }
+  // png_text's values must be NUL-terminated: the items' bytes are copied with a terminator.
+  std::vector<std::vector<char>> text_bytes;
+  text_bytes.reserve(texts.size());
+  for (png_text& t : texts) {
+    const size_t n = t.compression >= PNG_ITXT_COMPRESSION_NONE ? t.itxt_length : t.text_length;
+    text_bytes.emplace_back(t.text, t.text + n);
+    text_bytes.back().push_back('\0');
+    t.text = text_bytes.back().data();
+  }
+  if (!raw.empty()) {
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_ALWAYS, kRawChunks, kRawChunkCount);
+    png_set_unknown_chunks(png, info, raw.data(), static_cast<int>(raw.size()));
+  }
+  if (!texts.empty()) png_set_text(png, info, texts.data(), static_cast<int>(texts.size()));
   png_write_info(png, info);
   for (int y = 0; y < image.height; ++y) {
     rows[y] = image.data.data() + static_cast<size_t>(y) * image.width * image.channels;

@@ -19,6 +19,9 @@ struct ImageReadOptions {
   // Keep transparency: an alpha channel, or palette/colour-key transparency (tRNS) expanded to one, gives an image
   // of 2 (grey + alpha) or 4 (RGBA) channels. Otherwise such images are refused (kUnsupported).
   bool keep_alpha = false;
+  // Fill Image::metadata (datasets/metadata.h): the colour information, EXIF, XMP and text the file has. Off, they
+  // are skipped (the trainer and `dcodec rd` code pixels only).
+  bool keep_metadata = false;
 };
 
 }  // namespace dcodec
