@@ -49,6 +49,31 @@ int dcodec_reuse_freed_memory(void);
 dcodec_status dcodec_model_open(const char* path, dcodec_model** model);
 void dcodec_model_close(dcodec_model* model);
 
+/* Metadata (stream format 6): what an image file says besides its pixels (datasets/metadata.h). The encoder keeps
+ * it in the stream, compressed, after the first stage; the decoder gives it back with every prefix that holds it.
+ * A list of items, each a kind, a key (may be "") and bytes. */
+typedef enum {
+  DCODEC_METADATA_ICC = 1,  /* an ICC colour profile; key: its name */
+  DCODEC_METADATA_SRGB = 2, /* PNG sRGB: the rendering intent, 1 byte */
+  DCODEC_METADATA_GAMA = 3, /* PNG gAMA: gamma × 100000, 4 bytes big-endian */
+  DCODEC_METADATA_CHRM = 4, /* PNG cHRM: white point and primaries × 100000, 32 bytes big-endian */
+  DCODEC_METADATA_CICP = 5, /* PNG cICP: primaries, transfer, matrix, full range, 4 bytes */
+  DCODEC_METADATA_EXIF = 6, /* EXIF as TIFF (from "II" or "MM"; no JPEG "Exif\0\0" prefix) */
+  DCODEC_METADATA_XMP = 7,  /* the XMP packet */
+  DCODEC_METADATA_TEXT = 8  /* key: the keyword; value: UTF-8 text */
+} dcodec_metadata_kind;
+typedef struct dcodec_metadata dcodec_metadata;
+dcodec_metadata* dcodec_metadata_new(void); /* empty; NULL if out of memory */
+void dcodec_metadata_free(dcodec_metadata* metadata);
+/* Appends an item (the bytes are copied). DCODEC_INVALID_ARGUMENT for an unknown kind, a null pointer with size > 0,
+ * or more than 4096 items / 64 MiB in all. */
+dcodec_status dcodec_metadata_add(dcodec_metadata* metadata, int kind, const char* key, const uint8_t* value,
+                                  size_t size);
+size_t dcodec_metadata_count(const dcodec_metadata* metadata);
+/* Item `index` (< count): its kind, key and bytes, valid until the list is changed or freed. */
+dcodec_status dcodec_metadata_get(const dcodec_metadata* metadata, size_t index, int* kind, const char** key,
+                                  const uint8_t** value, size_t* size);
+
 typedef struct {
   int quality;      /* 0..100: PSNR 25 + 0.15 quality dB; 100 = lossless. Default 75 */
   double bpp;       /* > 0: the largest stream within this rate (overrides quality) */
@@ -56,6 +81,7 @@ typedef struct {
   int lossless;     /* != 0: the whole stream (overrides the above) */
   int threads;      /* >= 1; default 1 */
   uint64_t seed;    /* the dither seed; default 0 */
+  const dcodec_metadata* metadata; /* kept in the stream; NULL (default): none */
 } dcodec_encode_options;
 void dcodec_encode_options_init(dcodec_encode_options* options);
 
@@ -69,11 +95,13 @@ typedef struct {
   int max_stages;   /* < 0: all */
   int threads;      /* >= 1; default 1 */
   int salvage;      /* != 0: a damaged stream gives DCODEC_SALVAGED and the stages before the damage */
+  dcodec_metadata* metadata; /* not NULL: emptied, then filled with the stream's metadata (none in a prefix that
+                                ends before it). Default NULL */
 } dcodec_decode_options;
 void dcodec_decode_options_init(dcodec_decode_options* options);
 
 /* On success *pixels (free with dcodec_free) holds width × height × channels bytes, interleaved; *exact is 1 when
- * the whole stream was decoded (the encoder's input, bit for bit), and *stages the stages decoded. The same
+ * the whole stream was decoded (the encoder's input, bit for bit, and its metadata), and *stages the stages decoded. The same
  * complete stages give the same pixels however they are selected: a cut buffer, max_bytes or max_stages. */
 dcodec_status dcodec_decode(const dcodec_model* model, const uint8_t* stream, size_t size,
                             const dcodec_decode_options* options, uint8_t** pixels, int* width, int* height,

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <string>
 
 #include "base/allocator.h"
@@ -13,6 +14,9 @@
 
 struct dcodec_model {
   std::unique_ptr<dcodec::codec::Codec> codec;
+};
+struct dcodec_metadata {
+  dcodec::Metadata metadata;
 };
 
 namespace {
@@ -72,6 +76,45 @@ dcodec_status dcodec_model_open(const char* path, dcodec_model** model) {
 
 void dcodec_model_close(dcodec_model* model) { delete model; }
 
+dcodec_metadata* dcodec_metadata_new(void) { return new (std::nothrow) dcodec_metadata{}; }
+void dcodec_metadata_free(dcodec_metadata* metadata) { delete metadata; }
+
+dcodec_status dcodec_metadata_add(dcodec_metadata* m, int kind, const char* key, const uint8_t* value, size_t size) {
+  if (!m || (!value && size)) return Fail(DCODEC_INVALID_ARGUMENT, "dcodec_metadata_add: null argument");
+  if (kind < 1 || kind > dcodec::kMetadataKinds) {
+    return Fail(DCODEC_INVALID_ARGUMENT, "dcodec_metadata_add: unknown kind " + std::to_string(kind) + " (1..8)");
+  }
+  const size_t key_size = key ? std::strlen(key) : 0;
+  if (m->metadata.items.size() >= dcodec::kMaxMetadataItems ||
+      m->metadata.payload_bytes() + key_size + size > dcodec::kMaxMetadataBytes) {
+    return Fail(DCODEC_INVALID_ARGUMENT, "dcodec_metadata_add: more than 4096 items or 64 MiB");
+  }
+  try {
+    m->metadata.items.push_back({static_cast<dcodec::MetadataKind>(kind), std::string(key ? key : ""),
+                                 std::vector<uint8_t>(value, value + size)});
+  } catch (const std::exception& e) {
+    return Fail(DCODEC_INTERNAL, e.what());
+  }
+  return DCODEC_OK;
+}
+
+size_t dcodec_metadata_count(const dcodec_metadata* m) { return m ? m->metadata.items.size() : 0; }
+
+dcodec_status dcodec_metadata_get(const dcodec_metadata* m, size_t index, int* kind, const char** key,
+                                  const uint8_t** value, size_t* size) {
+  if (!m) return Fail(DCODEC_INVALID_ARGUMENT, "dcodec_metadata_get: null argument");
+  if (index >= m->metadata.items.size()) {
+    return Fail(DCODEC_INVALID_ARGUMENT, "dcodec_metadata_get: index " + std::to_string(index) + " of " +
+                                             std::to_string(m->metadata.items.size()) + " items");
+  }
+  const dcodec::MetadataItem& item = m->metadata.items[index];
+  if (kind) *kind = static_cast<int>(item.kind);
+  if (key) *key = item.key.c_str();
+  if (value) *value = item.value.data();
+  if (size) *size = item.value.size();
+  return DCODEC_OK;
+}
+
 void dcodec_encode_options_init(dcodec_encode_options* o) {
   if (!o) return;
   *o = dcodec_encode_options{};
@@ -101,6 +144,7 @@ dcodec_status dcodec_encode(const dcodec_model* model, const uint8_t* pixels, in
   try {
     dcodec::Image image(width, height, channels);
     std::memcpy(image.data.data(), pixels, image.data.size());
+    if (o.metadata) image.metadata = o.metadata->metadata;
     dcodec::codec::EncodeOptions eo;
     eo.tiles.threads = o.threads;
     eo.seed = o.seed;
@@ -133,8 +177,10 @@ dcodec_status dcodec_decode(const dcodec_model* model, const uint8_t* stream, si
     d.max_stages = o.max_stages;
     d.threads = o.threads;
     d.salvage = o.salvage != 0;
+    if (o.metadata) o.metadata->metadata = {};
     auto r = model->codec->Decode(stream, size, d);
     if (!r.ok()) return FromStatus(r.status());
+    if (o.metadata) o.metadata->metadata = std::move(r->image.metadata);
     *pixels = Copy(r->image.data);
     if (!*pixels) return Fail(DCODEC_INTERNAL, "dcodec_decode: out of memory");
     *width = r->image.width;

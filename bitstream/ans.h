@@ -66,12 +66,22 @@ class AnsEncoder {
   void Put(uint32_t cum, uint32_t freq);
 
   size_t num_symbols() const { return symbols_.size(); }
-  // The digest of the symbols buffered so far, in order (as AnsDecoder::digest() after decoding them). Truncate
-  // does not undo it: take it before truncating.
+  // The digest of the symbols buffered so far, in order (as AnsDecoder::digest() after decoding them).
   uint64_t digest();
-  // Keeps the first m buffered symbols (m >= num_symbols(): no change).
+  // Keeps the first m buffered symbols (m >= num_symbols(): no change). The digest follows (recomputed on the
+  // next digest() when it covered dropped symbols).
   void Truncate(size_t m) {
-    if (m < symbols_.size()) symbols_.resize(m);
+    if (m >= symbols_.size()) return;
+    symbols_.resize(m);
+    if (digested_ > m) {
+      digest_ = kDigestStart;
+      digested_ = 0;
+    }
+  }
+  // Appends other's buffered symbols [begin, end), in order.
+  void Append(const AnsEncoder& other, size_t begin, size_t end) {
+    symbols_.insert(symbols_.end(), other.symbols_.begin() + static_cast<ptrdiff_t>(begin),
+                    other.symbols_.begin() + static_cast<ptrdiff_t>(end));
   }
 
   // Encodes all buffered symbols and returns the sub-stream with its 8-byte state and check 0 (see "read me

@@ -105,6 +105,35 @@ TEST(AnsTest, BothSidesDigestEverySymbol) {
   }
 }
 
+// Truncate drops symbols and the digest with them; Append copies another encoder's symbols [begin, end) in order.
+TEST(AnsTest, TruncateAndAppendKeepTheDigestOfWhatIsBuffered) {
+  std::mt19937_64 rng(4);
+  std::vector<Interval> symbols;
+  for (int i = 0; i < 200; ++i) symbols.push_back(RandomInterval(rng));
+  AnsEncoder all;
+  for (const Interval& s : symbols) all.Put(s.cum, s.freq);
+  (void)all.digest();  // digested up to 200
+  AnsEncoder cut = all;
+  cut.Truncate(120);
+  ASSERT_EQ(cut.num_symbols(), 120u);
+  uint64_t first = kDigestStart;
+  for (size_t k = 0; k < 120; ++k) first = DigestStep(first, symbols[k].cum, symbols[k].freq);
+  EXPECT_EQ(cut.digest(), first);
+  cut.Truncate(500);  // no change
+  EXPECT_EQ(cut.num_symbols(), 120u);
+  // 0..119, then 150..199 from the other encoder, then a sentinel.
+  cut.Append(all, 150, 200);
+  cut.Put(100, 3);
+  std::vector<Interval> expect(symbols.begin(), symbols.begin() + 120);
+  expect.insert(expect.end(), symbols.begin() + 150, symbols.end());
+  expect.push_back({100, 3});
+  uint64_t d = kDigestStart;
+  for (const Interval& s : expect) d = DigestStep(d, s.cum, s.freq);
+  EXPECT_EQ(cut.digest(), d);
+  const std::vector<uint8_t> bytes = cut.Finish();
+  EXPECT_TRUE(DecodeAll(bytes, expect).ok());
+}
+
 TEST(AnsTest, ExtremeProbabilities) {
   std::vector<Interval> rare(2000, Interval{kProbabilityTotal - 1, 1});   // 24 bits each
   std::vector<Interval> certain(100000, Interval{0, kProbabilityTotal});  // 0 bits each

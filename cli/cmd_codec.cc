@@ -1,17 +1,21 @@
 // dcodec encode / decode / info.
 #include <cmath>
+#include <cstdarg>
 #include <cstdio>
+#include <cstdlib>
 #include <sys/stat.h>
 #include <nlohmann/json.hpp>
 
 #include "base/file_io.h"
 #include "bitstream/container.h"
+#include "cli/batch.h"
 #include "cli/commands.h"
 #include "codec/codec.h"
 #include "codec/rate_control.h"
 #include "cli/progress.h"
 #include "eval/strip.h"
 #include "datasets/image_io.h"
+#include "datasets/metadata.h"
 #include "datasets/png.h"
 
 namespace dcodec::cli {
@@ -27,11 +31,15 @@ std::string FormatPsnr(double psnr) {
 
 // The rate audit (docs/rate_audit.md): per stage its real bytes against what its symbols ideally cost, and the
 // fixed bytes (header, side information, checks, coder flush) that make up the difference.
-nlohmann::json AuditJson(const std::vector<codec::StageReport>& stages, size_t header_bytes, double pixels) {
+// The metadata section (format 6) counts with stage 2's bytes, or with the only stage's: its own column there.
+nlohmann::json AuditJson(const std::vector<codec::StageReport>& stages, size_t header_bytes, double pixels,
+                         size_t metadata_bytes = 0, uint32_t stages_in_stream = 0) {
   nlohmann::json out = nlohmann::json::array();
+  const size_t metadata_row = stages_in_stream == 1 ? 0 : 1;
   for (size_t j = 0; j < stages.size(); ++j) {
     const auto& s = stages[j];
-    const double fixed = s.payload_bytes - s.ideal_bits / 8.0;
+    const size_t meta = j == metadata_row ? metadata_bytes : 0;
+    const double fixed = s.payload_bytes - s.ideal_bits / 8.0 - static_cast<double>(meta);
     nlohmann::json row = {{"stage", j + 1},
                           {"timestep", s.timestep},
                           {"bytes", s.payload_bytes},
@@ -46,6 +54,7 @@ nlohmann::json AuditJson(const std::vector<codec::StageReport>& stages, size_t h
                           {"flush_bytes",
                            fixed - (j == 0 ? header_bytes : 0) - (s.side_bits + s.check_bits + s.portable_bits) / 8.0}};
     if (s.model_bits > 0) row["model_bits"] = s.model_bits;
+    if (meta > 0) row["metadata_bytes"] = meta;
     if (s.open_bits > 0 || s.timestep == 0) row["open_bits"] = s.open_bits;
     if (s.psnr != 0 && !std::isnan(s.psnr)) row["psnr"] = std::isinf(s.psnr) ? nlohmann::json("lossless") : nlohmann::json(s.psnr);
     out.push_back(row);
@@ -56,9 +65,11 @@ nlohmann::json AuditJson(const std::vector<codec::StageReport>& stages, size_t h
 void PrintAudit(const nlohmann::json& rows, double pixels, FILE* f) {
   std::fprintf(f, "stage     t    bytes  cum.bytes  cum.bpp   ideal-bpp  side+check  portable  fixed-B  model-bpp  PSNR\n");
   double ideal = 0, fixed = 0;
+  size_t metadata = 0;
   for (const auto& r : rows) {
     ideal += r["ideal_bits"].get<double>();
     fixed += r["fixed_bytes"].get<double>();
+    metadata += r.value("metadata_bytes", size_t{0});
     std::string psnr = "-";
     if (r.contains("psnr")) psnr = r["psnr"].is_string() ? "lossless" : FormatPsnr(r["psnr"].get<double>());
     std::string model = r.contains("model_bits") ? std::to_string(r["model_bits"].get<double>() / pixels) : "-";
@@ -71,10 +82,26 @@ void PrintAudit(const nlohmann::json& rows, double pixels, FILE* f) {
                  model.c_str(), psnr.c_str());
   }
   if (!rows.empty()) {
-    std::fprintf(f, "total: %d bytes = %.1f ideal + %.1f fixed (header, side information, portability, checks, "
+    const std::string meta = metadata > 0 ? " + " + std::to_string(metadata) + " metadata" : "";
+    std::fprintf(f, "total: %d bytes = %.1f ideal%s + %.1f fixed (header, side information, portability, checks, "
                  "flush)\n",
-                 rows.back()["cumulative_bytes"].get<int>(), ideal / 8.0, fixed);
+                 rows.back()["cumulative_bytes"].get<int>(), ideal / 8.0, meta.c_str(), fixed);
   }
+}
+
+// "ICC profile, EXIF, 2 text items": what the metadata holds, for messages.
+std::string MetadataSummary(const Metadata& metadata) {
+  std::string out;
+  for (int k = 1; k <= kMetadataKinds; ++k) {
+    const auto kind = static_cast<MetadataKind>(k);
+    size_t n = 0;
+    for (const MetadataItem& item : metadata.items) n += item.kind == kind;
+    if (n == 0) continue;
+    if (!out.empty()) out += ", ";
+    out += n == 1 ? std::string(MetadataKindName(kind))
+                  : std::to_string(n) + " " + MetadataKindName(kind) + (kind == MetadataKind::kText ? " items" : "s");
+  }
+  return out;
 }
 
 // The decoded picture's format: --format, else the output's extension (png for stdout).
@@ -84,23 +111,232 @@ StatusOr<OutputFormat> ChooseOutputFormat(const std::string& output, const std::
   return OutputFormatForPath(output);
 }
 
+struct EncodeArgs {
+  std::vector<std::string> inputs;
+  std::string output, out_dir, model, report;
+  codec::EncodeOptions options;
+  int quality = -1;
+  double bpp = 0, psnr = 0;
+  bool force = false, eight_bit = false, lossless = false, strip = false, auto_orient = false;
+};
+
+// Encodes one file; returns what to print on stderr (the audit with -v, "Compressed to ...", what metadata is kept;
+// empty with --quiet).
+StatusOr<std::string> EncodeFile(const codec::Codec& codec, const EncodeArgs& a, const codec::EncodeOptions& options,
+                                 const std::string& in, const std::string& out, const GlobalOptions& global) {
+  if (!IsStdio(out) && !a.force && FileExists(out)) {
+    return InvalidArgument(out + ": exists (use -f/--force to overwrite)");
+  }
+  if (!IsStdio(in) && !IsStdio(out) && SameFile(in, out)) {
+    return InvalidArgument(out + ": is the input file; choose another output");
+  }
+  DCODEC_ASSIGN_OR_RETURN(std::vector<uint8_t> input, ReadInputBytes(in));
+  DCODEC_ASSIGN_OR_RETURN(Image image, DecodeImage(input.data(), input.size(), InputName(in),
+                                                   ImageReadOptions{a.eight_bit, /*keep_alpha=*/true,
+                                                                    /*keep_metadata=*/true}));
+  input = {};
+  const int oriented = a.auto_orient ? AutoOrient(image) : 1;
+  Metadata stripped;
+  if (a.strip) std::swap(stripped, image.metadata);
+  // The target: --lossless (or --stages 0, or -q 100) codes everything; --bpp, --psnr and -q (default 75)
+  // search where the chain ends (codec/rate_control.h).
+  const bool whole = a.lossless || options.chain.stages == 0;
+  const codec::RateTarget target = codec::TargetFor(a.quality >= 0 ? a.quality : 75, a.bpp, a.psnr, whole);
+  auto encoded = codec::EncodeFor(codec, image, options, target);
+  if (!encoded.ok()) return encoded.status().Prefixed(InputName(in));
+  const codec::TargetResult& r = *encoded;
+  const codec::EncodeResult& result = r.encoded;
+  // "lossless" only when the pixels and the colour information come back as they were.
+  std::string what = "lossless";
+  if (oriented != 1) what += " (turned upright: EXIF orientation " + std::to_string(oriented) + ")";
+  if (!stripped.empty()) {
+    what = (stripped.HasColour() ? "lossless pixels, but not their colours: the " : "lossless pixels; the ") +
+           MetadataSummary(stripped) + " left out (--strip)";
+  }
+  if (r.t_end > 0) {
+    char buf[96];
+    std::snprintf(buf, sizeof(buf), "%s, %zu stages to t = %d", FormatPsnr(result.stages.back().psnr).c_str(),
+                  result.stages.size(), r.t_end);
+    what = buf;
+  }
+  DCODEC_RETURN_IF_ERROR(WriteOutputBytes(out, result.stream, a.force));
+  const nlohmann::json audit = AuditJson(result.stages, result.header_bytes, image.num_pixels(),
+                                         result.metadata_bytes, static_cast<uint32_t>(result.stages.size()));
+  std::string text;
+  if (global.verbose) {
+    char* buffer = nullptr;
+    size_t size = 0;
+    if (FILE* f = open_memstream(&buffer, &size)) {
+      PrintAudit(audit, image.num_pixels(), f);
+      std::fprintf(f, "rate control: %d trial encode%s\n", r.trials, r.trials == 1 ? "" : "s");
+      std::fclose(f);
+      text.assign(buffer, size);
+    }
+    std::free(buffer);
+  }
+  if (!a.report.empty()) {
+    const nlohmann::json report = {{"image", in},
+                                   {"width", image.width},
+                                   {"height", image.height},
+                                   {"bytes", result.stream.size()},
+                                   {"header_bytes", result.header_bytes},
+                                   {"metadata", DescribeMetadata(image.metadata)},
+                                   {"metadata_bytes", result.metadata_bytes},
+                                   {"stages", audit}};
+    const std::string json = report.dump(1) + "\n";
+    DCODEC_RETURN_IF_ERROR(WriteFileAtomic(a.report, std::vector<uint8_t>(json.begin(), json.end()), true));
+  }
+  if (global.quiet) return text;
+  char line[256];
+  std::snprintf(line, sizeof(line), "Compressed to %zu bytes (%.3f bpp): ", result.stream.size(),
+                result.stream.size() * 8.0 / image.num_pixels());
+  text += line + what + "\n";
+  if (result.metadata_bytes > 0) {
+    std::snprintf(line, sizeof(line), " (%zu bytes, %zu in the stream)\n", image.metadata.payload_bytes(),
+                  result.metadata_bytes);
+    text += "metadata kept: " + MetadataSummary(image.metadata) + line;
+  }
+  return text;
+}
+
+// printf into a string.
+void Appendf(std::string* out, const char* format, ...) __attribute__((format(printf, 2, 3)));
+void Appendf(std::string* out, const char* format, ...) {
+  char buffer[1024];
+  va_list args;
+  va_start(args, format);
+  const int n = std::vsnprintf(buffer, sizeof(buffer), format, args);
+  va_end(args);
+  if (n > 0) out->append(buffer, std::min<size_t>(static_cast<size_t>(n), sizeof(buffer) - 1));
+}
+
+struct DecodeArgs {
+  std::vector<std::string> inputs;
+  std::string output, out_dir, model, recon = "mean";
+  size_t bytes = 0;
+  double bpp = 0;
+  int stage = -1;
+  codec::DecodeOptions options;
+  std::string all_stages, strip, format;
+  bool force = false;
+};
+
+// Decodes one file to `out`; *report gets what to print on stderr (warnings even with --quiet).
+Status DecodeFile(const codec::Codec& codec, const DecodeArgs& a, codec::DecodeOptions options, const std::string& in,
+                  const std::string& out, OutputFormat output_format, const GlobalOptions& global,
+                  std::string* report) {
+  if (!IsStdio(out) && !a.force && FileExists(out)) {
+    return InvalidArgument(out + ": exists (use -f/--force to overwrite)");
+  }
+  if (!IsStdio(in) && !IsStdio(out) && SameFile(in, out)) {
+    return InvalidArgument(out + ": is the input file; choose another output");
+  }
+  DCODEC_ASSIGN_OR_RETURN(std::vector<uint8_t> data, ReadInputBytes(in));
+  options.max_bytes = a.bytes;
+  options.max_stages = a.stage;
+  if (a.bpp > 0) {
+    auto parsed = bitstream::ParseHeader(data.data(), data.size());
+    if (!parsed.ok()) return parsed.status().Prefixed(InputName(in));
+    double pixels = static_cast<double>(parsed->header.width) * parsed->header.height;
+    options.max_bytes = std::max<size_t>(1, static_cast<size_t>(a.bpp * pixels / 8));
+  }
+  std::vector<Image> stages;  // the picture after each decoded stage
+  if (!a.all_stages.empty() || !a.strip.empty()) {
+    options.on_prefix = [&stages](int k, const Image& image) {
+      if (k >= 1) {
+        stages.resize(std::max<size_t>(stages.size(), k));
+        stages[k - 1] = image;
+      }
+    };
+  }
+  auto result = codec.Decode(data.data(), data.size(), options);
+  if (!result.ok()) {
+    Status s = result.status().Prefixed(InputName(in));
+    if (s.code() == StatusCode::kCorrupt && !options.salvage) {
+      return Status(s.code(), s.message() + "; nothing written (--salvage writes the stages before the damage)");
+    }
+    return s;
+  }
+  auto picture = EncodeImage(result->image, output_format);  // RGBA as .ppm, say: refused before writing
+  if (!picture.ok()) return picture.status().Prefixed(OutputName(out));
+  DCODEC_RETURN_IF_ERROR(WriteOutputBytes(out, *picture, a.force));
+  // PNM has no place for metadata: said even with --quiet when colour information is lost.
+  const bool metadata_lost = !result->image.metadata.empty() && !HoldsMetadata(output_format);
+  if (metadata_lost && (!global.quiet || result->image.metadata.HasColour())) {
+    Appendf(report, "warning: %s cannot hold the stream's metadata (%s): not written%s; decode to .png to keep it\n",
+            OutputName(out).c_str(), MetadataSummary(result->image.metadata).c_str(),
+            result->image.metadata.HasColour() ? ", so its colours are read as sRGB" : "");
+  }
+  stages.resize(std::min<size_t>(stages.size(), result->stages_decoded));
+  if (!a.all_stages.empty()) {
+    struct stat st {};
+    const bool is_dir = ::stat(a.all_stages.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+    if (!is_dir && ::mkdir(a.all_stages.c_str(), 0777) != 0) {
+      return IoError(a.all_stages + ": cannot create the directory");
+    }
+    for (size_t k = 0; k < stages.size(); ++k) {
+      DCODEC_RETURN_IF_ERROR(
+          WritePng(a.all_stages + "/stage_" + std::to_string(k + 1) + ".png", stages[k], /*overwrite=*/true));
+    }
+  }
+  if (!a.strip.empty()) {
+    std::vector<eval::StripPanel> panels;
+    for (size_t k = 0; k < stages.size(); ++k) {
+      char label[96];
+      const double bpp = result->stages[k].bpp;
+      const bool last_exact = result->exact && k + 1 == stages.size();
+      if (last_exact) {
+        std::snprintf(label, sizeof(label), "lossless · %.2f bpp", bpp);
+      } else if (result->exact) {
+        std::snprintf(label, sizeof(label), "stage %zu · %.2f bpp · %.1f dB", k + 1, bpp,
+                      codec::Psnr(stages[k], result->image));
+      } else {
+        std::snprintf(label, sizeof(label), "stage %zu · %.2f bpp", k + 1, bpp);
+      }
+      panels.push_back({stages[k], label});
+    }
+    DCODEC_ASSIGN_OR_RETURN(Image strip, eval::DrawStrip(panels));
+    DCODEC_RETURN_IF_ERROR(WritePng(a.strip, strip, a.force));
+  }
+  if (!result->damage.ok()) {  // --salvage: said even with --quiet, since the file is not what it should be
+    Appendf(report, "warning: %s is damaged: %s; wrote the %d stages before the damage (--salvage)\n",
+            InputName(in).c_str(), result->damage.message().c_str(), result->stages_decoded);
+  }
+  if (global.quiet) return Status::Ok();
+  const char* exact = !result->exact   ? ""
+                      : metadata_lost ? ": lossless pixels (the metadata not written)"
+                                      : ": lossless";
+  Appendf(report, "Decoded %d of %d stages (%zu bytes, %.3f bpp)%s\n", result->stages_decoded,
+          result->schedule_stages, result->bytes_used, result->bytes_used * 8.0 / result->image.num_pixels(), exact);
+  const bool asked_for_less = a.bytes > 0 || a.bpp > 0 || a.stage >= 0;
+  if (!asked_for_less && result->damage.ok() && result->stages_decoded < result->stages_total) {
+    if (result->stream_bytes > 0) {
+      Appendf(report, "note: %s is cut short: %zu of its %llu bytes, inside stage %d of %d (a prefix)\n",
+              InputName(in).c_str(), result->data_bytes, static_cast<unsigned long long>(result->stream_bytes),
+              result->stages_decoded + 1, result->stages_total);
+    } else {
+      Appendf(report,
+              "note: %s holds %d stages but ends inside stage %d (a prefix, or a damaged file: streams older than "
+              "format 5 do not say which)\n",
+              InputName(in).c_str(), result->stages_total, result->stages_decoded + 1);
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global) {
-  struct Args {
-    std::string input, output, model, report;
-    codec::EncodeOptions options;
-    int quality = -1;
-    double bpp = 0, psnr = 0;
-    bool force = false, eight_bit = false, lossless = false;
-  };
-  auto a = std::make_shared<Args>();
-  app.add_option("input", a->input, "image: PNG (8/16-bit grey or RGB, with or without alpha), JPEG or PNM "
-                 "(PGM, PPM, PAM), told apart by its bytes; - reads standard input")
+  auto a = std::make_shared<EncodeArgs>();
+  app.add_option("input", a->inputs, "images: PNG (8/16-bit grey or RGB, with or without alpha), JPEG or PNM "
+                 "(PGM, PPM, PAM), told apart by their bytes; - reads standard input")
       ->required();
   app.add_option("--report", a->report, "write the rate audit (per stage: bytes, ideal bits, fixed bytes, the model's "
                  "own cost, PSNR) as JSON to this file");
-  app.add_option("-o,--output", a->output, "output .dcd stream (- writes standard output)")->required();
+  auto* output = app.add_option("-o,--output", a->output, "output .dcd stream (- writes standard output)");
+  app.add_option("--out-dir", a->out_dir, "write each input's stream to DIR/NAME.dcd (several inputs: the model "
+                 "loads once, files run in parallel within --threads, a bad file does not stop the others)")
+      ->excludes(output);
   app.add_option("--model", a->model, "model file (default: the shipped photo model)");
   app.add_option("--stages", a->options.chain.stages, "stages K before the lossless pixel stage (0: the pixels "
                  "alone; default: the model's, 4 unless its file says otherwise)")
@@ -154,72 +390,69 @@ Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global) {
   app.add_flag("-f,--force", a->force, "overwrite the output file");
   app.add_flag("--8bit", a->eight_bit, "accept a 16-bit PNG or PNM by keeping the high byte of each sample (not "
                "lossless)");
+  app.add_flag("--strip", a->strip, "leave the image's metadata out of the stream (colour profile and colour "
+               "chunks, EXIF, XMP, text): by default all of it is kept and written back on decode");
+  app.add_flag("--auto-orient", a->auto_orient, "turn the pixels upright as the EXIF orientation says (and set it "
+               "to 1) instead of keeping the orientation as metadata");
   return [a, &global]() -> Status {
-    if (!IsStdio(a->output) && !a->force && FileExists(a->output)) {
-      return InvalidArgument(a->output + ": exists (use -f/--force to overwrite)");
+    const size_t n = a->inputs.size();
+    if (a->out_dir.empty() && a->output.empty()) return InvalidArgument("-o OUT.dcd (or --out-dir DIR) is required");
+    if (a->out_dir.empty() && n > 1) {
+      return InvalidArgument(std::to_string(n) + " inputs: name a directory for their streams with --out-dir DIR "
+                             "(-o names one output)");
     }
-    if (!IsStdio(a->input) && !IsStdio(a->output) && SameFile(a->input, a->output)) {
-      return InvalidArgument(a->output + ": is the input file; choose another output");
+    if (n > 1 && !a->report.empty()) return InvalidArgument("--report takes one input (use -v for each file's audit)");
+    std::vector<std::string> outputs = {a->output};
+    if (!a->out_dir.empty()) {
+      DCODEC_ASSIGN_OR_RETURN(outputs, BatchOutputs(a->inputs, a->out_dir, "dcd"));
     }
-    DCODEC_ASSIGN_OR_RETURN(std::vector<uint8_t> input, ReadInputBytes(a->input));
-    DCODEC_ASSIGN_OR_RETURN(Image image, DecodeImage(input.data(), input.size(), InputName(a->input),
-                                                     ImageReadOptions{a->eight_bit, /*keep_alpha=*/true}));
-    input = {};
     std::string model = a->model.empty() ? DefaultModelPath() : a->model;
     DCODEC_ASSIGN_OR_RETURN(auto codec, codec::Codec::Load(model));
-    a->options.tiles.threads = ResolveThreads(a->options.tiles.threads);
-    // The target: --lossless (or --stages 0, or -q 100) codes everything; --bpp, --psnr and -q (default 75)
-    // search where the chain ends (codec/rate_control.h).
-    const bool whole = a->lossless || a->options.chain.stages == 0;
-    const codec::RateTarget target =
-        codec::TargetFor(a->quality >= 0 ? a->quality : 75, a->bpp, a->psnr, whole);
-    Progress progress("encoding", global.quiet);
-    a->options.on_stage = [&progress](int done, int total) { progress.Update(done, total); };
-    DCODEC_ASSIGN_OR_RETURN(codec::TargetResult r, codec::EncodeFor(*codec, image, a->options, target));
-    const codec::EncodeResult& result = r.encoded;
-    std::string what = "lossless";
-    if (r.t_end > 0) {
-      char buf[96];
-      std::snprintf(buf, sizeof(buf), "%s, %zu stages to t = %d", FormatPsnr(result.stages.back().psnr).c_str(),
-                    result.stages.size(), r.t_end);
-      what = buf;
+    const int threads = ResolveThreads(a->options.tiles.threads);
+    if (a->out_dir.empty()) {
+      Progress progress("encoding", global.quiet);
+      codec::EncodeOptions options = a->options;
+      options.tiles.threads = threads;
+      options.on_stage = [&progress](int done, int total) { progress.Update(done, total); };
+      DCODEC_ASSIGN_OR_RETURN(std::string report, EncodeFile(*codec, *a, options, a->inputs[0], outputs[0], global));
+      if (!report.empty()) std::fputs(report.c_str(), stderr);
+      return Status::Ok();
     }
-    DCODEC_RETURN_IF_ERROR(WriteOutputBytes(a->output, result.stream, a->force));
-    const nlohmann::json audit = AuditJson(result.stages, result.header_bytes, image.num_pixels());
-    if (global.verbose) {
-      PrintAudit(audit, image.num_pixels(), stderr);
-      std::fprintf(stderr, "rate control: %d trial encode%s\n", r.trials, r.trials == 1 ? "" : "s");
-    }
-    if (!a->report.empty()) {
-      const nlohmann::json report = {{"image", a->input},         {"width", image.width},
-                                     {"height", image.height},    {"bytes", result.stream.size()},
-                                     {"header_bytes", result.header_bytes}, {"stages", audit}};
-      const std::string text = report.dump(1) + "\n";
-      DCODEC_RETURN_IF_ERROR(WriteFileAtomic(a->report, std::vector<uint8_t>(text.begin(), text.end()), true));
-    }
-    if (!global.quiet) {
-      std::fprintf(stderr, "Compressed to %zu bytes (%.3f bpp): %s\n", result.stream.size(),
-                   result.stream.size() * 8.0 / image.num_pixels(), what.c_str());
-    }
-    return Status::Ok();
+    const BatchPlan plan = PlanBatch(threads, n);
+    Progress progress("encoding", global.quiet, "files");
+    size_t finished = 0;
+    std::vector<std::string> reports(n);
+    const std::vector<Status> results = RunBatch(
+        n, plan,
+        [&](size_t i) -> Status {
+          codec::EncodeOptions options = a->options;
+          options.tiles.threads = plan.threads_per_file;
+          DCODEC_ASSIGN_OR_RETURN(std::string report, EncodeFile(*codec, *a, options, a->inputs[i], outputs[i], global));
+          reports[i] = std::move(report);
+          return Status::Ok();
+        },
+        [&](size_t i, const Status& s) {
+          ++finished;
+          if (!s.ok()) {
+            progress.Print("dcodec encode: " + s.ToString());
+          } else if (!global.quiet) {
+            progress.Print(a->inputs[i] + " -> " + outputs[i] + ": " + reports[i].substr(0, reports[i].size() - 1));
+          }
+          progress.Update(static_cast<int>(finished), static_cast<int>(n));
+        });
+    return BatchStatus(a->inputs, results);
   };
 }
 
 Command AddDecodeCommand(CLI::App& app, const GlobalOptions& global) {
-  struct Args {
-    std::string input, output, model, recon = "mean";
-    size_t bytes = 0;
-    double bpp = 0;
-    int stage = -1;
-    codec::DecodeOptions options;
-    std::string all_stages, strip, format;
-    bool force = false;
-  };
-  auto a = std::make_shared<Args>();
-  app.add_option("input", a->input, ".dcd stream (or a prefix of one); - reads standard input")->required();
-  app.add_option("-o,--output", a->output, "output image: .png, .ppm (RGB), .pgm (grey) or .pam (any), by its "
-                 "extension; - writes standard output (PNG unless --format)")
-      ->required();
+  auto a = std::make_shared<DecodeArgs>();
+  app.add_option("input", a->inputs, ".dcd streams (or prefixes of them); - reads standard input")->required();
+  auto* output = app.add_option("-o,--output", a->output, "output image: .png, .ppm (RGB), .pgm (grey) or .pam "
+                                "(any), by its extension; - writes standard output (PNG unless --format)");
+  app.add_option("--out-dir", a->out_dir, "write each input's picture to DIR/NAME.png (or --format's extension; "
+                 "several inputs: the model loads once, files run in parallel within --threads, a bad file does not "
+                 "stop the others)")
+      ->excludes(output);
   app.add_option("--format", a->format, "the output's format whatever its name: png | ppm | pgm | pam")
       ->check(CLI::IsMember({"png", "ppm", "pgm", "pam"}));
   app.add_option("--model", a->model, "model file (default: the shipped photo model)");
@@ -250,108 +483,70 @@ Command AddDecodeCommand(CLI::App& app, const GlobalOptions& global) {
   app.add_flag("--salvage", a->options.salvage,
                "a damaged stream: write the picture of the stages before the damage (and exit 0) instead of failing");
   return [a, &global]() -> Status {
-    DCODEC_ASSIGN_OR_RETURN(const OutputFormat output_format, ChooseOutputFormat(a->output, a->format));
-    if (!IsStdio(a->output) && !a->force && FileExists(a->output)) {
-      return InvalidArgument(a->output + ": exists (use -f/--force to overwrite)");
+    const size_t n = a->inputs.size();
+    if (a->out_dir.empty() && a->output.empty()) return InvalidArgument("-o OUT (or --out-dir DIR) is required");
+    if (a->out_dir.empty() && n > 1) {
+      return InvalidArgument(std::to_string(n) + " inputs: name a directory for their pictures with --out-dir DIR "
+                             "(-o names one output)");
     }
-    if (!IsStdio(a->input) && !IsStdio(a->output) && SameFile(a->input, a->output)) {
-      return InvalidArgument(a->output + ": is the input file; choose another output");
-    }
-    if (!a->strip.empty() && !a->force && FileExists(a->strip)) {
-      return InvalidArgument(a->strip + ": exists (use -f/--force to overwrite)");
+    if (!a->out_dir.empty() && (!a->all_stages.empty() || !a->strip.empty())) {
+      return InvalidArgument("--all-stages and --strip take one input and -o");
     }
     if (a->recon == "mean") a->options.recon = codec::Reconstruction::kMean;
     else if (a->recon == "ode") a->options.recon = codec::Reconstruction::kOde;
     else if (a->recon == "sample") a->options.recon = codec::Reconstruction::kSample;
     else return InvalidArgument("--recon '" + a->recon + "': expected mean, ode or sample");
-    DCODEC_ASSIGN_OR_RETURN(std::vector<uint8_t> data, ReadInputBytes(a->input));
-    a->options.max_bytes = a->bytes;
-    a->options.max_stages = a->stage;
-    if (a->bpp > 0) {
-      auto parsed = bitstream::ParseHeader(data.data(), data.size());
-      if (!parsed.ok()) return parsed.status().Prefixed(a->input);
-      double pixels = static_cast<double>(parsed->header.width) * parsed->header.height;
-      a->options.max_bytes = std::max<size_t>(1, static_cast<size_t>(a->bpp * pixels / 8));
+    std::vector<std::string> outputs = {a->output};
+    OutputFormat format = OutputFormat::kPng;
+    if (!a->out_dir.empty()) {
+      const std::string ext = a->format.empty() ? "png" : a->format;
+      DCODEC_ASSIGN_OR_RETURN(format, ParseOutputFormat(ext));
+      DCODEC_ASSIGN_OR_RETURN(outputs, BatchOutputs(a->inputs, a->out_dir, ext));
+    } else {
+      DCODEC_ASSIGN_OR_RETURN(format, ChooseOutputFormat(a->output, a->format));
+      if (!IsStdio(a->output) && !a->force && FileExists(a->output)) {
+        return InvalidArgument(a->output + ": exists (use -f/--force to overwrite)");
+      }
+      if (!a->strip.empty() && !a->force && FileExists(a->strip)) {
+        return InvalidArgument(a->strip + ": exists (use -f/--force to overwrite)");
+      }
     }
     std::string model = a->model.empty() ? DefaultModelPath() : a->model;
     DCODEC_ASSIGN_OR_RETURN(auto codec, codec::Codec::Load(model));
-    a->options.threads = ResolveThreads(a->options.threads);
-    std::vector<Image> stages;  // the picture after each decoded stage
-    if (!a->all_stages.empty() || !a->strip.empty()) {
-      a->options.on_prefix = [&stages](int k, const Image& image) {
-        if (k >= 1) {
-          stages.resize(std::max<size_t>(stages.size(), k));
-          stages[k - 1] = image;
-        }
-      };
-    }
-    Progress progress("decoding", global.quiet);
-    a->options.on_stage = [&progress](int done, int total) { progress.Update(done, total); };
-    auto result = codec->Decode(data.data(), data.size(), a->options);
-    if (!result.ok()) {
-      Status s = result.status().Prefixed(a->input);
-      if (s.code() == StatusCode::kCorrupt && !a->options.salvage) {
-        return Status(s.code(), s.message() + "; nothing written (--salvage writes the stages before the damage)");
-      }
+    const int threads = ResolveThreads(a->options.threads);
+    if (a->out_dir.empty()) {
+      Progress progress("decoding", global.quiet);
+      codec::DecodeOptions options = a->options;
+      options.threads = threads;
+      options.on_stage = [&progress](int done, int total) { progress.Update(done, total); };
+      std::string report;
+      Status s = DecodeFile(*codec, *a, options, a->inputs[0], a->output, format, global, &report);
+      std::fputs(report.c_str(), stderr);
       return s;
     }
-    auto picture = EncodeImage(result->image, output_format);  // RGBA as .ppm, say: refused before writing
-    if (!picture.ok()) return picture.status().Prefixed(OutputName(a->output));
-    DCODEC_RETURN_IF_ERROR(WriteOutputBytes(a->output, *picture, a->force));
-    stages.resize(std::min<size_t>(stages.size(), result->stages_decoded));
-    if (!a->all_stages.empty()) {
-      struct stat st {};
-      const bool is_dir = ::stat(a->all_stages.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-      if (!is_dir && ::mkdir(a->all_stages.c_str(), 0777) != 0) {
-        return IoError(a->all_stages + ": cannot create the directory");
-      }
-      for (size_t k = 0; k < stages.size(); ++k) {
-        DCODEC_RETURN_IF_ERROR(
-            WritePng(a->all_stages + "/stage_" + std::to_string(k + 1) + ".png", stages[k], /*overwrite=*/true));
-      }
-    }
-    if (!a->strip.empty()) {
-      std::vector<eval::StripPanel> panels;
-      for (size_t k = 0; k < stages.size(); ++k) {
-        char label[96];
-        const double bpp = result->stages[k].bpp;
-        const bool last_exact = result->exact && k + 1 == stages.size();
-        if (last_exact) {
-          std::snprintf(label, sizeof(label), "lossless · %.2f bpp", bpp);
-        } else if (result->exact) {
-          std::snprintf(label, sizeof(label), "stage %zu · %.2f bpp · %.1f dB", k + 1, bpp,
-                        codec::Psnr(stages[k], result->image));
-        } else {
-          std::snprintf(label, sizeof(label), "stage %zu · %.2f bpp", k + 1, bpp);
-        }
-        panels.push_back({stages[k], label});
-      }
-      DCODEC_ASSIGN_OR_RETURN(Image strip, eval::DrawStrip(panels));
-      DCODEC_RETURN_IF_ERROR(WritePng(a->strip, strip, a->force));
-    }
-    if (!result->damage.ok()) {  // --salvage: said even with --quiet, since the file is not what it should be
-      std::fprintf(stderr, "warning: %s is damaged: %s; wrote the %d stages before the damage (--salvage)\n",
-                   a->input.c_str(), result->damage.message().c_str(), result->stages_decoded);
-    }
-    if (!global.quiet) {
-      std::fprintf(stderr, "Decoded %d of %d stages (%zu bytes, %.3f bpp)%s\n", result->stages_decoded,
-                   result->schedule_stages, result->bytes_used,
-                   result->bytes_used * 8.0 / result->image.num_pixels(), result->exact ? ": lossless" : "");
-      const bool asked_for_less = a->bytes > 0 || a->bpp > 0 || a->stage >= 0;
-      if (!asked_for_less && result->damage.ok() && result->stages_decoded < result->stages_total) {
-        if (result->stream_bytes > 0) {
-          std::fprintf(stderr, "note: %s is cut short: %zu of its %llu bytes, inside stage %d of %d (a prefix)\n",
-                       a->input.c_str(), result->data_bytes, static_cast<unsigned long long>(result->stream_bytes),
-                       result->stages_decoded + 1, result->stages_total);
-        } else {
-          std::fprintf(stderr,
-                       "note: %s holds %d stages but ends inside stage %d (a prefix, or a damaged file: streams "
-                       "older than format 5 do not say which)\n",
-                       a->input.c_str(), result->stages_total, result->stages_decoded + 1);
-        }
-      }
-    }
-    return Status::Ok();
+    const BatchPlan plan = PlanBatch(threads, n);
+    Progress progress("decoding", global.quiet, "files");
+    size_t finished = 0;
+    std::vector<std::string> reports(n);
+    const std::vector<Status> results = RunBatch(
+        n, plan,
+        [&](size_t i) -> Status {
+          codec::DecodeOptions options = a->options;
+          options.threads = plan.threads_per_file;
+          return DecodeFile(*codec, *a, options, a->inputs[i], outputs[i], format, global, &reports[i]);
+        },
+        [&](size_t i, const Status& s) {
+          ++finished;
+          std::string text = reports[i];
+          if (!text.empty() && text.back() == '\n') text.pop_back();
+          if (!s.ok()) {
+            progress.Print("dcodec decode: " + s.ToString() + (text.empty() ? "" : "\n" + text));
+          } else if (!text.empty()) {
+            progress.Print(a->inputs[i] + " -> " + outputs[i] + ": " + text);
+          }
+          progress.Update(static_cast<int>(finished), static_cast<int>(n));
+        });
+    return BatchStatus(a->inputs, results);
   };
 }
 
@@ -409,9 +604,14 @@ Command AddInfoCommand(CLI::App& app, const GlobalOptions& global) {
       options.audit = true;
       auto result = (*codec)->Decode(data.data(), data.size(), options);
       if (result.ok()) {
-        j["stages"] = AuditJson(result->stages, result->header_bytes, pixels);
+        j["stages"] = AuditJson(result->stages, result->header_bytes, pixels, result->metadata_bytes, h.stages);
         j["stages_complete"] = result->stages_decoded;
         j["lossless"] = result->exact;
+        if (h.has_metadata()) {
+          j["metadata"] = result->metadata_read ? nlohmann::json(DescribeMetadata(result->image.metadata))
+                                                : nlohmann::json(nullptr);
+          j["metadata_bytes"] = result->metadata_bytes;
+        }
       } else {
         decode_status = result.status().Prefixed(a->input);
         j["error"] = decode_status.message();
@@ -445,6 +645,16 @@ Command AddInfoCommand(CLI::App& app, const GlobalOptions& global) {
                 tag, h.stages, chain_text, g_text.c_str(),
                 p.gaussian_index_bits, p.gaussian_block_quarters / 4.0,
                 static_cast<unsigned long long>(p.dither_seed), p.tile_size, p.tile_margin, parsed->header_bytes);
+    if (j.contains("metadata")) {
+      if (j["metadata"].is_null()) {
+        std::printf("metadata: not in this prefix (it follows stage 1)\n");
+      } else if (j["metadata"].empty()) {
+        std::printf("metadata: none\n");
+      } else {
+        std::printf("metadata (%zu bytes in the stream):\n", j["metadata_bytes"].get<size_t>());
+        for (const auto& line : j["metadata"]) std::printf("  %s\n", line.get<std::string>().c_str());
+      }
+    }
     if (j.contains("stages")) {
       PrintAudit(j["stages"], pixels, stdout);
       if (j["stages_complete"].get<int>() < static_cast<int>(h.stages)) {

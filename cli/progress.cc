@@ -7,11 +7,22 @@
 
 namespace dcodec::cli {
 
-Progress::Progress(std::string what, bool quiet)
-    : what_(std::move(what)), enabled_(!quiet && isatty(STDERR_FILENO)), start_(std::chrono::steady_clock::now()) {}
+Progress::Progress(std::string what, bool quiet, std::string unit)
+    : what_(std::move(what)),
+      unit_(std::move(unit)),
+      enabled_(!quiet && isatty(STDERR_FILENO)),
+      start_(std::chrono::steady_clock::now()) {}
 
-Progress::~Progress() {
+Progress::~Progress() { Clear(); }
+
+void Progress::Clear() {
   if (drawn_) std::fprintf(stderr, "\r%*s\r", 72, "");
+  drawn_ = false;
+}
+
+void Progress::Print(const std::string& line) {
+  Clear();
+  std::fprintf(stderr, "%s\n", line.c_str());
 }
 
 void Progress::Update(int done, int total) {
@@ -20,8 +31,8 @@ void Progress::Update(int done, int total) {
   if (seconds < 1.0) return;
   constexpr int kWidth = 30;
   const int filled = std::clamp(done * kWidth / total, 0, kWidth);
-  std::fprintf(stderr, "\r%s [%s%s] %d/%d stages  %.0f s", what_.c_str(), std::string(filled, '#').c_str(),
-               std::string(kWidth - filled, ' ').c_str(), done, total, seconds);
+  std::fprintf(stderr, "\r%s [%s%s] %d/%d %s  %.0f s", what_.c_str(), std::string(filled, '#').c_str(),
+               std::string(kWidth - filled, ' ').c_str(), done, total, unit_.c_str(), seconds);
   std::fflush(stderr);
   drawn_ = true;
 }

@@ -10,15 +10,20 @@ namespace dcodec::cli {
 
 class Progress {
  public:
-  Progress(std::string what, bool quiet);
+  // unit: what done/total count ("stages", "files").
+  Progress(std::string what, bool quiet, std::string unit = "stages");
   ~Progress();
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;
 
   void Update(int done, int total);
+  // Writes a message line to stderr below the bar (cleared first; the next Update draws it again).
+  void Print(const std::string& line);
 
  private:
-  std::string what_;
+  void Clear();
+
+  std::string what_, unit_;
   bool enabled_;
   bool drawn_ = false;
   std::chrono::steady_clock::time_point start_;

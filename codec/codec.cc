@@ -12,6 +12,7 @@
 #include "bitstream/leaky_quantizer.h"
 #include "codec/alpha_coder.h"
 #include "codec/gaussian_stage.h"
+#include "codec/metadata_coder.h"
 #include "codec/portable.h"
 #include "codec/stage_coder.h"
 
@@ -313,6 +314,9 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
   std::vector<StageEnd> ends;
   bitstream::AnsEncoder enc;
   EncodeResult result;
+  // The metadata section (metadata_coder.h) follows stage 1's check symbol: the symbols [meta_begin, meta_end).
+  DCODEC_ASSIGN_OR_RETURN(const std::vector<uint8_t> metadata, CompressMetadata(image.metadata));
+  size_t meta_begin = 0, meta_end = 0;
   auto end_stage = [&](StageReport report, int j) {
     hash = StageCheckHash(hash, j, enc.digest());
     const size_t before = enc.num_symbols();
@@ -321,6 +325,11 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
     report.open_bits = cells.OpenBits();
     ends.push_back({before, enc.num_symbols(), hash});
     result.stages.push_back(report);
+    if (ends.size() == 1) {
+      meta_begin = enc.num_symbols();
+      EncodeMetadataSection(enc, metadata);
+      meta_end = enc.num_symbols();
+    }
     if (options.on_stage) options.on_stage(static_cast<int>(result.stages.size()), K + (options.pixel_stage ? 1 : 0));
   };
 
@@ -435,19 +444,27 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
     }
   }
 
-  // Seals the first m stages: the last one's check symbol gives way to the stream's final check.
+  // Seals the first m stages: the last one's check symbol gives way to the stream's final check. A stream of one
+  // stage has no check symbol before its metadata section: the section follows the stage's symbols, and the final
+  // check covers it too.
   auto seal = [&](size_t m) -> StatusOr<EncodeResult> {
     bitstream::AnsEncoder copy = enc;
     copy.Truncate(ends[m - 1].before_check);
+    uint64_t final_hash = ends[m - 1].hash;
+    if (m == 1) {
+      copy.Append(enc, meta_begin, meta_end);
+      final_hash = StageCheckHash(final_hash, 1, copy.digest());
+    }
     std::vector<size_t> marks;
     for (size_t k = 0; k + 1 < m; ++k) marks.push_back(ends[k].after_check);
-    marks.push_back(ends[m - 1].before_check);
-    bitstream::AnsEncoder::Sealed sealed = copy.Seal(FinalCheck(ends[m - 1].hash, static_cast<uint32_t>(m)), marks);
+    marks.push_back(m == 1 ? copy.num_symbols() : ends[m - 1].before_check);
+    bitstream::AnsEncoder::Sealed sealed = copy.Seal(FinalCheck(final_hash, static_cast<uint32_t>(m)), marks);
     header.stages = static_cast<uint32_t>(m);
     header.state_bytes = static_cast<uint8_t>(sealed.state_bytes);
     DCODEC_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, bitstream::SerializeHeaderFor(header, sealed.bytes.size()));
     EncodeResult out;
     out.header_bytes = bytes.size();
+    out.metadata_bytes = metadata.size();
     out.stages.assign(result.stages.begin(), result.stages.begin() + static_cast<ptrdiff_t>(m));
     out.stages.back().check_bits = 0;
     size_t previous = 0;
@@ -591,6 +608,17 @@ StatusOr<DecodeResult> Codec::DecodeStages(const uint8_t* data, size_t size, con
   std::vector<uint8_t> pixels;
   Cells cells(n);
   int decoded = 0;
+  // The metadata section (format 6): after stage 1's check symbol, or in a one-stage stream before its final check.
+  auto read_metadata = [&]() -> Status {
+    DCODEC_ASSIGN_OR_RETURN(std::vector<uint8_t> frame, DecodeMetadataSection(dec));
+    result.metadata_read = true;
+    result.metadata_bytes = frame.size();
+    if (frame.empty()) return Status::Ok();
+    auto metadata = DecompressMetadata(frame.data(), frame.size());
+    if (!metadata.ok()) return metadata.status();
+    result.image.metadata = *std::move(metadata);
+    return Status::Ok();
+  };
   auto fail = [&](int j, bool ran_out = false) {
     *good = decoded;
     const std::string stage = "stage " + std::to_string(j + 1) + " (t=" + std::to_string(j < K ? chain[j] : 0) + ")";
@@ -613,6 +641,11 @@ StatusOr<DecodeResult> Codec::DecodeStages(const uint8_t* data, size_t size, con
       if (*check != hash % kCheckSymbols) return fail(j);
       report.check_bits = std::log2(static_cast<double>(kCheckSymbols));
     } else {
+      if (header.has_metadata() && N == 1) {
+        Status m = read_metadata();
+        if (!m.ok()) return m.code() == StatusCode::kTruncated ? ran_out(j) : fail(j);
+        hash = StageCheckHash(hash, 1, dec.digest());
+      }
       const uint32_t final_check = FinalCheck(hash, static_cast<uint32_t>(N));
       Status s = dec.Finish(final_check);
       if (s.code() == StatusCode::kTruncated) return ran_out(j);
@@ -634,6 +667,13 @@ StatusOr<DecodeResult> Codec::DecodeStages(const uint8_t* data, size_t size, con
     result.stages.push_back(report);
     if (options.on_stage) options.on_stage(static_cast<int>(result.stages.size()), N);
     *complete = true;
+    if (header.has_metadata() && N > 1 && result.stages.size() == 1) {
+      // After stage 1's check: a prefix may end inside it (then the next stage runs out too), damage fails stage 2.
+      Status m = read_metadata();
+      Status s = m.ok() ? m : m.code() == StatusCode::kTruncated ? ran_out(1) : fail(1);
+      if (!s.ok()) *good = 1;  // stage 1 passed its check
+      return s;
+    }
     return Status::Ok();
   };
   // A stage's decode error: running out of data ends the prefix, anything else is a failed stage.
@@ -833,7 +873,9 @@ StatusOr<DecodeResult> Codec::DecodeStages(const uint8_t* data, size_t size, con
   result.stages_decoded = decoded;
   result.bytes_used = result.stages.empty() ? hb : result.stages.back().prefix_bytes;
   if (decoded == 0) alpha.reset();  // the alpha plane counts with stage 1: no stage, no plane (one picture a prefix)
+  Metadata metadata = std::move(result.image.metadata);
   result.image = picture(pixels.data());
+  result.image.metadata = std::move(metadata);
   if (result.exact && options.on_prefix) options.on_prefix(decoded, result.image);
   return result;
 }

@@ -5,7 +5,8 @@
 // stream (bitstream/ans.h) behind the short header of bitstream/container.h; each stage starts with its belief
 // shape (entropy_model.h) and, unless it is the stream's last, ends with a 9-bit check symbol; the stream's
 // initial state holds a 31-bit check of everything. Any prefix of a stream decodes to its complete stages; the
-// whole stream decodes to the exact input.
+// whole stream decodes to the exact input. The image's metadata (colour profile, EXIF, ...) follows stage 1
+// (metadata_coder.h), and comes back with every prefix that holds it.
 //
 // Checks: h_0 = xxh64 of (width, height, channels, the stream parameters, the 64-bit model id);
 // h_j = xxh64(h_{j-1}, j, stage j's symbols); stage j's check symbol is h_j mod 2^9; the stream's initial state
@@ -88,6 +89,9 @@ struct EncodeResult {
   std::vector<uint8_t> stream;
   std::vector<StageReport> stages;
   size_t header_bytes = 0;
+  // The image's metadata (Image::metadata) as the stream carries it, compressed, after stage 1 (0: none). It
+  // counts with stage 2's payload, or with the only stage's.
+  size_t metadata_bytes = 0;
 };
 
 enum class Reconstruction { kMean, kOde, kSample };
@@ -127,7 +131,11 @@ struct DecodeResult {
   size_t data_bytes = 0;   // the bytes the decoder was given (the file, or max_bytes of it)
   // With DecodeOptions::salvage: why the stages after stages_decoded are not shown (ok: the stream is sound).
   Status damage;
-  bool exact = false;      // the pixel stage was decoded: the image is the encoder's input
+  bool exact = false;      // the pixel stage was decoded: the image is the encoder's input (metadata included)
+  // Format 6: the metadata section was in the data (image.metadata is the stream's; a prefix that ends before it
+  // has none), and its compressed bytes (0: the stream has no metadata).
+  bool metadata_read = false;
+  size_t metadata_bytes = 0;
   // Per decoded stage: timestep, prefix_bytes, bpp, side_bits, check_bits and, with DecodeOptions::audit,
   // ideal_bits (the rest stays 0).
   std::vector<StageReport> stages;

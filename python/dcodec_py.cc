@@ -9,6 +9,9 @@
 // raises dcodec.CorruptStreamError (a ValueError) naming the stage, or with salvage=True returns the picture of
 // the stages before the damage and warns (dcodec.DamagedStreamWarning). A stream cut short is no error: it decodes
 // to its complete stages.
+//   data = dcodec.encode(image, lossless=True, metadata=[("icc", "Display P3", profile), ("text", "Title", b"...")])
+//   picture, metadata = dcodec.decode(data, with_metadata=True)   # the same list of (kind, key, bytes) back
+// Metadata kinds: "icc", "srgb", "gama", "chrm", "cicp", "exif", "xmp", "text" (datasets/metadata.h).
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
@@ -27,6 +30,36 @@ using dcodec::Status;
 using dcodec::StatusCode;
 
 namespace {
+
+constexpr const char* kKindIds[dcodec::kMetadataKinds] = {"icc", "srgb", "gama", "chrm", "cicp", "exif", "xmp", "text"};
+
+dcodec::Metadata MetadataFromPython(const py::object& items) {
+  dcodec::Metadata m;
+  if (items.is_none()) return m;
+  for (const py::handle& entry : items) {
+    auto t = entry.cast<py::tuple>();
+    if (t.size() != 3) throw py::value_error("metadata: expected (kind, key, bytes) tuples");
+    const std::string kind = t[0].cast<std::string>();
+    int k = 0;
+    while (k < dcodec::kMetadataKinds && kind != kKindIds[k]) ++k;
+    if (k == dcodec::kMetadataKinds) {
+      throw py::value_error("metadata: unknown kind '" + kind + "' (icc, srgb, gama, chrm, cicp, exif, xmp, text)");
+    }
+    const std::string value = t[2].cast<py::bytes>();
+    m.items.push_back({static_cast<dcodec::MetadataKind>(k + 1), t[1].cast<std::string>(),
+                       std::vector<uint8_t>(value.begin(), value.end())});
+  }
+  return m;
+}
+
+py::list MetadataToPython(const dcodec::Metadata& m) {
+  py::list out;
+  for (const dcodec::MetadataItem& item : m.items) {
+    out.append(py::make_tuple(kKindIds[static_cast<int>(item.kind) - 1], item.key,
+                              py::bytes(reinterpret_cast<const char*>(item.value.data()), item.value.size())));
+  }
+  return out;
+}
 
 // dcodec.CorruptStreamError: damage (codec.h's kCorrupt).
 struct CorruptStream : std::runtime_error {
@@ -58,7 +91,7 @@ class Model {
   }
 
   py::bytes Encode(py::array_t<uint8_t, py::array::c_style | py::array::forcecast> image, int quality, bool lossless,
-                   double bpp, double psnr, int threads, uint64_t seed) const {
+                   double bpp, double psnr, int threads, uint64_t seed, const py::object& metadata) const {
     if (image.ndim() != 2 && image.ndim() != 3) throw py::value_error("encode: expected an H×W or H×W×C uint8 array");
     const int h = static_cast<int>(image.shape(0)), w = static_cast<int>(image.shape(1));
     const int c = image.ndim() == 3 ? static_cast<int>(image.shape(2)) : 1;
@@ -68,6 +101,7 @@ class Model {
     }
     dcodec::Image img(w, h, c);
     std::memcpy(img.data.data(), image.data(), img.data.size());
+    img.metadata = MetadataFromPython(metadata);
     dcodec::codec::EncodeOptions options;
     options.tiles.threads = threads;
     options.seed = seed;
@@ -82,7 +116,8 @@ class Model {
     return py::bytes(reinterpret_cast<const char*>(stream.data()), stream.size());
   }
 
-  py::array_t<uint8_t> Decode(py::bytes data, size_t max_bytes, int max_stages, int threads, bool salvage) const {
+  py::object Decode(py::bytes data, size_t max_bytes, int max_stages, int threads, bool salvage,
+                    bool with_metadata) const {
     std::string bytes = data;
     dcodec::codec::DecodeOptions options;
     options.max_bytes = max_bytes;
@@ -105,7 +140,8 @@ class Model {
                                    ? py::array_t<uint8_t>({img.height, img.width})
                                    : py::array_t<uint8_t>({img.height, img.width, img.channels});
     std::memcpy(out.mutable_data(), img.data.data(), img.data.size());
-    return out;
+    if (with_metadata) return py::make_tuple(out, MetadataToPython(img.metadata));
+    return std::move(out);
   }
 
  private:
@@ -135,26 +171,30 @@ PYBIND11_MODULE(dcodec, m) {
       .def(py::init<const std::string&>(), py::arg("path"))
       .def("encode", &Model::Encode, py::arg("image"), py::arg("quality") = 75, py::arg("lossless") = false,
            py::arg("bpp") = 0.0, py::arg("psnr") = 0.0, py::arg("threads") = 1, py::arg("seed") = 0,
+           py::arg("metadata") = py::none(),
            "Encode a uint8 array (H×W or H×W×C, C in 1..4) to .dcd bytes: quality 0..100 (PSNR 25 + 0.15 q dB, "
-           "100 lossless), or an exact bpp or psnr target, or lossless=True.")
+           "100 lossless), or an exact bpp or psnr target, or lossless=True. metadata: (kind, key, bytes) tuples "
+           "kept in the stream (kinds icc, srgb, gama, chrm, cicp, exif, xmp, text).")
       .def("decode", &Model::Decode, py::arg("data"), py::arg("max_bytes") = 0, py::arg("max_stages") = -1,
-           py::arg("threads") = 1, py::arg("salvage") = false,
-           "Decode .dcd bytes (or the stages complete within max_bytes) to a uint8 array. A damaged stream raises "
-           "CorruptStreamError, or with salvage=True gives the stages before the damage and a DamagedStreamWarning.");
+           py::arg("threads") = 1, py::arg("salvage") = false, py::arg("with_metadata") = false,
+           "Decode .dcd bytes (or the stages complete within max_bytes) to a uint8 array (with_metadata=True: "
+           "(array, [(kind, key, bytes), ...])). A damaged stream raises CorruptStreamError, or with salvage=True "
+           "gives the stages before the damage and a DamagedStreamWarning.");
   m.def(
       "encode",
       [](py::array_t<uint8_t, py::array::c_style | py::array::forcecast> image, int quality, bool lossless,
-         double bpp, double psnr, int threads, uint64_t seed) {
-        return DefaultModel().Encode(image, quality, lossless, bpp, psnr, threads, seed);
+         double bpp, double psnr, int threads, uint64_t seed, const py::object& metadata) {
+        return DefaultModel().Encode(image, quality, lossless, bpp, psnr, threads, seed, metadata);
       },
       py::arg("image"), py::arg("quality") = 75, py::arg("lossless") = false, py::arg("bpp") = 0.0,
-      py::arg("psnr") = 0.0, py::arg("threads") = 1, py::arg("seed") = 0, "Model.encode with the default model.");
+      py::arg("psnr") = 0.0, py::arg("threads") = 1, py::arg("seed") = 0, py::arg("metadata") = py::none(),
+      "Model.encode with the default model.");
   m.def(
       "decode",
-      [](py::bytes data, size_t max_bytes, int max_stages, int threads, bool salvage) {
-        return DefaultModel().Decode(data, max_bytes, max_stages, threads, salvage);
+      [](py::bytes data, size_t max_bytes, int max_stages, int threads, bool salvage, bool with_metadata) {
+        return DefaultModel().Decode(data, max_bytes, max_stages, threads, salvage, with_metadata);
       },
       py::arg("data"), py::arg("max_bytes") = 0, py::arg("max_stages") = -1, py::arg("threads") = 1,
-      py::arg("salvage") = false,
+      py::arg("salvage") = false, py::arg("with_metadata") = false,
       "Model.decode with the default model.");
 }

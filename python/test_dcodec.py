@@ -1,5 +1,5 @@
 """The Python module end to end with Debian's python3 and numpy: lossless roundtrip (RGB, grey, RGBA), quality
-encodes that shrink, prefixes by max_bytes, errors as exceptions."""
+encodes that shrink, prefixes by max_bytes, metadata, errors as exceptions."""
 import os
 import sys
 import unittest
@@ -44,6 +44,22 @@ class DcodecTest(unittest.TestCase):
         exact = self.model.encode(image, bpp=2.0)
         self.assertLessEqual(len(exact) * 8 / 1024, 2.0)
 
+    def test_metadata_comes_back(self):
+        image = smooth(16, 24, 3, 7)
+        items = [("icc", "test profile", bytes(range(256)) * 2), ("exif", "", b"II*\x00\x08\x00\x00\x00\x00\x00"),
+                 ("text", "Comment", "grüße".encode())]
+        data = self.model.encode(image, lossless=True, metadata=items)
+        self.assertGreater(len(data), len(self.model.encode(image, lossless=True)))
+        back, metadata = self.model.decode(data, with_metadata=True)
+        np.testing.assert_array_equal(back, image)
+        self.assertEqual(metadata, items)
+        _, none = self.model.decode(self.model.encode(image, quality=50), with_metadata=True)
+        self.assertEqual(none, [])
+        with self.assertRaises(ValueError):
+            self.model.encode(image, metadata=[("colour", "", b"")])
+        with self.assertRaises(ValueError):
+            self.model.encode(image, metadata=[("icc", "")])
+
     def test_errors_are_exceptions(self):
         with self.assertRaises(ValueError):
             self.model.decode(b"not a stream")
@@ -56,7 +72,7 @@ class DcodecTest(unittest.TestCase):
         os.environ.setdefault("DCODEC_MODEL", MODEL)
         image = smooth(16, 16, 3, 5)
         np.testing.assert_array_equal(dcodec.decode(dcodec.encode(image, lossless=True)), image)
-        self.assertEqual(dcodec.FORMAT_VERSION, 5)
+        self.assertEqual(dcodec.FORMAT_VERSION, 6)
 
     def test_damage_is_an_error_and_a_cut_is_a_prefix(self):
         image = smooth(16, 16, 3, 6)

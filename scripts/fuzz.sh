@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets of fuzz/ (clang, ASan + UBSan) into build-fuzz/ and runs each on its corpus.
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     default: 20 s for each of fuzz_container fuzz_entropy fuzz_png
+#                                             fuzz_jpeg fuzz_pnm fuzz_metadata
 # SECONDS = 0 runs without a time limit (give -runs=N in FUZZ_FLAGS). Extra libFuzzer flags: FUZZ_FLAGS, e.g.
 #   FUZZ_FLAGS=-runs=10000000 scripts/fuzz.sh 0 fuzz_entropy
 # One worker, one target at a time, at low priority. New inputs go to build-fuzz/corpus/<target> (the committed
@@ -11,7 +12,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 seconds="${1:-20}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(fuzz_container fuzz_entropy fuzz_png)
+[ ${#targets[@]} -eq 0 ] && targets=(fuzz_container fuzz_entropy fuzz_png fuzz_jpeg fuzz_pnm fuzz_metadata)
 build="${DCODEC_FUZZ_BUILD_DIR:-$root/build-fuzz}"
 
 cxx=""

@@ -23,6 +23,8 @@
 
 #include "cli/exit_codes.h"
 #include "datasets/jpeg_writer_for_test.h"
+#include "datasets/metadata_for_test.h"
+#include "datasets/png.h"
 
 #ifndef DCODEC_BIN
 #error "DCODEC_BIN must name the dcodec binary"
@@ -383,7 +385,7 @@ TEST_F(CliTest, ExistingOutputNeedsForce) {
   EXPECT_EQ(Slurp(png), "precious");
 
   EXPECT_EXIT_CODE(Encode(Png("rgb16x16"), out, {"-f"}), kExitOk);
-  EXPECT_EQ(Slurp(out).substr(0, 1), "\xD8");
+  EXPECT_EQ(Slurp(out).substr(0, 1), "\xDE");
   EXPECT_EXIT_CODE(Decode(out, png, {"--force"}), kExitOk);
   EXPECT_EQ(Slurp(png).substr(1, 3), "PNG");
   EXPECT_EQ(Files(), (std::set<std::string>{"out.dcd", "out.png"}));
@@ -724,6 +726,111 @@ TEST_F(CliTest, DecodeOutputFormatFromExtensionOrFlag) {
   Result pgm = Decode(Path("a.dcd"), Path("a.pgm"));
   EXPECT_EXIT_CODE(pgm, kExitUsage);
   EXPECT_NE(pgm.err.find("PGM holds grey"), std::string::npos) << pgm.err;
+  EXPECT_EQ(Files(), made);
+}
+
+// Metadata (format 6): a PNG's colour profile, colour chunks, EXIF, XMP and text come back from a lossless stream
+// exactly (the decoded PNG encodes to the same stream); PNM cannot hold them (a warning, "lossless pixels");
+// --strip leaves them out and says so; info lists them; --auto-orient turns the pixels upright.
+TEST_F(CliTest, MetadataIsKeptListedStrippedAndOriented) {
+  Image tagged = CliPattern(16, 12, 3);
+  tagged.metadata = MakeMetadataForTest();
+  ASSERT_TRUE(WritePng(Path("in.png"), tagged, false).ok());
+  Result enc = Encode(Path("in.png"), Path("a.dcd"));
+  EXPECT_EXIT_CODE(enc, kExitOk);
+  EXPECT_NE(enc.err.find("bpp): lossless\n"), std::string::npos) << enc.err;
+  EXPECT_NE(enc.err.find("metadata kept: ICC profile, gAMA, cHRM, cICP, EXIF, XMP, 2 text items"), std::string::npos)
+      << enc.err;
+  EXPECT_EXIT_CODE(Decode(Path("a.dcd"), Path("a.png")), kExitOk);
+  EXPECT_EXIT_CODE(Encode(Path("a.png"), Path("b.dcd")), kExitOk);
+  EXPECT_EQ(Slurp(Path("b.dcd")), Slurp(Path("a.dcd")));
+  auto back = ReadPng(Path("a.png"), ImageReadOptions{false, false, /*keep_metadata=*/true});
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, tagged);
+  // PPM: the pixels, a warning naming what is lost.
+  Result ppm = Decode(Path("a.dcd"), Path("a.ppm"));
+  EXPECT_EXIT_CODE(ppm, kExitOk);
+  EXPECT_NE(ppm.err.find("cannot hold the stream's metadata (ICC profile"), std::string::npos) << ppm.err;
+  EXPECT_NE(ppm.err.find("read as sRGB"), std::string::npos) << ppm.err;
+  EXPECT_NE(ppm.err.find(": lossless pixels (the metadata not written)"), std::string::npos) << ppm.err;
+  EXPECT_EQ(Slurp(Path("a.ppm")), PnmBytes(CliPattern(16, 12, 3)));
+  // info lists the items and their cost.
+  Result info = Run({"info", Path("a.dcd"), "--model", kModel});
+  EXPECT_EXIT_CODE(info, kExitOk);
+  EXPECT_NE(info.out.find("metadata ("), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("ICC profile \"Test profile\": 600 bytes"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("orientation 6"), std::string::npos) << info.out;
+  Result json = Run({"info", Path("a.dcd"), "--json", "--model", kModel});
+  auto j = nlohmann::json::parse(json.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << json.out;
+  EXPECT_EQ(j["metadata"].size(), 8u);
+  EXPECT_GT(j["metadata_bytes"].get<size_t>(), 600u);
+  EXPECT_EQ(j["stages"][1]["metadata_bytes"], j["metadata_bytes"]);
+  // --strip: the pixels alone, and the message says the colours are not kept.
+  Result stripped = Encode(Path("in.png"), Path("s.dcd"), {"--strip"});
+  EXPECT_EXIT_CODE(stripped, kExitOk);
+  EXPECT_NE(stripped.err.find("lossless pixels, but not their colours: the ICC profile"), std::string::npos)
+      << stripped.err;
+  EXPECT_LT(Slurp(Path("s.dcd")).size() + 600, Slurp(Path("a.dcd")).size());
+  WriteBytes(Path("plain.ppm"), PnmBytes(CliPattern(16, 12, 3)));
+  EXPECT_EXIT_CODE(Encode(Path("plain.ppm"), Path("p.dcd")), kExitOk);
+  EXPECT_EQ(Slurp(Path("s.dcd")), Slurp(Path("p.dcd")));
+  Result none = Run({"info", Path("s.dcd"), "--model", kModel});
+  EXPECT_NE(none.out.find("metadata: none"), std::string::npos) << none.out;
+  // --auto-orient: EXIF orientation 6 (rotated 90° clockwise) turns 16x12 into 12x16, orientation 1 kept.
+  Result oriented = Encode(Path("in.png"), Path("o.dcd"), {"--auto-orient"});
+  EXPECT_EXIT_CODE(oriented, kExitOk);
+  EXPECT_NE(oriented.err.find("lossless (turned upright: EXIF orientation 6)"), std::string::npos) << oriented.err;
+  EXPECT_EXIT_CODE(Decode(Path("o.dcd"), Path("o.ppm")), kExitOk);
+  EXPECT_EQ(Slurp(Path("o.ppm")).substr(0, 13), "P6\n12 16\n255\n");
+  Result upright = Run({"info", Path("o.dcd"), "--model", kModel});
+  EXPECT_NE(upright.out.find("orientation 1"), std::string::npos) << upright.out;
+}
+
+// Several inputs with --out-dir: the streams are the single-file ones, a bad file fails alone and is named, the
+// exit code is its class; decode likewise. Usage errors for -o with several inputs and for clashing names.
+TEST_F(CliTest, BatchesWriteEveryGoodFileAndNameTheBadOnes) {
+  WriteBytes(Path("c.ppm"), PnmBytes(CliPattern(16, 12, 3)));
+  WriteBytes(Path("junk.png"), "not an image at all");
+  const std::vector<std::string> inputs = {Png("rgb16x16"), Path("junk.png"), Png("grey9x7"), Path("c.ppm")};
+  std::vector<std::string> args = {"encode"};
+  args.insert(args.end(), inputs.begin(), inputs.end());
+  for (const char* a : {"--out-dir", "", "--model", "", "--stages", "2", "--tile", "16", "--lossless", "--threads",
+                        "2"}) {
+    args.push_back(a);
+  }
+  args[inputs.size() + 2] = Path("out");
+  args[inputs.size() + 4] = kModel;
+  Result batch = Run(args);
+  EXPECT_EXIT_CODE(batch, kExitInvalidInput);
+  EXPECT_NE(batch.err.find("1 of 4 files failed: " + Path("junk.png")), std::string::npos) << batch.err;
+  EXPECT_NE(batch.err.find(Path("junk.png") + ": not a PNG, JPEG or PNM image"), std::string::npos) << batch.err;
+  EXPECT_NE(batch.err.find(Path("c.ppm") + " -> " + Path("out/c.dcd") + ": Compressed to"), std::string::npos)
+      << batch.err;
+  EXPECT_EQ(ListDir(Path("out")), (std::set<std::string>{"rgb16x16.dcd", "grey9x7.dcd", "c.dcd"}));
+  for (const char* name : {"rgb16x16", "grey9x7"}) {
+    EXPECT_EXIT_CODE(Encode(Png(name), Path(std::string(name) + ".dcd")), kExitOk);
+    EXPECT_EQ(Slurp(Path("out/" + std::string(name) + ".dcd")), Slurp(Path(std::string(name) + ".dcd"))) << name;
+  }
+  // Decode them all to PPM/PGM by --format; the pictures are the single-file decodes.
+  Result pictures = Run({"decode", Path("out/rgb16x16.dcd"), Path("out/c.dcd"), "--out-dir", Path("pics"), "--format",
+                         "ppm", "--model", kModel});
+  EXPECT_EXIT_CODE(pictures, kExitOk);
+  EXPECT_EQ(ListDir(Path("pics")), (std::set<std::string>{"rgb16x16.ppm", "c.ppm"}));
+  EXPECT_EQ(Slurp(Path("pics/c.ppm")), Slurp(Path("c.ppm")));
+  // Run again: the existing outputs need -f, each named; nothing is overwritten.
+  Result again = Run({"decode", Path("out/rgb16x16.dcd"), Path("out/c.dcd"), "--out-dir", Path("pics"), "--format",
+                      "ppm", "--model", kModel});
+  EXPECT_EXIT_CODE(again, kExitUsage);
+  EXPECT_NE(again.err.find("2 of 2 files failed"), std::string::npos) << again.err;
+  EXPECT_EQ(Slurp(Path("pics/c.ppm")), Slurp(Path("c.ppm")));
+  // Usage errors, nothing written.
+  const auto made = Files();
+  EXPECT_EXIT_CODE(Run({"encode", Png("rgb16x16"), Png("grey9x7"), "-o", Path("x.dcd"), "--model", kModel}),
+                   kExitUsage);
+  Result clash = Run({"encode", Png("rgb16x16"), Path("rgb16x16.png"), "--out-dir", Path("o2"), "--model", kModel});
+  EXPECT_EXIT_CODE(clash, kExitUsage);
+  EXPECT_NE(clash.err.find("would both write"), std::string::npos) << clash.err;
   EXPECT_EQ(Files(), made);
 }
 

@@ -13,6 +13,7 @@
 #include "codec/entropy_model.h"
 #include "codec/rate_control.h"
 #include "codec/stage_coder.h"
+#include "datasets/metadata_for_test.h"
 #include "model/diffusion.h"
 #include "model/model_file.h"
 #include "tests/test_models.h"
@@ -31,6 +32,20 @@ Image RandomSmoothImage(int w, int h, int channels, uint64_t seed) {
         image.at(x, y, c) = static_cast<uint8_t>(std::clamp(v, 0.0, 255.0));
       }
   return image;
+}
+
+// The same pixels (Image's == compares the metadata too).
+bool SamePixels(const Image& a, const Image& b) {
+  return a.width == b.width && a.height == b.height && a.channels == b.channels && a.data == b.data;
+}
+
+// Small metadata for the streams every bit of which is flipped: an EXIF block and a comment.
+Metadata SmallMetadata() {
+  Metadata m;
+  m.items.push_back({MetadataKind::kExif, "", MakeExifForTest(6)});
+  const std::string text = "dcodec test";
+  m.items.push_back({MetadataKind::kText, "Comment", std::vector<uint8_t>(text.begin(), text.end())});
+  return m;
 }
 
 // The bytes of v as a LEB128 varint (the header's file length).
@@ -88,6 +103,66 @@ TEST_F(CodecE2ETest, LosslessRoundtripRgbGreyOddSizes) {
     EXPECT_TRUE(dec->exact);
     EXPECT_EQ(dec->image, image) << w << "x" << h << "x" << c;
   }
+}
+
+// Format 6 carries the image's metadata (every kind, a 600-byte ICC profile among them) after stage 1, compressed:
+// the whole stream gives the exact input, metadata included; a prefix that ends at stage 1 has the first preview
+// without it, stage 2's prefix has it; the section costs its compressed bytes and a few bits.
+TEST_F(CodecE2ETest, MetadataComesBackWithTheStagesAfterTheFirst) {
+  auto codec = Load(*model_path_);
+  for (int c : {1, 3, 4}) {
+    SCOPED_TRACE(c);
+    Image image = RandomSmoothImage(19, 13, c, 40 + c);
+    auto bare = codec->Encode(image, SmallOptions());
+    ASSERT_TRUE(bare.ok()) << bare.status().ToString();
+    EXPECT_EQ(bare->metadata_bytes, 0u);
+    image.metadata = MakeMetadataForTest();
+    auto enc = codec->Encode(image, SmallOptions());
+    ASSERT_TRUE(enc.ok()) << enc.status().ToString();
+    ASSERT_EQ(enc->stages.size(), 5u);
+    EXPECT_GT(enc->metadata_bytes, 100u);
+    EXPECT_LT(enc->metadata_bytes, image.metadata.payload_bytes());
+    // The same stages, the section in between: its bytes and a few bits (words round, the header's length may
+    // take a byte more and the final state 4 to 8 bytes).
+    EXPECT_LE(enc->stages[0].prefix_bytes, bare->stages[0].prefix_bytes + 5);
+    EXPECT_GE(enc->stream.size() + 4, bare->stream.size() + enc->metadata_bytes);
+    EXPECT_LE(enc->stream.size(), bare->stream.size() + enc->metadata_bytes + 12);
+    auto dec = codec->Decode(enc->stream.data(), enc->stream.size(), {});
+    ASSERT_TRUE(dec.ok()) << dec.status().ToString();
+    EXPECT_TRUE(dec->exact);
+    EXPECT_TRUE(dec->metadata_read);
+    EXPECT_EQ(dec->metadata_bytes, enc->metadata_bytes);
+    EXPECT_EQ(dec->image, image);
+    auto plain = codec->Decode(bare->stream.data(), bare->stream.size(), {});
+    ASSERT_TRUE(plain.ok());
+    EXPECT_TRUE(plain->metadata_read);
+    EXPECT_EQ(plain->metadata_bytes, 0u);
+    EXPECT_TRUE(plain->image.metadata.empty());
+    DecodeOptions o;
+    o.max_bytes = enc->stages[0].prefix_bytes;
+    auto first = codec->Decode(enc->stream.data(), enc->stream.size(), o);
+    ASSERT_TRUE(first.ok()) << first.status().ToString();
+    EXPECT_EQ(first->stages_decoded, 1);
+    EXPECT_FALSE(first->metadata_read);
+    EXPECT_TRUE(first->image.metadata.empty());
+    o.max_bytes = enc->stages[1].prefix_bytes;
+    auto second = codec->Decode(enc->stream.data(), enc->stream.size(), o);
+    ASSERT_TRUE(second.ok()) << second.status().ToString();
+    EXPECT_EQ(second->stages_decoded, 2);
+    EXPECT_TRUE(second->metadata_read);
+    EXPECT_EQ(second->image.metadata, image.metadata);
+    // The lossy stages are the metadata-free stream's.
+    DecodeOptions three;
+    three.max_stages = 3;
+    EXPECT_TRUE(SamePixels(codec->Decode(enc->stream.data(), enc->stream.size(), three)->image,
+                           codec->Decode(bare->stream.data(), bare->stream.size(), three)->image));
+  }
+  // Over the limits: refused, naming them.
+  Image big = RandomSmoothImage(8, 8, 3, 1);
+  for (size_t i = 0; i <= kMaxMetadataItems; ++i) big.metadata.items.push_back({MetadataKind::kText, "k", {}});
+  auto refused = codec->Encode(big, SmallOptions());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument) << refused.status().ToString();
 }
 
 TEST_F(CodecE2ETest, EveryPrefixDecodesAndRealBytesMatchIdeal) {
@@ -379,6 +454,13 @@ std::vector<SmallStream> SmallStreams(const Codec& codec, const EncodeOptions& b
   Image flat(8, 8, 3);
   std::fill(flat.data.begin(), flat.data.end(), 77);
   add("pixels alone", flat, lossless);
+  // Format 6's metadata section: after stage 1's check, or in a one-stage stream before the final check.
+  Image tagged = RandomSmoothImage(8, 8, 3, 9);
+  tagged.metadata = SmallMetadata();
+  add("lossless with metadata", tagged, lossless);
+  add("lossy with metadata", tagged, gaussian_end);
+  flat.metadata = SmallMetadata();
+  add("pixels alone with metadata", flat, lossless);
   return out;
 }
 
@@ -438,6 +520,8 @@ TEST_F(CodecE2ETest, EveryTruncationIsAPrefixWithOnePicture) {
       by_stage.push_back(dec->image);
     }
     if (std::isinf(stages.back().psnr)) EXPECT_EQ(by_stage.back(), s.image);
+    EXPECT_EQ(by_stage.back().metadata, s.image.metadata);
+    bool metadata_seen = false;
     for (size_t size = s.encoded.header_bytes; size < stream.size(); ++size) {
       size_t complete = 0;
       while (complete < stages.size() && stages[complete].prefix_bytes <= size) ++complete;
@@ -447,13 +531,18 @@ TEST_F(CodecE2ETest, EveryTruncationIsAPrefixWithOnePicture) {
       ASSERT_EQ(dec->stages_decoded, static_cast<int>(complete)) << size << " bytes";
       ASSERT_FALSE(dec->exact);
       ASSERT_EQ(dec->data_bytes, size);
-      ASSERT_EQ(dec->image, by_stage[complete]) << size << " bytes";
+      ASSERT_TRUE(SamePixels(dec->image, by_stage[complete])) << size << " bytes";
+      // The metadata comes back with the prefixes that hold all of its section, whole, and only with them.
+      ASSERT_EQ(dec->image.metadata, dec->metadata_read ? s.image.metadata : Metadata{}) << size << " bytes";
+      if (dec->metadata_read) ASSERT_GE(complete, 1u);
+      ASSERT_TRUE(!metadata_seen || dec->metadata_read) << size << " bytes";
+      metadata_seen = dec->metadata_read;
       DecodeOptions o;
       o.max_bytes = size;
       auto within = codec->Decode(stream.data(), stream.size(), o);
       ASSERT_TRUE(within.ok()) << within.status().ToString();
       ASSERT_EQ(within->stages_decoded, static_cast<int>(complete));
-      ASSERT_EQ(within->image, by_stage[complete]) << size << " bytes";
+      ASSERT_EQ(within->image, dec->image) << size << " bytes";
     }
     // Salvage: a flipped bit in the last stage's payload shows the stages before it, as their prefix does.
     if (stages.size() >= 2) {
@@ -468,7 +557,7 @@ TEST_F(CodecE2ETest, EveryTruncationIsAPrefixWithOnePicture) {
       EXPECT_EQ(salvaged->damage.code(), StatusCode::kCorrupt);
       EXPECT_EQ(salvaged->damage.message(), refused.status().message());
       ASSERT_LT(salvaged->stages_decoded, static_cast<int>(stages.size()));
-      EXPECT_EQ(salvaged->image, by_stage[salvaged->stages_decoded]);
+      EXPECT_TRUE(SamePixels(salvaged->image, by_stage[salvaged->stages_decoded]));
     }
   }
 }

@@ -16,6 +16,7 @@
 #include "bitstream/checksum.h"
 #include "bitstream/container.h"
 #include "codec/codec.h"
+#include "datasets/metadata_for_test.h"
 #include "datasets/png.h"
 #include "tests/test_models.h"
 
@@ -44,6 +45,24 @@ EncodeOptions GoldenOptions() {
   o.tiles = {16, 4, 1};
   o.seed = 7;
   return o;
+}
+
+// What meta_rgb16x16.dcd carries: a colour profile, EXIF with orientation 6, and a text item.
+Metadata GoldenMetadata() {
+  Metadata m;
+  m.items.push_back({MetadataKind::kIcc, "golden", MakeIccProfileForTest("RGB ", 7)});
+  m.items.push_back({MetadataKind::kExif, "", MakeExifForTest(6)});
+  const std::string text = "a golden stream";
+  m.items.push_back({MetadataKind::kText, "Title", std::vector<uint8_t>(text.begin(), text.end())});
+  return m;
+}
+
+Image GoldenImageWithMetadata() {
+  auto png = ReadPng(kDir + "/png/rgb16x16.png");
+  EXPECT_TRUE(png.ok()) << png.status().ToString();
+  Image image = png.ok() ? *png : Image();
+  image.metadata = GoldenMetadata();
+  return image;
 }
 
 // streams.txt: one valid stream per line: file width height channels stages_decoded exact pixels_xxh64 (hex).
@@ -117,6 +136,28 @@ TEST_F(GoldenTest, LosslessStreamsReproduceTheirPng) {
   }
 }
 
+// Format 6's metadata: the whole stream gives it back with the PNG's pixels; the prefix of stage 1 alone has none.
+TEST_F(GoldenTest, MetadataStreamGivesBackItsMetadata) {
+  std::vector<uint8_t> stream = ReadGolden("meta_rgb16x16.dcd");
+  auto dec = codec_->Decode(stream.data(), stream.size(), {});
+  ASSERT_TRUE(dec.ok()) << dec.status().ToString();
+  EXPECT_TRUE(dec->exact);
+  EXPECT_TRUE(dec->metadata_read);
+  EXPECT_EQ(dec->image, GoldenImageWithMetadata());
+  std::vector<uint8_t> first = ReadGolden("meta_rgb16x16_stage1.dcd");
+  auto prefix = codec_->Decode(first.data(), first.size(), {});
+  ASSERT_TRUE(prefix.ok()) << prefix.status().ToString();
+  EXPECT_EQ(prefix->stages_decoded, 1);
+  EXPECT_FALSE(prefix->metadata_read);
+  EXPECT_TRUE(prefix->image.metadata.empty());
+  // Format 5 streams have no section: nothing read, no metadata.
+  std::vector<uint8_t> v5 = ReadGolden("v5_rgb16x16.dcd");
+  auto old = codec_->Decode(v5.data(), v5.size(), {});
+  ASSERT_TRUE(old.ok()) << old.status().ToString();
+  EXPECT_FALSE(old->metadata_read);
+  EXPECT_TRUE(old->exact);
+}
+
 // The encoder still writes the committed bytes: a change here is a format (or model-evaluation) change.
 TEST_F(GoldenTest, EncoderReproducesGoldenStreams) {
   for (const char* name : {"rgb16x16", "grey9x7"}) {
@@ -127,6 +168,9 @@ TEST_F(GoldenTest, EncoderReproducesGoldenStreams) {
     ASSERT_TRUE(enc.ok()) << enc.status().ToString();
     EXPECT_EQ(enc->stream, ReadGolden(std::string(name) + ".dcd"));
   }
+  auto enc = codec_->Encode(GoldenImageWithMetadata(), GoldenOptions());
+  ASSERT_TRUE(enc.ok()) << enc.status().ToString();
+  EXPECT_EQ(enc->stream, ReadGolden("meta_rgb16x16.dcd"));
 }
 
 // The header of a real codec stream: fields as written, and parse -> serialize is the identity.
@@ -144,7 +188,7 @@ TEST_F(GoldenTest, HeaderOfGoldenStreamRoundtrips) {
   EXPECT_EQ(h.params.tile_margin, 4u);
   EXPECT_EQ(h.params.chain_stages, 2u);
   EXPECT_EQ(h.params.gaussian_stages, 1u);
-  EXPECT_EQ(h.version, 5);
+  EXPECT_EQ(h.version, 6);
   EXPECT_EQ(parsed->stream_bytes(), stream.size());
   EXPECT_EQ(h.stages, 3u);
   auto again = bitstream::SerializeHeader(h);
@@ -177,6 +221,8 @@ TEST_F(GoldenTest, BrokenStreamsAreRefusedWithTheirReason) {
       {"broken/length_too_long.dcd", StatusCode::kCorrupt, "the header is damaged"},
       {"broken/length_not_whole_words.dcd", StatusCode::kInvalidInput, "whole 32-bit words"},
       {"broken/other_model.dcd", StatusCode::kModelMismatch, "made with another model"},
+      // A flipped bit in meta_rgb16x16.dcd's metadata section: the check after it (stage 2's) fails.
+      {"broken/damaged_metadata.dcd", StatusCode::kCorrupt, "stage 2 (t=10)"},
   };
   for (const Broken& b : kBroken) {
     SCOPED_TRACE(b.file);
@@ -263,9 +309,19 @@ TEST(GoldenGenerator, DISABLED_RegenerateGoldenFiles) {
       add("rgb16x16_cut.dcd", std::vector<uint8_t>(s.begin(), s.end() - 1));
     }
   }
-  // Format 3 and 4 streams (written by the encoders before format 5, kept as they were) must still decode.
+  // Format 6 with metadata, and its prefix of stage 1 (which ends before the metadata).
+  auto tagged = (*codec)->Encode(GoldenImageWithMetadata(), GoldenOptions());
+  ASSERT_TRUE(tagged.ok()) << tagged.status().ToString();
+  const std::vector<uint8_t>& m = tagged->stream;
+  add("meta_rgb16x16.dcd", m);
+  add("meta_rgb16x16_stage1.dcd", std::vector<uint8_t>(m.begin(), m.begin() + tagged->stages[0].prefix_bytes));
+  std::vector<uint8_t> damaged = m;
+  damaged[tagged->stages[0].prefix_bytes + tagged->metadata_bytes / 2] ^= 0x08;  // inside the section
+  WriteOrDie("broken/damaged_metadata.dcd", damaged);
+  // Format 3, 4 and 5 streams (written by earlier encoders, kept as they were) must still decode.
   for (const char* legacy : {"v3_rgb16x16.dcd", "v3_rgb16x16_prefix.dcd", "v3_grey9x7.dcd", "v4_rgb16x16.dcd",
-                             "v4_rgb16x16_prefix.dcd", "v4_grey9x7.dcd", "v4_grey9x7_prefix.dcd"}) {
+                             "v4_rgb16x16_prefix.dcd", "v4_grey9x7.dcd", "v4_grey9x7_prefix.dcd", "v5_rgb16x16.dcd",
+                             "v5_rgb16x16_prefix.dcd", "v5_grey9x7.dcd", "v5_grey9x7_prefix.dcd"}) {
     add(legacy, ReadGolden(legacy));
   }
   const std::string text = manifest.str();

@@ -82,6 +82,55 @@ int main(int argc, char** argv) {
     if (lossless) failures += check_damage_and_prefixes(model, stream, size, stages);
     dcodec_free(stream);
   }
+  /* Metadata comes back with the pixels: a colour profile's bytes and a text item. */
+  {
+    uint8_t profile[300];
+    for (int i = 0; i < (int)sizeof(profile); ++i) profile[i] = (uint8_t)(i * 13 + 1);
+    const char* text = "made by example.c";
+    dcodec_metadata* in = dcodec_metadata_new();
+    dcodec_metadata* out = dcodec_metadata_new();
+    if (dcodec_metadata_add(in, DCODEC_METADATA_ICC, "test profile", profile, sizeof(profile)) != DCODEC_OK ||
+        dcodec_metadata_add(in, DCODEC_METADATA_TEXT, "Comment", (const uint8_t*)text, strlen(text)) != DCODEC_OK) {
+      fprintf(stderr, "metadata: %s\n", dcodec_last_error());
+      return 1;
+    }
+    if (dcodec_metadata_add(in, 99, "", NULL, 0) != DCODEC_INVALID_ARGUMENT) failures++;
+    eo.lossless = 1;
+    eo.metadata = in;
+    uint8_t* stream;
+    size_t size;
+    if (dcodec_encode(model, rgb, W, H, 3, &eo, &stream, &size) != DCODEC_OK) {
+      fprintf(stderr, "encode with metadata: %s\n", dcodec_last_error());
+      return 1;
+    }
+    dcodec_decode_options o;
+    dcodec_decode_options_init(&o);
+    o.metadata = out;
+    uint8_t* pixels;
+    int w, h, c, exact, stages;
+    if (dcodec_decode(model, stream, size, &o, &pixels, &w, &h, &c, &exact, &stages) != DCODEC_OK) {
+      fprintf(stderr, "decode with metadata: %s\n", dcodec_last_error());
+      return 1;
+    }
+    int kind;
+    const char* key;
+    const uint8_t* value;
+    size_t value_size;
+    if (dcodec_metadata_count(out) != 2 || !exact) failures++;
+    if (dcodec_metadata_get(out, 0, &kind, &key, &value, &value_size) != DCODEC_OK || kind != DCODEC_METADATA_ICC ||
+        strcmp(key, "test profile") != 0 || value_size != sizeof(profile) || memcmp(value, profile, value_size))
+      failures++;
+    if (dcodec_metadata_get(out, 1, &kind, &key, &value, &value_size) != DCODEC_OK || kind != DCODEC_METADATA_TEXT ||
+        value_size != strlen(text) || memcmp(value, text, value_size))
+      failures++;
+    if (dcodec_metadata_get(out, 2, &kind, &key, &value, &value_size) != DCODEC_INVALID_ARGUMENT) failures++;
+    printf("with metadata: %zu bytes, %zu items back\n", size, dcodec_metadata_count(out));
+    dcodec_free(pixels);
+    dcodec_free(stream);
+    dcodec_metadata_free(in);
+    dcodec_metadata_free(out);
+    eo.metadata = NULL;
+  }
   /* A damaged stream is an error with a message, not a picture. */
   uint8_t junk[16] = {0xd3, 1, 2, 3};
   uint8_t* pixels;

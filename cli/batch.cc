@@ -1,0 +1,84 @@
+#include "cli/batch.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <thread>
+
+namespace dcodec::cli {
+
+StatusOr<std::vector<std::string>> BatchOutputs(const std::vector<std::string>& inputs, const std::string& dir,
+                                                const std::string& ext) {
+  std::vector<std::string> outputs;
+  std::map<std::string, std::string> seen;  // output -> the input that writes it
+  for (const std::string& in : inputs) {
+    if (in == "-") return InvalidArgument("--out-dir: standard input (-) has no file name to write under DIR");
+    const size_t slash = in.find_last_of('/');
+    std::string name = slash == std::string::npos ? in : in.substr(slash + 1);
+    const size_t dot = name.find_last_of('.');
+    if (dot != std::string::npos && dot > 0) name.resize(dot);
+    if (name.empty()) return InvalidArgument(in + ": no file name to write under --out-dir");
+    std::string out = dir + "/" + name + "." + ext;
+    auto [it, fresh] = seen.emplace(out, in);
+    if (!fresh) return InvalidArgument(it->second + " and " + in + " would both write " + out);
+    outputs.push_back(std::move(out));
+  }
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) == 0) {
+    if (!S_ISDIR(st.st_mode)) return InvalidArgument("--out-dir " + dir + ": is not a directory");
+  } else if (::mkdir(dir.c_str(), 0777) != 0) {
+    return IoError(dir + ": cannot create the directory");
+  }
+  return outputs;
+}
+
+BatchPlan PlanBatch(int threads, size_t files) {
+  BatchPlan plan;
+  threads = std::max(1, threads);
+  plan.parallel_files = static_cast<int>(std::max<size_t>(1, std::min<size_t>(threads, files)));
+  plan.threads_per_file = std::max(1, threads / plan.parallel_files);
+  return plan;
+}
+
+std::vector<Status> RunBatch(size_t n, const BatchPlan& plan, const std::function<Status(size_t)>& job,
+                             const std::function<void(size_t, const Status&)>& done) {
+  std::vector<Status> results(n);
+  std::atomic<size_t> next{0};
+  std::mutex done_mutex;
+  auto worker = [&] {
+    for (size_t i = next++; i < n; i = next++) {
+      Status s;
+      try {
+        s = job(i);
+      } catch (const std::exception& e) {
+        s = Internal(e.what());
+      }
+      results[i] = s;
+      std::lock_guard<std::mutex> lock(done_mutex);
+      done(i, s);
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int w = 1; w < plan.parallel_files; ++w) pool.emplace_back(worker);
+  worker();
+  for (std::thread& t : pool) t.join();
+  return results;
+}
+
+Status BatchStatus(const std::vector<std::string>& inputs, const std::vector<Status>& results) {
+  std::string failed;
+  size_t count = 0;
+  StatusCode code = StatusCode::kOk;
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (results[i].ok()) continue;
+    if (count++ == 0) code = results[i].code();
+    failed += (failed.empty() ? "" : ", ") + inputs[i];
+  }
+  if (count == 0) return Status::Ok();
+  return Status(code, std::to_string(count) + " of " + std::to_string(results.size()) + " files failed: " + failed);
+}
+
+}  // namespace dcodec::cli
