@@ -61,11 +61,34 @@ void ExpectSameHeader(const StreamHeader& a, const StreamHeader& b) {
 TEST(ContainerTest, WorkedExampleFromTheHeader) {
   auto bytes = SerializeHeader(ExampleHeader());
   ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
-  EXPECT_EQ(*bytes, (std::vector<uint8_t>{0xd8, 0x85, 0x01, 0x6c, 0x03, 0x01, 0x08}));
+  EXPECT_EQ(*bytes, (std::vector<uint8_t>{0xde, 0x85, 0x01, 0x6c, 0x03, 0x01, 0x08}));
   auto parsed = ParseHeader(bytes->data(), bytes->size());
   ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
   EXPECT_TRUE(parsed->header.has_length());
+  EXPECT_TRUE(parsed->header.has_metadata());
+  EXPECT_EQ(parsed->header.version, 6);
   EXPECT_EQ(parsed->stream_bytes(), 133u);
+}
+
+// Format 5 (0xD8) is format 6's header without the metadata section in the stream: read, and written back as it was.
+TEST(ContainerTest, Format5IsReadAndWrittenBackAsItWas) {
+  const std::vector<uint8_t> v5_bytes = {0xd8, 0x85, 0x01, 0x6c, 0x03, 0x01, 0x08};
+  auto v5 = ParseHeader(v5_bytes.data(), v5_bytes.size());
+  ASSERT_TRUE(v5.ok()) << v5.status().ToString();
+  EXPECT_EQ(v5->header.version, 5);
+  EXPECT_TRUE(v5->header.has_length());
+  EXPECT_FALSE(v5->header.has_metadata());
+  EXPECT_EQ(v5->stream_bytes(), 133u);
+  auto again = SerializeHeader(v5->header);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(*again, v5_bytes);
+  // No single bit flip of the current magic gives an older readable one.
+  for (int bit = 0; bit < 8; ++bit) {
+    const uint8_t flipped = static_cast<uint8_t>(kMagic ^ (1u << bit));
+    EXPECT_NE(flipped, kMagicV5);
+    EXPECT_NE(flipped, kMagicV4);
+    EXPECT_NE(flipped, kMagicV3);
+  }
 }
 
 // Format 5's file length counts its own varint (SerializeHeaderFor), must hold the header, the state and whole
@@ -81,13 +104,13 @@ TEST(ContainerTest, Format5CarriesTheFileLength) {
   }
   h.file_bytes = kMaxFileBytes + 1;
   EXPECT_FALSE(SerializeHeader(h).ok());
-  EXPECT_EQ(ParseCode({0xd8, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 0x6c, 3, 1, 8}),
+  EXPECT_EQ(ParseCode({0xde, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 0x6c, 3, 1, 8}),
             StatusCode::kInvalidInput);                                                 // over 7 bytes
-  EXPECT_EQ(ParseCode({0xd8, 0x85, 0x81, 0x00, 0x6c, 3, 1, 8}), StatusCode::kInvalidInput);  // not minimal
-  EXPECT_EQ(ParseCode({0xd8, 0x86, 0x01, 0x6c, 3, 1, 8}), StatusCode::kInvalidInput);  // 134: no whole words
-  EXPECT_TRUE(ParseHeader(std::vector<uint8_t>{0xd8, 0x0c, 0x6c, 3, 1, 8}.data(), 6).ok());  // 12: no words
-  EXPECT_EQ(ParseCode({0xd8, 0x0b, 0x6c, 3, 1, 8}), StatusCode::kInvalidInput);        // 11: no room for the state
-  EXPECT_EQ(ParseCode({0xd8, 0x85}), StatusCode::kTruncated);
+  EXPECT_EQ(ParseCode({0xde, 0x85, 0x81, 0x00, 0x6c, 3, 1, 8}), StatusCode::kInvalidInput);  // not minimal
+  EXPECT_EQ(ParseCode({0xde, 0x86, 0x01, 0x6c, 3, 1, 8}), StatusCode::kInvalidInput);  // 134: no whole words
+  EXPECT_TRUE(ParseHeader(std::vector<uint8_t>{0xde, 0x0c, 0x6c, 3, 1, 8}.data(), 6).ok());  // 12: no words
+  EXPECT_EQ(ParseCode({0xde, 0x0b, 0x6c, 3, 1, 8}), StatusCode::kInvalidInput);        // 11: no room for the state
+  EXPECT_EQ(ParseCode({0xde, 0x85}), StatusCode::kTruncated);
   auto v4 = ParseHeader(std::vector<uint8_t>{0xd4, 0x6c, 0x03, 0x01, 0x08}.data(), 5);
   ASSERT_TRUE(v4.ok());
   EXPECT_FALSE(v4->header.has_length());
@@ -225,7 +248,7 @@ TEST(ContainerTest, ErrorKinds) {
   auto v2 = ParseHeader(std::vector<uint8_t>{0xd2, 0x6c, 0x03, 0x01, 0x08}.data(), 5);
   ASSERT_EQ(v2.status().code(), StatusCode::kUnsupported);
   EXPECT_NE(v2.status().message().find("version 2 (written by an older dcodec)"), std::string::npos);
-  for (uint8_t later : {0xd5, 0xd6, 0xd7, 0xd9, 0xdf}) {  // later formats (0xd8 is format 5)
+  for (uint8_t later : {0xd5, 0xd6, 0xd7, 0xd9, 0xdd, 0xdf}) {  // later formats (0xd8 is format 5, 0xde format 6)
     EXPECT_EQ(ParseCode({later, 0x85, 0x01, 0x6c, 3, 1, 8}), StatusCode::kUnsupported);
   }
   // Impossible values.

@@ -8,6 +8,8 @@
 #include <mutex>
 #include <thread>
 
+#include "cli/progress.h"
+
 namespace dcodec::cli {
 
 StatusOr<std::vector<std::string>> BatchOutputs(const std::vector<std::string>& inputs, const std::string& dir,
@@ -79,6 +81,30 @@ Status BatchStatus(const std::vector<std::string>& inputs, const std::vector<Sta
   }
   if (count == 0) return Status::Ok();
   return Status(code, std::to_string(count) + " of " + std::to_string(results.size()) + " files failed: " + failed);
+}
+
+Status RunFiles(const std::string& command, const std::string& progress_label, const std::vector<std::string>& inputs,
+                const std::vector<std::string>& outputs, int threads, bool quiet,
+                const std::function<Status(size_t, int, std::string*)>& job) {
+  const size_t n = inputs.size();
+  const BatchPlan plan = PlanBatch(threads, n);
+  Progress progress(progress_label, quiet, "files");
+  size_t finished = 0;
+  std::vector<std::string> reports(n);
+  const std::vector<Status> results = RunBatch(
+      n, plan, [&](size_t i) { return job(i, plan.threads_per_file, &reports[i]); },
+      [&](size_t i, const Status& s) {
+        ++finished;
+        std::string text = reports[i];
+        if (!text.empty() && text.back() == '\n') text.pop_back();
+        if (!s.ok()) {
+          progress.Print("dcodec " + command + ": " + s.ToString() + (text.empty() ? "" : "\n" + text));
+        } else if (!text.empty()) {
+          progress.Print(inputs[i] + " -> " + outputs[i] + ": " + text);
+        }
+        progress.Update(static_cast<int>(finished), static_cast<int>(n));
+      });
+  return BatchStatus(inputs, results);
 }
 
 }  // namespace dcodec::cli

@@ -33,6 +33,13 @@ std::vector<Status> RunBatch(size_t n, const BatchPlan& plan, const std::functio
 // ("2 of 5 files failed: a.png, c.jpg").
 Status BatchStatus(const std::vector<std::string>& inputs, const std::vector<Status>& results);
 
+// The whole batch: job(i, threads, &report) for every input under PlanBatch(threads, n), one progress bar
+// ("encoding [###   ] 3/5 files", with --quiet none), and as each file ends its report as "IN -> OUT: report", or
+// "dcodec COMMAND: error" and the report; returns BatchStatus.
+Status RunFiles(const std::string& command, const std::string& progress_label, const std::vector<std::string>& inputs,
+                const std::vector<std::string>& outputs, int threads, bool quiet,
+                const std::function<Status(size_t, int, std::string*)>& job);
+
 }  // namespace dcodec::cli
 
 #endif  // DCODEC_CLI_BATCH_H_

@@ -120,10 +120,10 @@ struct EncodeArgs {
   bool force = false, eight_bit = false, lossless = false, strip = false, auto_orient = false;
 };
 
-// Encodes one file; returns what to print on stderr (the audit with -v, "Compressed to ...", what metadata is kept;
-// empty with --quiet).
-StatusOr<std::string> EncodeFile(const codec::Codec& codec, const EncodeArgs& a, const codec::EncodeOptions& options,
-                                 const std::string& in, const std::string& out, const GlobalOptions& global) {
+// Encodes one file; *report gets what to print on stderr (the audit with -v, "Compressed to ...", what metadata is
+// kept; nothing more with --quiet).
+Status EncodeFile(const codec::Codec& codec, const EncodeArgs& a, const codec::EncodeOptions& options,
+                  const std::string& in, const std::string& out, const GlobalOptions& global, std::string* report) {
   if (!IsStdio(out) && !a.force && FileExists(out)) {
     return InvalidArgument(out + ": exists (use -f/--force to overwrite)");
   }
@@ -162,7 +162,7 @@ StatusOr<std::string> EncodeFile(const codec::Codec& codec, const EncodeArgs& a,
   DCODEC_RETURN_IF_ERROR(WriteOutputBytes(out, result.stream, a.force));
   const nlohmann::json audit = AuditJson(result.stages, result.header_bytes, image.num_pixels(),
                                          result.metadata_bytes, static_cast<uint32_t>(result.stages.size()));
-  std::string text;
+  std::string& text = *report;
   if (global.verbose) {
     char* buffer = nullptr;
     size_t size = 0;
@@ -175,7 +175,7 @@ StatusOr<std::string> EncodeFile(const codec::Codec& codec, const EncodeArgs& a,
     std::free(buffer);
   }
   if (!a.report.empty()) {
-    const nlohmann::json report = {{"image", in},
+    const nlohmann::json json_report = {{"image", in},
                                    {"width", image.width},
                                    {"height", image.height},
                                    {"bytes", result.stream.size()},
@@ -183,10 +183,10 @@ StatusOr<std::string> EncodeFile(const codec::Codec& codec, const EncodeArgs& a,
                                    {"metadata", DescribeMetadata(image.metadata)},
                                    {"metadata_bytes", result.metadata_bytes},
                                    {"stages", audit}};
-    const std::string json = report.dump(1) + "\n";
+    const std::string json = json_report.dump(1) + "\n";
     DCODEC_RETURN_IF_ERROR(WriteFileAtomic(a.report, std::vector<uint8_t>(json.begin(), json.end()), true));
   }
-  if (global.quiet) return text;
+  if (global.quiet) return Status::Ok();
   char line[256];
   std::snprintf(line, sizeof(line), "Compressed to %zu bytes (%.3f bpp): ", result.stream.size(),
                 result.stream.size() * 8.0 / image.num_pixels());
@@ -196,7 +196,7 @@ StatusOr<std::string> EncodeFile(const codec::Codec& codec, const EncodeArgs& a,
                   result.metadata_bytes);
     text += "metadata kept: " + MetadataSummary(image.metadata) + line;
   }
-  return text;
+  return Status::Ok();
 }
 
 // printf into a string.
@@ -414,33 +414,17 @@ Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global) {
       codec::EncodeOptions options = a->options;
       options.tiles.threads = threads;
       options.on_stage = [&progress](int done, int total) { progress.Update(done, total); };
-      DCODEC_ASSIGN_OR_RETURN(std::string report, EncodeFile(*codec, *a, options, a->inputs[0], outputs[0], global));
-      if (!report.empty()) std::fputs(report.c_str(), stderr);
-      return Status::Ok();
+      std::string report;
+      Status s = EncodeFile(*codec, *a, options, a->inputs[0], outputs[0], global, &report);
+      std::fputs(report.c_str(), stderr);
+      return s;
     }
-    const BatchPlan plan = PlanBatch(threads, n);
-    Progress progress("encoding", global.quiet, "files");
-    size_t finished = 0;
-    std::vector<std::string> reports(n);
-    const std::vector<Status> results = RunBatch(
-        n, plan,
-        [&](size_t i) -> Status {
-          codec::EncodeOptions options = a->options;
-          options.tiles.threads = plan.threads_per_file;
-          DCODEC_ASSIGN_OR_RETURN(std::string report, EncodeFile(*codec, *a, options, a->inputs[i], outputs[i], global));
-          reports[i] = std::move(report);
-          return Status::Ok();
-        },
-        [&](size_t i, const Status& s) {
-          ++finished;
-          if (!s.ok()) {
-            progress.Print("dcodec encode: " + s.ToString());
-          } else if (!global.quiet) {
-            progress.Print(a->inputs[i] + " -> " + outputs[i] + ": " + reports[i].substr(0, reports[i].size() - 1));
-          }
-          progress.Update(static_cast<int>(finished), static_cast<int>(n));
-        });
-    return BatchStatus(a->inputs, results);
+    return RunFiles("encode", "encoding", a->inputs, outputs, threads, global.quiet,
+                    [&](size_t i, int threads_per_file, std::string* report) {
+                      codec::EncodeOptions options = a->options;
+                      options.tiles.threads = threads_per_file;
+                      return EncodeFile(*codec, *a, options, a->inputs[i], outputs[i], global, report);
+                    });
   };
 }
 
@@ -524,29 +508,12 @@ Command AddDecodeCommand(CLI::App& app, const GlobalOptions& global) {
       std::fputs(report.c_str(), stderr);
       return s;
     }
-    const BatchPlan plan = PlanBatch(threads, n);
-    Progress progress("decoding", global.quiet, "files");
-    size_t finished = 0;
-    std::vector<std::string> reports(n);
-    const std::vector<Status> results = RunBatch(
-        n, plan,
-        [&](size_t i) -> Status {
-          codec::DecodeOptions options = a->options;
-          options.threads = plan.threads_per_file;
-          return DecodeFile(*codec, *a, options, a->inputs[i], outputs[i], format, global, &reports[i]);
-        },
-        [&](size_t i, const Status& s) {
-          ++finished;
-          std::string text = reports[i];
-          if (!text.empty() && text.back() == '\n') text.pop_back();
-          if (!s.ok()) {
-            progress.Print("dcodec decode: " + s.ToString() + (text.empty() ? "" : "\n" + text));
-          } else if (!text.empty()) {
-            progress.Print(a->inputs[i] + " -> " + outputs[i] + ": " + text);
-          }
-          progress.Update(static_cast<int>(finished), static_cast<int>(n));
-        });
-    return BatchStatus(a->inputs, results);
+    return RunFiles("decode", "decoding", a->inputs, outputs, threads, global.quiet,
+                    [&](size_t i, int threads_per_file, std::string* report) {
+                      codec::DecodeOptions options = a->options;
+                      options.threads = threads_per_file;
+                      return DecodeFile(*codec, *a, options, a->inputs[i], outputs[i], format, global, report);
+                    });
   };
 }
 

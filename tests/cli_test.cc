@@ -410,7 +410,10 @@ TEST_F(CliTest, QualityAndTargets) {
   encode({}, &m);
   ASSERT_EQ(m.size(), 5u);
   EXPECT_GE(std::stod(m[4]), 36.25);
-  EXPECT_LE(std::stod(m[4]), 36.25 + 0.6);
+  // At this end of the chain one timestep moves this image's PSNR by about a decibel (t = 8: 34.3 dB, t = 5: 37.4 dB
+  // on an AMD EPYC without AVX-512), so where a CPU's float results put t = 6 just below the target the stream
+  // lands a step higher; the landing precision itself is RateControlLandsOnPsnrAndBppTargets' (codec_e2e_test).
+  EXPECT_LE(std::stod(m[4]), 36.25 + 1.5);
   const double default_bpp = std::stod(m[2]);
   encode({"-q", "100"}, &m);
   EXPECT_EQ(m[3], "lossless");
@@ -623,7 +626,16 @@ TEST_F(CliTest, StreamsDecodeUnderEveryCpuKernel) {
   ASSERT_EQ(Run({"decode", Path("p.dcd"), "-o", original, "--model", model}).exit_code, kExitOk);
   const std::string pixels = Slurp(original);
   int runs = 0;
+  // ATen's kernels for a capability this CPU lacks would stop the process (SIGILL): those are left out.
+  __builtin_cpu_init();
+  const bool has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  const bool has_avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
   for (const char* capability : {"default", "avx2", "avx512"}) {
+    if ((std::string(capability) == "avx2" && !has_avx2) || (std::string(capability) == "avx512" && !has_avx512)) {
+      std::printf("skipping ATEN_CPU_CAPABILITY=%s: this CPU does not have it\n", capability);
+      continue;
+    }
     for (const char* isa : {"", "SSE41", "AVX2"}) {
       for (const char* threads : {"1", "2"}) {
         SCOPED_TRACE(std::string(capability) + " / oneDNN " + (*isa ? isa : "any") + " / " + threads + " threads");
