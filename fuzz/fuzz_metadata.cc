@@ -1,16 +1,27 @@
 // Fuzzes ParseMetadata, the serialized metadata a stream carries (datasets/metadata.h): no crash, no leak, no
 // sanitizer report; what parses serializes back to exactly the input bytes (the form has one encoding), and
 // DescribeMetadata, ExifOrientation and SetExifOrientation handle any EXIF payload: an orientation that is set
-// reads back, and one that reads (1..8) can be set.
+// reads back, and one that reads (1..8) can be set. The same bytes go to the stream's side of it too
+// (codec/metadata_coder.h): as a zstd frame (DecompressMetadata) and as coder words (DecodeMetadataSection), which
+// must refuse what they cannot read without a crash.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
 
+#include "bitstream/ans.h"
+#include "codec/metadata_coder.h"
 #include "datasets/metadata.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  auto frame = dcodec::codec::DecompressMetadata(data, size);
+  if (frame.ok() && frame->items.size() > dcodec::kMaxMetadataItems) __builtin_trap();
+  if (size >= 8) {
+    dcodec::bitstream::AnsDecoder dec(data, size, 8);
+    auto section = dcodec::codec::DecodeMetadataSection(dec);
+    if (section.ok() && section->size() >= (size_t{1} << 27)) __builtin_trap();
+  }
   auto parsed = dcodec::ParseMetadata(data, size);
   if (!parsed.ok()) return 0;
   const dcodec::Metadata& metadata = *parsed;
