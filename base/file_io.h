@@ -26,6 +26,9 @@ inline Status WriteFileAtomic(const std::string& path, const std::vector<uint8_t
 }
 
 bool FileExists(const std::string& path);
+// Makes the directory `path` (one level) unless it is one already; kIoError naming it when it cannot, or when
+// `path` is something else.
+Status MakeDirectory(const std::string& path);
 // Both paths name the same existing file (the same device and inode), whatever the spelling.
 bool SameFile(const std::string& a, const std::string& b);
 

@@ -37,6 +37,22 @@ TEST(FileIoTest, FailedWriteLeavesNothing) {
   EXPECT_FALSE(FileExists(path));
 }
 
+TEST(FileIoTest, MakeDirectoryMakesOneLevelOrFindsIt) {
+  const std::string dir = TempPath("dir");
+  ASSERT_TRUE(MakeDirectory(dir).ok());
+  EXPECT_TRUE(MakeDirectory(dir).ok());  // already there
+  const std::string file = dir + "/file";
+  ASSERT_TRUE(WriteFileAtomic(file, std::vector<uint8_t>{1}, false).ok());
+  Status not_dir = MakeDirectory(file);
+  EXPECT_EQ(not_dir.code(), StatusCode::kIoError);
+  EXPECT_NE(not_dir.message().find(file + ": is not a directory"), std::string::npos);
+  Status deep = MakeDirectory(dir + "/a/b");
+  EXPECT_EQ(deep.code(), StatusCode::kIoError);
+  EXPECT_NE(deep.message().find("cannot create the directory"), std::string::npos);
+  std::remove(file.c_str());
+  ::rmdir(dir.c_str());
+}
+
 TEST(FileIoTest, MissingFileNamed) {
   auto r = ReadFileBytes("/no/such/file.png");
   ASSERT_FALSE(r.ok());

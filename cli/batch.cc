@@ -1,13 +1,12 @@
 #include "cli/batch.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <atomic>
 #include <map>
 #include <mutex>
 #include <thread>
 
+#include "base/file_io.h"
 #include "cli/progress.h"
 
 namespace dcodec::cli {
@@ -28,12 +27,7 @@ StatusOr<std::vector<std::string>> BatchOutputs(const std::vector<std::string>& 
     if (!fresh) return InvalidArgument(it->second + " and " + in + " would both write " + out);
     outputs.push_back(std::move(out));
   }
-  struct stat st {};
-  if (::stat(dir.c_str(), &st) == 0) {
-    if (!S_ISDIR(st.st_mode)) return InvalidArgument("--out-dir " + dir + ": is not a directory");
-  } else if (::mkdir(dir.c_str(), 0777) != 0) {
-    return IoError(dir + ": cannot create the directory");
-  }
+  DCODEC_RETURN_IF_ERROR(MakeDirectory(dir));
   return outputs;
 }
 

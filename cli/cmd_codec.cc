@@ -3,7 +3,6 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
-#include <sys/stat.h>
 #include <nlohmann/json.hpp>
 
 #include "base/file_io.h"
@@ -231,6 +230,9 @@ Status DecodeFile(const codec::Codec& codec, const DecodeArgs& a, codec::DecodeO
   if (!IsStdio(in) && !IsStdio(out) && SameFile(in, out)) {
     return InvalidArgument(out + ": is the input file; choose another output");
   }
+  if (!a.strip.empty() && !a.force && FileExists(a.strip)) {
+    return InvalidArgument(a.strip + ": exists (use -f/--force to overwrite)");
+  }
   DCODEC_ASSIGN_OR_RETURN(std::vector<uint8_t> data, ReadInputBytes(in));
   options.max_bytes = a.bytes;
   options.max_stages = a.stage;
@@ -269,11 +271,7 @@ Status DecodeFile(const codec::Codec& codec, const DecodeArgs& a, codec::DecodeO
   }
   stages.resize(std::min<size_t>(stages.size(), result->stages_decoded));
   if (!a.all_stages.empty()) {
-    struct stat st {};
-    const bool is_dir = ::stat(a.all_stages.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-    if (!is_dir && ::mkdir(a.all_stages.c_str(), 0777) != 0) {
-      return IoError(a.all_stages + ": cannot create the directory");
-    }
+    DCODEC_RETURN_IF_ERROR(MakeDirectory(a.all_stages));
     for (size_t k = 0; k < stages.size(); ++k) {
       DCODEC_RETURN_IF_ERROR(
           WritePng(a.all_stages + "/stage_" + std::to_string(k + 1) + ".png", stages[k], /*overwrite=*/true));
@@ -488,12 +486,6 @@ Command AddDecodeCommand(CLI::App& app, const GlobalOptions& global) {
       DCODEC_ASSIGN_OR_RETURN(outputs, BatchOutputs(a->inputs, a->out_dir, ext));
     } else {
       DCODEC_ASSIGN_OR_RETURN(format, ChooseOutputFormat(a->output, a->format));
-      if (!IsStdio(a->output) && !a->force && FileExists(a->output)) {
-        return InvalidArgument(a->output + ": exists (use -f/--force to overwrite)");
-      }
-      if (!a->strip.empty() && !a->force && FileExists(a->strip)) {
-        return InvalidArgument(a->strip + ": exists (use -f/--force to overwrite)");
-      }
     }
     std::string model = a->model.empty() ? DefaultModelPath() : a->model;
     DCODEC_ASSIGN_OR_RETURN(auto codec, codec::Codec::Load(model));
