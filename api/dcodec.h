@@ -90,6 +90,11 @@ void dcodec_encode_options_init(dcodec_encode_options* options);
 dcodec_status dcodec_encode(const dcodec_model* model, const uint8_t* pixels, int width, int height, int channels,
                             const dcodec_encode_options* options, uint8_t** stream, size_t* size);
 
+/* 16-bit samples (native byte order), coded losslessly at the end of the stream (its prefixes are 8-bit previews:
+ * the high bytes). Otherwise as dcodec_encode. */
+dcodec_status dcodec_encode16(const dcodec_model* model, const uint16_t* pixels, int width, int height, int channels,
+                              const dcodec_encode_options* options, uint8_t** stream, size_t* size);
+
 typedef struct {
   size_t max_bytes; /* 0: the whole stream; else decode the stages complete within this prefix */
   int max_stages;   /* < 0: all */
@@ -102,10 +107,17 @@ void dcodec_decode_options_init(dcodec_decode_options* options);
 
 /* On success *pixels (free with dcodec_free) holds width × height × channels bytes, interleaved; *exact is 1 when
  * the whole stream was decoded (the encoder's input, bit for bit, and its metadata), and *stages the stages decoded. The same
- * complete stages give the same pixels however they are selected: a cut buffer, max_bytes or max_stages. */
+ * complete stages give the same pixels however they are selected: a cut buffer, max_bytes or max_stages. A stream of
+ * 16-bit samples gives their high bytes here, with *exact 0: dcodec_decode16 gives them whole. */
 dcodec_status dcodec_decode(const dcodec_model* model, const uint8_t* stream, size_t size,
                             const dcodec_decode_options* options, uint8_t** pixels, int* width, int* height,
                             int* channels, int* exact, int* stages);
+/* As dcodec_decode, with 16-bit samples (native byte order): *sample_bits is 16 when the whole stream of a 16-bit
+ * image was decoded (its samples exactly), else 8 (an 8-bit image, or a 16-bit one's preview), the 8-bit values v
+ * given as v * 257. */
+dcodec_status dcodec_decode16(const dcodec_model* model, const uint8_t* stream, size_t size,
+                              const dcodec_decode_options* options, uint16_t** pixels, int* width, int* height,
+                              int* channels, int* sample_bits, int* exact, int* stages);
 
 #ifdef __cplusplus
 }

@@ -1,20 +1,22 @@
 // The .dcd stream container: a short header followed by one sealed ANS stream that carries every stage.
 //
-// Format version 6. "varint" is LEB128 (7 bits a byte, low first, the high bit set on all but the last byte).
+// Format version 7. "varint" is LEB128 (7 bits a byte, low first, the high bit set on all but the last byte).
 // A 32x32 image pays 0.008 bpp for every header byte, so the header spends bytes only where it must and
 // everything else (stage boundaries, side information, checks) lives inside the entropy-coded stream, where it
 // costs bits, not bytes. docs/format.md is the prose version; docs/rate_audit.md says where every bit goes.
 //
 //   size    field
-//   1       magic and version: 0xDE (format 6: two bits from 0xD8, 0xD4 and three from 0xD3, so that no single
-//           bit flip turns it into a readable older one). Format 6's header is format 5's; its stream adds the
-//           metadata section after stage 1 (codec/metadata_coder.h). Format 5 (0xD8: not 0xD5, for the same
-//           reason) is read too, and formats 4 (0xD4) and 3 (0xD3): the same header without the file length;
+//   1       magic and version: 0xDD (format 7: two bits from 0xDE, 0xD8 and 0xD4 and three from 0xD3, so that no
+//           single bit flip turns it into a readable older one). Formats 7 and 6 have format 5's header. Format 6
+//           (0xDE, two bits from the older ones) adds to the stream the metadata section after stage 1
+//           (codec/metadata_coder.h); format 7 also the sample depth after the alpha plane and, for 16-bit
+//           samples, their low bytes after the pixel stage's pixels (codec/low_byte_coder.h). Format 5 (0xD8: not
+//           0xD5, for the same reason) is read too, and formats 4 (0xD4) and 3 (0xD3): the same header without the file length;
 //           format 3 also without the Gaussian stages' three parameters, which it takes as gaussian_stages = 0
 //           (every stage dithered). Version 2 (0xD2, the same header without the stream's portable x̂_0) and
 //           version 1 streams (89 44 43 44) are refused as "written by an older dcodec"; 0xD5..0xDF other than
-//           0xD8 and 0xDE are later versions (kUnsupported)
-//   varint  F (formats 5 and 6): the bytes of the whole file, this header included. A decoder that has them all knows
+//           0xD8, 0xDD and 0xDE are later versions (kUnsupported)
+//   varint  F (formats 5 to 7): the bytes of the whole file, this header included. A decoder that has them all knows
 //           the file is complete: a stage that then runs out of data, or fails its check, is damage, never the
 //           end of a prefix. F comes first so that a flip in any later header field leaves it intact
 //   varint  P = ((stages · 5 + state_bytes − 4) · 2 + grey) · 2 + custom, where
@@ -43,12 +45,12 @@
 // can see.
 //
 // Worked example: a 4x2 RGB image, model id ...08, default parameters, 5 stages, a 6-byte final state:
-//   de  85 01  6c  03  01  08  ...stream  F = 133 = 7 header bytes + a 6-byte state + 30 words,
+//   dd  85 01  6c  03  01  08  ...stream  F = 133 = 7 header bytes + a 6-byte state + 30 words,
 //                                         P = ((5·5 + 6 − 4)·2 + 0)·2 + 0 = 108 = 0x6c
 // (container_test checks this example byte for byte).
 //
 // Reading (ParseHeader) never crashes or reads past `size`: wrong magic -> kInvalidInput "not a dcodec stream";
-// versions 1, 2 or > 6 -> kUnsupported; header cut short -> kTruncated; impossible values (size 0 or > 65535,
+// versions 1, 2 or > 7 -> kUnsupported; header cut short -> kTruncated; impossible values (size 0 or > 65535,
 // > 2^28 pixels, 0 stages or more than kMaxStages, custom values out of range) -> kInvalidInput.
 #ifndef DCODEC_BITSTREAM_CONTAINER_H_
 #define DCODEC_BITSTREAM_CONTAINER_H_
@@ -61,16 +63,17 @@
 
 namespace dcodec::bitstream {
 
-constexpr uint8_t kMagic = 0xDE;    // format 6 (see above)
+constexpr uint8_t kMagic = 0xDD;    // format 7 (see above)
+constexpr uint8_t kMagicV6 = 0xDE;  // two bits from 0xD8 and 0xD4, three from 0xD3
 constexpr uint8_t kMagicV5 = 0xD8;  // two bits from 0xD4 and three from 0xD3
 constexpr uint8_t kMagicV4 = 0xD4;
 constexpr uint8_t kMagicV3 = 0xD3;
 constexpr uint8_t kMagicV1[4] = {0x89, 'D', 'C', 'D'};
-constexpr uint8_t kFormatVersion = 6;
+constexpr uint8_t kFormatVersion = 7;
 constexpr uint32_t kMaxDimension = 65535;
 constexpr uint64_t kMaxPixels = uint64_t{1} << 28;
 constexpr uint32_t kMaxStages = 64;
-// The file length F (formats 5 and 6) is a varint of at most 7 bytes: up to 2^48 − 1 bytes.
+// The file length F (formats 5 to 7) is a varint of at most 7 bytes: up to 2^48 − 1 bytes.
 constexpr int kMaxFileBytesVarintBytes = 7;
 constexpr uint64_t kMaxFileBytes = (uint64_t{1} << 48) - 1;
 
@@ -101,13 +104,15 @@ struct StreamHeader {
   uint8_t model_tag = 0;    // low 8 bits of the model id
   uint32_t stages = 0;      // stages in the stream, 1..kMaxStages
   uint8_t state_bytes = 8;  // 4..8
-  uint8_t version = kFormatVersion;  // 6, or 5 / 4 / 3 for a parsed older header (written back as it was)
-  // Formats 5 and 6: the bytes of the whole file, header included (SerializeHeaderFor sets it). Formats 3 and 4
+  uint8_t version = kFormatVersion;  // 7, or 6 / 5 / 4 / 3 for a parsed older header (written back as it was)
+  // Formats 5 to 7: the bytes of the whole file, header included (SerializeHeaderFor sets it). Formats 3 and 4
   // have no length: 0.
   uint64_t file_bytes = 0;
   bool has_length() const { return version >= 5; }
   // Format 6: the stream carries the metadata section after stage 1 (codec/metadata_coder.h).
   bool has_metadata() const { return version >= 6; }
+  // Format 7: the sample depth after the alpha plane, a 16-bit image's low bytes after the pixels (low_byte_coder.h).
+  bool has_depth() const { return version >= 7; }
   StreamParams params;
   // The custom bit: params are written and mean what they say. SerializeHeader sets it also when params differ
   // from the defaults; when it is clear, params are the defaults and the chain is the model's (see above).

@@ -61,17 +61,28 @@ void ExpectSameHeader(const StreamHeader& a, const StreamHeader& b) {
 TEST(ContainerTest, WorkedExampleFromTheHeader) {
   auto bytes = SerializeHeader(ExampleHeader());
   ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
-  EXPECT_EQ(*bytes, (std::vector<uint8_t>{0xde, 0x85, 0x01, 0x6c, 0x03, 0x01, 0x08}));
+  EXPECT_EQ(*bytes, (std::vector<uint8_t>{0xdd, 0x85, 0x01, 0x6c, 0x03, 0x01, 0x08}));
   auto parsed = ParseHeader(bytes->data(), bytes->size());
   ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
   EXPECT_TRUE(parsed->header.has_length());
   EXPECT_TRUE(parsed->header.has_metadata());
-  EXPECT_EQ(parsed->header.version, 6);
+  EXPECT_TRUE(parsed->header.has_depth());
+  EXPECT_EQ(parsed->header.version, 7);
   EXPECT_EQ(parsed->stream_bytes(), 133u);
 }
 
-// Format 5 (0xD8) is format 6's header without the metadata section in the stream: read, and written back as it was.
-TEST(ContainerTest, Format5IsReadAndWrittenBackAsItWas) {
+// Formats 6 (0xDE) and 5 (0xD8) have format 7's header (their streams lack the sample depth, and format 5 the
+// metadata section): read, and written back as they were.
+TEST(ContainerTest, Formats5And6AreReadAndWrittenBackAsTheyWere) {
+  const std::vector<uint8_t> v6_bytes = {0xde, 0x85, 0x01, 0x6c, 0x03, 0x01, 0x08};
+  auto v6 = ParseHeader(v6_bytes.data(), v6_bytes.size());
+  ASSERT_TRUE(v6.ok()) << v6.status().ToString();
+  EXPECT_EQ(v6->header.version, 6);
+  EXPECT_TRUE(v6->header.has_metadata());
+  EXPECT_FALSE(v6->header.has_depth());
+  auto v6_again = SerializeHeader(v6->header);
+  ASSERT_TRUE(v6_again.ok()) << v6_again.status().ToString();
+  EXPECT_EQ(*v6_again, v6_bytes);
   const std::vector<uint8_t> v5_bytes = {0xd8, 0x85, 0x01, 0x6c, 0x03, 0x01, 0x08};
   auto v5 = ParseHeader(v5_bytes.data(), v5_bytes.size());
   ASSERT_TRUE(v5.ok()) << v5.status().ToString();
@@ -85,6 +96,7 @@ TEST(ContainerTest, Format5IsReadAndWrittenBackAsItWas) {
   // No single bit flip of the current magic gives an older readable one.
   for (int bit = 0; bit < 8; ++bit) {
     const uint8_t flipped = static_cast<uint8_t>(kMagic ^ (1u << bit));
+    EXPECT_NE(flipped, kMagicV6);
     EXPECT_NE(flipped, kMagicV5);
     EXPECT_NE(flipped, kMagicV4);
     EXPECT_NE(flipped, kMagicV3);
@@ -104,13 +116,13 @@ TEST(ContainerTest, Format5CarriesTheFileLength) {
   }
   h.file_bytes = kMaxFileBytes + 1;
   EXPECT_FALSE(SerializeHeader(h).ok());
-  EXPECT_EQ(ParseCode({0xde, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 0x6c, 3, 1, 8}),
+  EXPECT_EQ(ParseCode({0xdd, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 0x6c, 3, 1, 8}),
             StatusCode::kInvalidInput);                                                 // over 7 bytes
-  EXPECT_EQ(ParseCode({0xde, 0x85, 0x81, 0x00, 0x6c, 3, 1, 8}), StatusCode::kInvalidInput);  // not minimal
-  EXPECT_EQ(ParseCode({0xde, 0x86, 0x01, 0x6c, 3, 1, 8}), StatusCode::kInvalidInput);  // 134: no whole words
-  EXPECT_TRUE(ParseHeader(std::vector<uint8_t>{0xde, 0x0c, 0x6c, 3, 1, 8}.data(), 6).ok());  // 12: no words
-  EXPECT_EQ(ParseCode({0xde, 0x0b, 0x6c, 3, 1, 8}), StatusCode::kInvalidInput);        // 11: no room for the state
-  EXPECT_EQ(ParseCode({0xde, 0x85}), StatusCode::kTruncated);
+  EXPECT_EQ(ParseCode({0xdd, 0x85, 0x81, 0x00, 0x6c, 3, 1, 8}), StatusCode::kInvalidInput);  // not minimal
+  EXPECT_EQ(ParseCode({0xdd, 0x86, 0x01, 0x6c, 3, 1, 8}), StatusCode::kInvalidInput);  // 134: no whole words
+  EXPECT_TRUE(ParseHeader(std::vector<uint8_t>{0xdd, 0x0c, 0x6c, 3, 1, 8}.data(), 6).ok());  // 12: no words
+  EXPECT_EQ(ParseCode({0xdd, 0x0b, 0x6c, 3, 1, 8}), StatusCode::kInvalidInput);        // 11: no room for the state
+  EXPECT_EQ(ParseCode({0xdd, 0x85}), StatusCode::kTruncated);
   auto v4 = ParseHeader(std::vector<uint8_t>{0xd4, 0x6c, 0x03, 0x01, 0x08}.data(), 5);
   ASSERT_TRUE(v4.ok());
   EXPECT_FALSE(v4->header.has_length());
@@ -248,7 +260,7 @@ TEST(ContainerTest, ErrorKinds) {
   auto v2 = ParseHeader(std::vector<uint8_t>{0xd2, 0x6c, 0x03, 0x01, 0x08}.data(), 5);
   ASSERT_EQ(v2.status().code(), StatusCode::kUnsupported);
   EXPECT_NE(v2.status().message().find("version 2 (written by an older dcodec)"), std::string::npos);
-  for (uint8_t later : {0xd5, 0xd6, 0xd7, 0xd9, 0xdd, 0xdf}) {  // later formats (0xd8 is format 5, 0xde format 6)
+  for (uint8_t later : {0xd5, 0xd6, 0xd7, 0xd9, 0xdc, 0xdf}) {  // later formats (0xd8: 5, 0xde: 6, 0xdd: 7)
     EXPECT_EQ(ParseCode({later, 0x85, 0x01, 0x6c, 3, 1, 8}), StatusCode::kUnsupported);
   }
   // Impossible values.

@@ -132,7 +132,8 @@ Status EncodeFile(const codec::Codec& codec, const EncodeArgs& a, const codec::E
   DCODEC_ASSIGN_OR_RETURN(std::vector<uint8_t> input, ReadInputBytes(in));
   DCODEC_ASSIGN_OR_RETURN(Image image, DecodeImage(input.data(), input.size(), InputName(in),
                                                    ImageReadOptions{a.eight_bit, /*keep_alpha=*/true,
-                                                                    /*keep_metadata=*/true}));
+                                                                    /*keep_metadata=*/true,
+                                                                    /*keep_16_bit=*/!a.eight_bit}));
   input = {};
   const int oriented = a.auto_orient ? AutoOrient(image) : 1;
   Metadata stripped;
@@ -146,7 +147,7 @@ Status EncodeFile(const codec::Codec& codec, const EncodeArgs& a, const codec::E
   const codec::TargetResult& r = *encoded;
   const codec::EncodeResult& result = r.encoded;
   // "lossless" only when the pixels and the colour information come back as they were.
-  std::string what = "lossless";
+  std::string what = image.sixteen_bit() ? "lossless, 16-bit" : "lossless";
   if (oriented != 1) what += " (turned upright: EXIF orientation " + std::to_string(oriented) + ")";
   if (!stripped.empty()) {
     what = (stripped.HasColour() ? "lossless pixels, but not their colours: the " : "lossless pixels; the ") +
@@ -301,9 +302,11 @@ Status DecodeFile(const codec::Codec& codec, const DecodeArgs& a, codec::DecodeO
             InputName(in).c_str(), result->damage.message().c_str(), result->stages_decoded);
   }
   if (global.quiet) return Status::Ok();
+  const bool wide = result->image.sixteen_bit();
   const char* exact = !result->exact   ? ""
-                      : metadata_lost ? ": lossless pixels (the metadata not written)"
-                                      : ": lossless";
+                      : metadata_lost ? (wide ? ": lossless 16-bit pixels (the metadata not written)"
+                                              : ": lossless pixels (the metadata not written)")
+                                      : (wide ? ": lossless, 16-bit" : ": lossless");
   Appendf(report, "Decoded %d of %d stages (%zu bytes, %.3f bpp)%s\n", result->stages_decoded,
           result->schedule_stages, result->bytes_used, result->bytes_used * 8.0 / result->image.num_pixels(), exact);
   const bool asked_for_less = a.bytes > 0 || a.bpp > 0 || a.stage >= 0;
@@ -386,7 +389,7 @@ Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global) {
       ->check(WholeNumber(8, 30))
       ->capture_default_str();
   app.add_flag("-f,--force", a->force, "overwrite the output file");
-  app.add_flag("--8bit", a->eight_bit, "accept a 16-bit PNG or PNM by keeping the high byte of each sample (not "
+  app.add_flag("--8bit", a->eight_bit, "code a 16-bit PNG or PNM as 8 bits, the high byte of each sample (not "
                "lossless)");
   app.add_flag("--strip", a->strip, "leave the image's metadata out of the stream (colour profile and colour "
                "chunks, EXIF, XMP, text): by default all of it is kept and written back on decode");
@@ -566,6 +569,7 @@ Command AddInfoCommand(CLI::App& app, const GlobalOptions& global) {
         j["stages"] = AuditJson(result->stages, result->header_bytes, pixels, result->metadata_bytes, h.stages);
         j["stages_complete"] = result->stages_decoded;
         j["lossless"] = result->exact;
+        if (h.has_depth()) j["sample_bits"] = result->sample_bits;
         if (h.has_metadata()) {
           j["metadata"] = result->metadata_read ? nlohmann::json(DescribeMetadata(result->image.metadata))
                                                 : nlohmann::json(nullptr);
@@ -588,8 +592,10 @@ Command AddInfoCommand(CLI::App& app, const GlobalOptions& global) {
                                                        " bytes of trailing garbage after its " +
                                                        std::to_string(stream_bytes);
     }
-    std::printf("%s: dcodec stream (format %d), %u x %u, %s, %zu bytes (%.4f bpp)%s\n", a->input.c_str(),
-                h.version, h.width, h.height, h.channels == 3 ? "RGB" : "grey", data.size(),
+    const bool sixteen = j.contains("sample_bits") && j["sample_bits"].get<int>() == 16;
+    std::printf("%s: dcodec stream (format %d), %u x %u, %s%s, %zu bytes (%.4f bpp)%s\n", a->input.c_str(),
+                h.version, h.width, h.height, h.channels == 3 ? "RGB" : "grey", sixteen ? ", 16-bit" : "",
+                data.size(),
                 data.size() * 8.0 / pixels, length_text.c_str());
     const std::string g_text = models_g ? "the model's" : std::to_string(p.gaussian_stages);
     char chain_text[80];

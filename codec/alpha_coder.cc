@@ -4,45 +4,12 @@
 #include <cmath>
 
 #include "bitstream/leaky_quantizer.h"
+#include "codec/adaptive_model.h"
 
 namespace dcodec::codec {
 namespace {
 
-constexpr uint32_t kTotal = uint32_t{1} << 24;
-constexpr uint32_t kAlphaFlagFreq = kTotal >> 10;  // P(the stream has an alpha plane)
-
-// An adaptive binary model: frequency of 1 from integer counts.
-struct Binary {
-  uint32_t c0 = 1, c1 = 1;
-  uint32_t Freq1() const {
-    uint64_t f = (static_cast<uint64_t>(c1) << 24) / (c0 + c1);
-    return static_cast<uint32_t>(std::min<uint64_t>(std::max<uint64_t>(f, 1), kTotal - 1));
-  }
-  void Update(bool bit) {
-    (bit ? c1 : c0) += 32;
-    if (c0 + c1 > (1u << 16)) {
-      c0 = (c0 + 1) / 2;
-      c1 = (c1 + 1) / 2;
-    }
-  }
-};
-
-// Symbol 1 is [0, f1), symbol 0 is [f1, 2^24).
-void PutBit(bitstream::AnsEncoder& enc, uint32_t f1, bool bit, double* bits) {
-  if (bit) {
-    enc.Put(0, f1);
-  } else {
-    enc.Put(f1, kTotal - f1);
-  }
-  if (bits) *bits += 24 - std::log2(static_cast<double>(bit ? f1 : kTotal - f1));
-}
-
-StatusOr<bool> GetBit(bitstream::AnsDecoder& dec, uint32_t f1, double* bits) {
-  const bool bit = dec.Peek() < f1;
-  DCODEC_RETURN_IF_ERROR(bit ? dec.Advance(0, f1) : dec.Advance(f1, kTotal - f1));
-  if (bits) *bits += 24 - std::log2(static_cast<double>(bit ? f1 : kTotal - f1));
-  return bit;
-}
+constexpr uint32_t kAlphaFlagFreq = kModelTotal >> 10;  // P(the stream has an alpha plane)
 
 // The context of pixel i and its predictions.
 struct Neighbours {
@@ -75,7 +42,7 @@ uint8_t Unrank(uint32_t r, int e1, int e2) {
 void EncodeAlpha(bitstream::AnsEncoder& enc, const uint8_t* alpha, int width, int height, double* bits) {
   PutBit(enc, kAlphaFlagFreq, alpha != nullptr, bits);
   if (!alpha) return;
-  Binary same[3], same_up;
+  AdaptiveBinary same[3], same_up;
   for (int y = 0; y < height; ++y) {
     for (int x = 0; x < width; ++x) {
       const uint8_t a = alpha[static_cast<size_t>(y) * width + x];
@@ -104,7 +71,7 @@ StatusOr<std::optional<std::vector<uint8_t>>> DecodeAlpha(bitstream::AnsDecoder&
   DCODEC_ASSIGN_OR_RETURN(bool present, GetBit(dec, kAlphaFlagFreq, bits));
   if (!present) return std::optional<std::vector<uint8_t>>();
   std::vector<uint8_t> alpha(static_cast<size_t>(width) * height);
-  Binary same[3], same_up;
+  AdaptiveBinary same[3], same_up;
   for (int y = 0; y < height; ++y) {
     for (int x = 0; x < width; ++x) {
       uint8_t& a = alpha[static_cast<size_t>(y) * width + x];

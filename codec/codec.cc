@@ -11,6 +11,7 @@
 #include "bitstream/container.h"
 #include "bitstream/leaky_quantizer.h"
 #include "codec/alpha_coder.h"
+#include "codec/low_byte_coder.h"
 #include "codec/gaussian_stage.h"
 #include "codec/metadata_coder.h"
 #include "codec/portable.h"
@@ -237,6 +238,12 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
   if (image.num_pixels() > kMaxCodecPixels) {
     return Unsupported("encode: images over 16.7 Mpixel (2^24) are not supported yet");
   }
+  if (image.data.size() != image.num_pixels() * image.channels ||
+      (image.sixteen_bit() && image.low.size() != image.data.size())) {
+    return InvalidArgument("encode: the image's sample planes do not match its size");
+  }
+  const SampleDepth depth =
+      DepthOf(image.data.data(), image.sixteen_bit() ? image.low.data() : nullptr, image.data.size());
   if (options.tiles.tile_size < 16 || options.tiles.tile_size > 4096 || options.tiles.margin < 0 ||
       options.tiles.margin > 256) {
     return InvalidArgument("encode: the tile size must be 16..4096 and the margin 0..256");
@@ -362,6 +369,7 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
   {
     const std::vector<uint8_t> alpha = HasAlpha(image.channels) ? AlphaPlane(image) : std::vector<uint8_t>();
     EncodeAlpha(enc, alpha.empty() ? nullptr : alpha.data(), w, h, &alpha_bits);
+    EncodeDepth(enc, depth, &alpha_bits);
   }
 
   bool psnr_met = false;
@@ -437,6 +445,9 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
       report.side_bits += BeliefBits(BeliefKind::kPixels);
       DCODEC_RETURN_IF_ERROR(EncodePixelStage(belief, cells, x0_hat.data(), pixels.data(), w, h, enc,
                                               &report.ideal_bits, pixel_scale));
+      if (depth == SampleDepth::k16) {
+        EncodeLowBytes(enc, image.data.data(), image.low.data(), w, h, image.channels, &report.ideal_bits);
+      }
       if (K == 0) report.ideal_bits += alpha_bits;
       report.psnr = std::numeric_limits<double>::infinity();
       end_stage(report, K);
@@ -725,6 +736,20 @@ StatusOr<DecodeResult> Codec::DecodeStages(const uint8_t* data, size_t size, con
       if (alpha && !header.has_length()) hash = StageHash(hash, -1, alpha->data(), alpha->size());
     }
   }
+  // The sample depth (format 7, low_byte_coder.h) after it.
+  SampleDepth depth = SampleDepth::k8;
+  if (wanted > 0 && complete && header.has_depth()) {
+    auto decoded_depth = DecodeDepth(dec, options.audit ? &alpha_bits : nullptr);
+    if (!decoded_depth.ok()) {
+      if (decoded_depth.status().code() != StatusCode::kTruncated) return fail(0);
+      DCODEC_RETURN_IF_ERROR(ran_out(0));
+      complete = false;
+    } else {
+      depth = *decoded_depth;
+      result.sample_bits = depth == SampleDepth::k8 ? 8 : 16;
+    }
+  }
+  std::vector<uint8_t> low;  // the low bytes of 16-bit samples, once the pixel stage has them
   // A picture from planar RGB, with the alpha plane when there is one.
   auto picture = [&](const uint8_t* planes) {
     Image colour = FromPlanarRgb(planes, w, h, header.channels);
@@ -827,6 +852,12 @@ StatusOr<DecodeResult> Codec::DecodeStages(const uint8_t* data, size_t size, con
         pixels.resize(n);
         st = DecodePixelStage(*belief, cells, x0_hat.data(), w, h, dec, pixels.data(),
                               options.audit ? &report.ideal_bits : nullptr, head ? log_scale.data() : nullptr);
+        if (st.ok() && depth == SampleDepth::k16) {
+          const Image high = picture(pixels.data());
+          low.resize(high.data.size());
+          st = DecodeLowBytes(dec, high.data.data(), w, h, high.channels, low.data(),
+                              options.audit ? &report.ideal_bits : nullptr);
+        }
         if (K == 0) report.ideal_bits += alpha_bits;
       }
       if (!st.ok()) {
@@ -876,6 +907,8 @@ StatusOr<DecodeResult> Codec::DecodeStages(const uint8_t* data, size_t size, con
   Metadata metadata = std::move(result.image.metadata);
   result.image = picture(pixels.data());
   result.image.metadata = std::move(metadata);
+  if (result.exact && depth == SampleDepth::k16) result.image.low = std::move(low);
+  if (result.exact && depth == SampleDepth::k16Wide) result.image.low = result.image.data;
   if (result.exact && options.on_prefix) options.on_prefix(decoded, result.image);
   return result;
 }

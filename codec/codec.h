@@ -6,7 +6,9 @@
 // shape (entropy_model.h) and, unless it is the stream's last, ends with a 9-bit check symbol; the stream's
 // initial state holds a 31-bit check of everything. Any prefix of a stream decodes to its complete stages; the
 // whole stream decodes to the exact input. The image's metadata (colour profile, EXIF, ...) follows stage 1
-// (metadata_coder.h), and comes back with every prefix that holds it.
+// (metadata_coder.h), and comes back with every prefix that holds it. A 16-bit image (Image::low) is coded as its
+// high bytes, with the low bytes after the pixel stage's pixels (low_byte_coder.h): previews are 8-bit, the
+// whole stream gives the 16-bit samples back.
 //
 // Checks: h_0 = xxh64 of (width, height, channels, the stream parameters, the 64-bit model id);
 // h_j = xxh64(h_{j-1}, j, stage j's symbols); stage j's check symbol is h_j mod 2^9; the stream's initial state
@@ -136,6 +138,9 @@ struct DecodeResult {
   // has none), and its compressed bytes (0: the stream has no metadata).
   bool metadata_read = false;
   size_t metadata_bytes = 0;
+  // The encoder's input had 16-bit samples (8 until the stream's opening symbols are read). image has them
+  // (Image::low) only when exact; a prefix's picture is 8-bit, the high bytes' approximation.
+  int sample_bits = 8;
   // Per decoded stage: timestep, prefix_bytes, bpp, side_bits, check_bits and, with DecodeOptions::audit,
   // ideal_bits (the rest stays 0).
   std::vector<StageReport> stages;

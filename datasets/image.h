@@ -1,5 +1,5 @@
-// An 8-bit image in memory: the one pixel container shared by the image readers and writers, the data sets and the
-// codec, with the file's metadata beside the pixels.
+// An image in memory: the one pixel container shared by the image readers and writers, the data sets and the
+// codec, with the file's metadata beside the pixels. Samples are 8-bit, or 16-bit as a high and a low byte plane.
 #ifndef DCODEC_DATASETS_IMAGE_H_
 #define DCODEC_DATASETS_IMAGE_H_
 
@@ -17,6 +17,10 @@ struct Image {
   int height = 0;
   int channels = 0;  // 1 (grey), 2 (grey + alpha), 3 (RGB) or 4 (RGBA); alpha is always the last channel
   std::vector<uint8_t> data;
+  // A 16-bit image's low bytes, laid out as `data`, which then holds the high bytes: sample = 256·data[i] + low[i].
+  // Empty for an 8-bit image. Readers fill it only when asked (ImageReadOptions::keep_16_bit); everything that
+  // works on 8 bits (the model, previews, PSNR) sees the high bytes.
+  std::vector<uint8_t> low;
   // What the file said besides the pixels (colour profile, EXIF, XMP, text): read only when asked
   // (ImageReadOptions::keep_metadata), written by the PNG writer, carried by the codec's streams.
   Metadata metadata;
@@ -26,9 +30,10 @@ struct Image {
   uint8_t& at(int x, int y, int c) { return data[(static_cast<size_t>(y) * width + x) * channels + c]; }
   uint8_t at(int x, int y, int c) const { return data[(static_cast<size_t>(y) * width + x) * channels + c]; }
   size_t num_pixels() const { return static_cast<size_t>(width) * height; }
-  // The same samples and the same metadata.
+  bool sixteen_bit() const { return !low.empty(); }
+  // The same samples (and depth) and the same metadata.
   bool operator==(const Image& o) const {
-    return width == o.width && height == o.height && channels == o.channels && data == o.data &&
+    return width == o.width && height == o.height && channels == o.channels && data == o.data && low == o.low &&
            metadata == o.metadata;
   }
 };

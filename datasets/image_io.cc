@@ -93,6 +93,7 @@ int AutoOrient(Image& image) {
   const bool swap = o >= 5;
   const int w = image.width, h = image.height, c = image.channels;
   Image out(swap ? h : w, swap ? w : h, c);
+  if (image.sixteen_bit()) out.low.resize(out.data.size());
   for (int y = 0; y < h; ++y) {
     for (int x = 0; x < w; ++x) {
       int u = x, v = y;
@@ -105,7 +106,9 @@ int AutoOrient(Image& image) {
         case 7: u = h - 1 - y; v = w - 1 - x; break;
         case 8: u = y; v = w - 1 - x; break;
       }
-      for (int k = 0; k < c; ++k) out.at(u, v, k) = image.at(x, y, k);
+      const size_t from = (static_cast<size_t>(y) * w + x) * c, to = (static_cast<size_t>(v) * out.width + u) * c;
+      for (int k = 0; k < c; ++k) out.data[to + k] = image.data[from + k];
+      if (image.sixteen_bit()) std::copy_n(image.low.begin() + from, c, out.low.begin() + to);
     }
   }
   out.metadata = std::move(image.metadata);

@@ -4,7 +4,8 @@
 // Sniffing: the PNG signature (89 'PNG' 0D 0A 1A 0A), JPEG's FF D8 FF, or a Netpbm magic 'P1'..'P7' followed by
 // whitespace. Anything else is kInvalidInput "not a PNG, JPEG or PNM image", naming the file. What each reader
 // accepts and refuses is in png.h, jpeg.h and pnm.h; they share ImageReadOptions and the size limits
-// (read_options.h). The result always has 8-bit samples and 1 to 4 channels (alpha last).
+// (read_options.h). The result has 8-bit samples (16-bit with ImageReadOptions::keep_16_bit, from PNG and PNM) and 1
+// to 4 channels (alpha last).
 #ifndef DCODEC_DATASETS_IMAGE_IO_H_
 #define DCODEC_DATASETS_IMAGE_IO_H_
 

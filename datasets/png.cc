@@ -174,14 +174,16 @@ StatusOr<Image> DecodePng(const uint8_t* data, size_t size, const std::string& n
   image.width = static_cast<int>(width);
   image.height = static_cast<int>(height);
   image.channels = channels;
-  if (bit_depth == 16) image.data.resize(row_samples * height);
   if (bit_depth == 16) {
+    image.data.resize(row_samples * height);
+    if (options.keep_16_bit) image.low.resize(row_samples * height);
     bool exact = true;
-    for (size_t i = 0; i < image.data.size(); ++i) {
+    for (size_t i = 0; i < image.data.size(); ++i) {  // PNG samples are big-endian
       image.data[i] = wide[2 * i];
+      if (options.keep_16_bit) image.low[i] = wide[2 * i + 1];
       exact = exact && wide[2 * i + 1] == wide[2 * i];
     }
-    if (!exact && !options.reduce_16_to_8) {
+    if (!exact && !options.reduce_16_to_8 && !options.keep_16_bit) {
       return Unsupported(name + ": 16-bit samples; dcodec codes 8 bits, so coding this image would not be lossless "
                          "(pass --8bit to keep the high byte of each sample)");
     }
@@ -196,7 +198,8 @@ StatusOr<Image> ReadPng(const std::string& path, const PngReadOptions& options) 
 
 StatusOr<std::vector<uint8_t>> EncodePng(const Image& image) {
   if (image.channels < 1 || image.channels > 4) return InvalidArgument("PNG writer: channels must be 1 to 4");
-  if (image.width <= 0 || image.height <= 0 || image.data.size() != image.num_pixels() * image.channels) {
+  if (image.width <= 0 || image.height <= 0 || image.data.size() != image.num_pixels() * image.channels ||
+      (image.sixteen_bit() && image.low.size() != image.data.size())) {
     return InvalidArgument("PNG writer: inconsistent image dimensions");
   }
   std::string error;
@@ -205,6 +208,14 @@ StatusOr<std::vector<uint8_t>> EncodePng(const Image& image) {
   if (!png) return Internal("libpng: cannot create write struct");
   png_infop info = png_create_info_struct(png);
   std::vector<png_const_bytep> rows(image.height);
+  std::vector<uint8_t> wide;  // a 16-bit image's samples, big-endian
+  if (image.sixteen_bit()) {
+    wide.resize(2 * image.data.size());
+    for (size_t i = 0; i < image.data.size(); ++i) {
+      wide[2 * i] = image.data[i];
+      wide[2 * i + 1] = image.low[i];
+    }
+  }
   if (!info || setjmp(png_jmpbuf(png))) {
     png_destroy_write_struct(&png, &info);
     if (!image.metadata.empty()) {
@@ -213,7 +224,7 @@ StatusOr<std::vector<uint8_t>> EncodePng(const Image& image) {
     return Internal("libpng: write failed (" + error + ")");
   }
   png_set_write_fn(png, &out, WriteToVector, FlushNothing);
-  png_set_IHDR(png, info, image.width, image.height, 8,
+  png_set_IHDR(png, info, image.width, image.height, image.sixteen_bit() ? 16 : 8,
                image.channels == 4   ? PNG_COLOR_TYPE_RGB_ALPHA
                : image.channels == 3 ? PNG_COLOR_TYPE_RGB
                : image.channels == 2 ? PNG_COLOR_TYPE_GRAY_ALPHA
@@ -272,9 +283,9 @@ StatusOr<std::vector<uint8_t>> EncodePng(const Image& image) {
   }
   if (!texts.empty()) png_set_text(png, info, texts.data(), static_cast<int>(texts.size()));
   png_write_info(png, info);
-  for (int y = 0; y < image.height; ++y) {
-    rows[y] = image.data.data() + static_cast<size_t>(y) * image.width * image.channels;
-  }
+  const uint8_t* samples = image.sixteen_bit() ? wide.data() : image.data.data();
+  const size_t row_bytes = static_cast<size_t>(image.width) * image.channels * (image.sixteen_bit() ? 2 : 1);
+  for (int y = 0; y < image.height; ++y) rows[y] = samples + static_cast<size_t>(y) * row_bytes;
   png_write_rows(png, const_cast<png_bytepp>(rows.data()), image.height);
   png_write_end(png, nullptr);
   png_destroy_write_struct(&png, &info);
@@ -290,8 +301,10 @@ Status WritePng(const std::string& path, const Image& image, bool overwrite) {
 Image ToRgb(const Image& image) {
   if (image.channels == 3) return image;
   Image rgb(image.width, image.height, 3);
+  if (image.sixteen_bit()) rgb.low.resize(rgb.data.size());
   for (size_t i = 0; i < image.num_pixels(); ++i) {
     rgb.data[3 * i] = rgb.data[3 * i + 1] = rgb.data[3 * i + 2] = image.data[i];
+    if (image.sixteen_bit()) rgb.low[3 * i] = rgb.low[3 * i + 1] = rgb.low[3 * i + 2] = image.low[i];
   }
   return rgb;
 }

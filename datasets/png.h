@@ -1,8 +1,9 @@
 // PNG reading and writing (libpng), with the input checks an image codec owes its users.
 //
-// Accepted: 8-bit, grey, RGB, palette (expanded), interlaced; 16-bit when every sample is an 8-bit value stored
-// wide (v·257, so nothing is lost), or when the caller asks to reduce it (the low byte is dropped). Refused with a
-// clear message: other 16-bit images (kUnsupported: coding them as 8 bits would not be lossless), alpha channels
+// Accepted: 8-bit, grey, RGB, palette (expanded), interlaced; 16-bit kept whole when the caller asks
+// (ImageReadOptions::keep_16_bit: Image::low holds the low bytes), else accepted when every sample is an 8-bit value
+// stored wide (v·257, so nothing is lost) or when the caller asks to reduce it (the low byte is dropped). Refused
+// with a clear message: other 16-bit images (kUnsupported: coding them as 8 bits would not be lossless), alpha channels
 // unless the caller keeps them (PngReadOptions::keep_alpha), sizes over kMaxPixels (checked from the header, before any allocation),
 // anything that is not a valid PNG.
 //
@@ -31,13 +32,15 @@ StatusOr<Image> DecodePng(const uint8_t* data, size_t size, const std::string& n
                           const PngReadOptions& options = {});
 StatusOr<Image> ReadPng(const std::string& path, const PngReadOptions& options = {});
 
-// 1 to 4 channels: grey, grey + alpha, RGB, RGBA; with the image's metadata (kInvalidArgument when libpng refuses
+// 1 to 4 channels: grey, grey + alpha, RGB, RGBA; 16-bit samples when the image has them (Image::low); with the
+// image's metadata (kInvalidArgument when libpng refuses
 // an item, such as an ICC profile that is not one).
 StatusOr<std::vector<uint8_t>> EncodePng(const Image& image);
 // Atomic: written to a temporary file and renamed; refuses to replace an existing file unless overwrite.
 Status WritePng(const std::string& path, const Image& image, bool overwrite);
 
-// Greyscale images become RGB with three equal channels; RGB images are returned as they are.
+// Greyscale images become RGB with three equal channels (16-bit ones with their low bytes); RGB images are returned
+// as they are.
 Image ToRgb(const Image& image);
 
 }  // namespace dcodec

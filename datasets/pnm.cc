@@ -188,6 +188,8 @@ StatusOr<Image> DecodePnm(const uint8_t* data, size_t size, const std::string& n
   Image image(static_cast<int>(width), static_cast<int>(height), channels);
   const uint8_t* raster = data + h.raster;
   const uint32_t maxval = static_cast<uint32_t>(h.maxval);
+  const bool keep_16 = maxval == 65535 && options.keep_16_bit;
+  if (keep_16) image.low.resize(samples);
   bool exact = true;
   for (size_t i = 0; i < samples; ++i) {
     const uint32_t v = sample_bytes == 2 ? (uint32_t{raster[2 * i]} << 8) | raster[2 * i + 1] : raster[i];
@@ -198,13 +200,19 @@ StatusOr<Image> DecodePnm(const uint8_t* data, size_t size, const std::string& n
     if (maxval == 65535) {
       v8 = v >> 8;
       exact = exact && (v & 0xff) == v8;
+      if (keep_16) image.low[i] = static_cast<uint8_t>(v & 0xff);
     } else if (maxval != 255) {
       v8 = (v * 255 + maxval / 2) / maxval;
       exact = exact && (maxval < 255 || (v8 * maxval + 127) / 255 == v);
     }
     image.data[i] = static_cast<uint8_t>(v8);
   }
-  if (!exact && !options.reduce_16_to_8) {
+  if (!exact && !options.reduce_16_to_8 && !keep_16) {
+    if (maxval != 65535 && options.keep_16_bit) {
+      return Unsupported(name + ": samples of maxval " + std::to_string(maxval) +
+                         "; dcodec keeps samples wider than 8 bits only as 16 bits (maxval 65535), so coding this "
+                         "image would not be lossless (pass --8bit to round each sample to 8 bits)");
+    }
     return Unsupported(name + ": 16-bit samples (maxval " + std::to_string(maxval) +
                        "); dcodec codes 8 bits, so coding this image would not be lossless (pass --8bit to " +
                        (maxval == 65535 ? "keep the high byte of each sample)" : "round each sample to 8 bits)"));
@@ -215,9 +223,11 @@ StatusOr<Image> DecodePnm(const uint8_t* data, size_t size, const std::string& n
 StatusOr<std::vector<uint8_t>> EncodePnm(const Image& image, PnmType type) {
   const char* what = type == PnmType::kPpm ? "PPM" : type == PnmType::kPgm ? "PGM" : "PAM";
   if (image.width <= 0 || image.height <= 0 || image.channels < 1 || image.channels > 4 ||
-      image.data.size() != image.num_pixels() * image.channels) {
+      image.data.size() != image.num_pixels() * image.channels ||
+      (image.sixteen_bit() && image.low.size() != image.data.size())) {
     return InvalidArgument(std::string(what) + " writer: empty or inconsistent image");
   }
+  const std::string maxval = image.sixteen_bit() ? "65535" : "255";
   std::string header;
   const std::string size = std::to_string(image.width) + " " + std::to_string(image.height);
   if (type == PnmType::kPpm) {
@@ -225,21 +235,29 @@ StatusOr<std::vector<uint8_t>> EncodePnm(const Image& image, PnmType type) {
       return InvalidArgument("a PPM holds RGB, and the image is " + Describe(image.channels) + ": write " +
                              (image.channels == 1 ? ".pgm, " : "") + ".pam or .png");
     }
-    header = "P6\n" + size + "\n255\n";
+    header = "P6\n" + size + "\n" + maxval + "\n";
   } else if (type == PnmType::kPgm) {
     if (image.channels != 1) {
       return InvalidArgument("a PGM holds grey, and the image is " + Describe(image.channels) + ": write " +
                              (image.channels == 3 ? ".ppm, " : "") + ".pam or .png");
     }
-    header = "P5\n" + size + "\n255\n";
+    header = "P5\n" + size + "\n" + maxval + "\n";
   } else {
     static const char* const kTuplTypes[] = {"GRAYSCALE", "GRAYSCALE_ALPHA", "RGB", "RGB_ALPHA"};
     header = "P7\nWIDTH " + std::to_string(image.width) + "\nHEIGHT " + std::to_string(image.height) + "\nDEPTH " +
-             std::to_string(image.channels) + "\nMAXVAL 255\nTUPLTYPE " + kTuplTypes[image.channels - 1] +
+             std::to_string(image.channels) + "\nMAXVAL " + maxval + "\nTUPLTYPE " + kTuplTypes[image.channels - 1] +
              "\nENDHDR\n";
   }
   std::vector<uint8_t> out(header.begin(), header.end());
-  out.insert(out.end(), image.data.begin(), image.data.end());
+  if (!image.sixteen_bit()) {
+    out.insert(out.end(), image.data.begin(), image.data.end());
+    return out;
+  }
+  out.reserve(out.size() + 2 * image.data.size());
+  for (size_t i = 0; i < image.data.size(); ++i) {  // big-endian
+    out.push_back(image.data[i]);
+    out.push_back(image.low[i]);
+  }
   return out;
 }
 

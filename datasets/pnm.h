@@ -10,9 +10,9 @@
 // Read: P4 (1 bit, 1 = black: grey 0, 0 = white: grey 255), P5 (grey), P6 (RGB), P7 with TUPLTYPE GRAYSCALE, RGB,
 // BLACKANDWHITE, GRAYSCALE_ALPHA, RGB_ALPHA, BLACKANDWHITE_ALPHA (or no TUPLTYPE: from DEPTH 1-4). Samples become 8
 // bits: maxval 255 as they are; maxval 1..254 scaled to 0..255 (rounded; different values stay different, so
-// nothing is lost); maxval 256..65535 like 16-bit PNG (read_options.h): accepted when every sample is an 8-bit
-// value scaled to maxval (v·257 for 65535), refused with kUnsupported otherwise unless reduce_16_to_8 (65535: the
-// high byte; other maxvals: rounded). Alpha only with keep_alpha (else kUnsupported). The first image of the file
+// nothing is lost); maxval 65535 kept whole with keep_16_bit (Image::low); maxval 256..65535 otherwise like 16-bit
+// PNG (read_options.h): accepted when every sample is an 8-bit value scaled to maxval (v·257 for 65535), refused
+// with kUnsupported otherwise unless reduce_16_to_8 (65535: the high byte; other maxvals: rounded). Alpha only with keep_alpha (else kUnsupported). The first image of the file
 // is read; bytes after its raster are ignored (Netpbm allows several images in one file).
 // Refused: plain (ASCII) P1-P3 and other TUPLTYPEs (kUnsupported); malformed headers, samples above maxval, a
 // raster shorter than the header says, sizes over kMaxPixels or kMaxImageSide (kInvalidInput, checked from the
@@ -41,7 +41,7 @@ enum class PnmType {
   kPgm,  // P5: grey only
   kPam,  // P7: 1 to 4 channels, TUPLTYPE GRAYSCALE, GRAYSCALE_ALPHA, RGB or RGB_ALPHA
 };
-// Always maxval 255. kInvalidArgument when the image's channels do not fit the type (RGBA as PPM, say), or the
+// Maxval 255, or 65535 for a 16-bit image (Image::low). kInvalidArgument when the image's channels do not fit the type (RGBA as PPM, say), or the
 // image is empty or inconsistent.
 StatusOr<std::vector<uint8_t>> EncodePnm(const Image& image, PnmType type);
 

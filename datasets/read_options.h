@@ -22,6 +22,10 @@ struct ImageReadOptions {
   // Fill Image::metadata (datasets/metadata.h): the colour information, EXIF, XMP and text the file has. Off, they
   // are skipped (the trainer and `dcodec rd` code pixels only).
   bool keep_metadata = false;
+  // Keep 16-bit samples whole: a 16-bit PNG or a PNM with maxval 65535 gives an image with Image::low (also when
+  // every sample is v·257), so that it can be coded and written back exactly. PNM with another maxval above 255
+  // stays as above. Takes precedence over reduce_16_to_8 for the files it keeps.
+  bool keep_16_bit = false;
 };
 
 }  // namespace dcodec

@@ -2,6 +2,7 @@
 //
 //   import dcodec, numpy as np
 //   data = dcodec.encode(image, quality=80)          # image: uint8 array H×W (grey) or H×W×C, C in 1..4
+//   dcodec.decode(dcodec.encode(wide, lossless=True))  # a uint16 array comes back as uint16, exactly
 //   picture = dcodec.decode(data, max_bytes=2000)    # a prefix: the stages complete within 2000 bytes
 //   m = dcodec.Model("models/cifar10.safetensors"); m.encode(...); m.decode(...)
 // The module-level functions use the model in $DCODEC_MODEL, else the shipped photo model. Errors raise
@@ -90,9 +91,12 @@ class Model {
     codec_ = std::move(*codec);
   }
 
-  py::bytes Encode(py::array_t<uint8_t, py::array::c_style | py::array::forcecast> image, int quality, bool lossless,
-                   double bpp, double psnr, int threads, uint64_t seed, const py::object& metadata) const {
-    if (image.ndim() != 2 && image.ndim() != 3) throw py::value_error("encode: expected an H×W or H×W×C uint8 array");
+  // image: a uint16 array codes 16-bit samples (losslessly at the stream's end); anything else is taken as uint8.
+  py::bytes Encode(const py::array& image, int quality, bool lossless, double bpp, double psnr, int threads,
+                   uint64_t seed, const py::object& metadata) const {
+    if (image.ndim() != 2 && image.ndim() != 3) {
+      throw py::value_error("encode: expected an H×W or H×W×C uint8 or uint16 array");
+    }
     const int h = static_cast<int>(image.shape(0)), w = static_cast<int>(image.shape(1));
     const int c = image.ndim() == 3 ? static_cast<int>(image.shape(2)) : 1;
     if (h < 1 || w < 1 || c < 1 || c > 4) throw py::value_error("encode: need H, W >= 1 and 1..4 channels");
@@ -100,7 +104,19 @@ class Model {
       throw py::value_error("encode: quality 0..100, threads >= 1, bpp and psnr >= 0");
     }
     dcodec::Image img(w, h, c);
-    std::memcpy(img.data.data(), image.data(), img.data.size());
+    if (py::isinstance<py::array_t<uint16_t>>(image)) {
+      auto wide = py::array_t<uint16_t, py::array::c_style | py::array::forcecast>::ensure(image);
+      img.low.resize(img.data.size());
+      const uint16_t* v = wide.data();
+      for (size_t i = 0; i < img.data.size(); ++i) {
+        img.data[i] = static_cast<uint8_t>(v[i] >> 8);
+        img.low[i] = static_cast<uint8_t>(v[i] & 0xff);
+      }
+    } else {
+      auto bytes = py::array_t<uint8_t, py::array::c_style | py::array::forcecast>::ensure(image);
+      if (!bytes) throw py::value_error("encode: expected a uint8 or uint16 array");
+      std::memcpy(img.data.data(), bytes.data(), img.data.size());
+    }
     img.metadata = MetadataFromPython(metadata);
     dcodec::codec::EncodeOptions options;
     options.tiles.threads = threads;
@@ -136,10 +152,19 @@ class Model {
       if (PyErr_WarnEx(damaged_warning, message.c_str(), 1) != 0) throw py::error_already_set();
     }
     const dcodec::Image& img = r->image;
-    py::array_t<uint8_t> out = img.channels == 1
-                                   ? py::array_t<uint8_t>({img.height, img.width})
-                                   : py::array_t<uint8_t>({img.height, img.width, img.channels});
-    std::memcpy(out.mutable_data(), img.data.data(), img.data.size());
+    std::vector<py::ssize_t> shape = {img.height, img.width};
+    if (img.channels > 1) shape.push_back(img.channels);
+    py::array out;
+    if (img.sixteen_bit()) {  // the whole stream of 16-bit samples
+      py::array_t<uint16_t> wide(shape);
+      uint16_t* v = wide.mutable_data();
+      for (size_t i = 0; i < img.data.size(); ++i) v[i] = static_cast<uint16_t>((img.data[i] << 8) | img.low[i]);
+      out = wide;
+    } else {
+      py::array_t<uint8_t> bytes(shape);
+      std::memcpy(bytes.mutable_data(), img.data.data(), img.data.size());
+      out = bytes;
+    }
     if (with_metadata) return py::make_tuple(out, MetadataToPython(img.metadata));
     return std::move(out);
   }
@@ -172,17 +197,19 @@ PYBIND11_MODULE(dcodec, m) {
       .def("encode", &Model::Encode, py::arg("image"), py::arg("quality") = 75, py::arg("lossless") = false,
            py::arg("bpp") = 0.0, py::arg("psnr") = 0.0, py::arg("threads") = 1, py::arg("seed") = 0,
            py::arg("metadata") = py::none(),
-           "Encode a uint8 array (H×W or H×W×C, C in 1..4) to .dcd bytes: quality 0..100 (PSNR 25 + 0.15 q dB, "
+           "Encode a uint8 or uint16 array (H×W or H×W×C, C in 1..4) to .dcd bytes (uint16: 16-bit samples, lossless at "
+           "the stream's end): quality 0..100 (PSNR 25 + 0.15 q dB, "
            "100 lossless), or an exact bpp or psnr target, or lossless=True. metadata: (kind, key, bytes) tuples "
            "kept in the stream (kinds icc, srgb, gama, chrm, cicp, exif, xmp, text).")
       .def("decode", &Model::Decode, py::arg("data"), py::arg("max_bytes") = 0, py::arg("max_stages") = -1,
            py::arg("threads") = 1, py::arg("salvage") = false, py::arg("with_metadata") = false,
-           "Decode .dcd bytes (or the stages complete within max_bytes) to a uint8 array (with_metadata=True: "
+           "Decode .dcd bytes (or the stages complete within max_bytes) to a uint8 array (uint16 for the whole stream of "
+           "16-bit samples; with_metadata=True: "
            "(array, [(kind, key, bytes), ...])). A damaged stream raises CorruptStreamError, or with salvage=True "
            "gives the stages before the damage and a DamagedStreamWarning.");
   m.def(
       "encode",
-      [](py::array_t<uint8_t, py::array::c_style | py::array::forcecast> image, int quality, bool lossless,
+      [](const py::array& image, int quality, bool lossless,
          double bpp, double psnr, int threads, uint64_t seed, const py::object& metadata) {
         return DefaultModel().Encode(image, quality, lossless, bpp, psnr, threads, seed, metadata);
       },

@@ -31,6 +31,18 @@ class DcodecTest(unittest.TestCase):
             self.assertEqual(back.dtype, np.uint8)
             np.testing.assert_array_equal(back, image)
 
+    def test_sixteen_bit_samples_come_back_whole(self):
+        rng = np.random.default_rng(5)
+        wide = (smooth(12, 10, 3, 6).astype(np.uint16) * 256 + rng.integers(0, 256, (12, 10, 3))).astype(np.uint16)
+        data = self.model.encode(wide, lossless=True)
+        back = self.model.decode(data)
+        self.assertEqual(back.dtype, np.uint16)
+        np.testing.assert_array_equal(back, wide)
+        # A prefix is an 8-bit preview; the high bytes alone cost less than all 16 bits.
+        preview = self.model.decode(data, max_stages=1)
+        self.assertEqual(preview.dtype, np.uint8)
+        self.assertLess(len(self.model.encode((wide >> 8).astype(np.uint8), lossless=True)), len(data))
+
     def test_quality_shrinks_and_prefixes_decode(self):
         image = smooth(32, 32, 3, 4)
         whole = self.model.encode(image, quality=100)
@@ -74,7 +86,7 @@ class DcodecTest(unittest.TestCase):
         os.environ.setdefault("DCODEC_MODEL", MODEL)
         image = smooth(16, 16, 3, 5)
         np.testing.assert_array_equal(dcodec.decode(dcodec.encode(image, lossless=True)), image)
-        self.assertEqual(dcodec.FORMAT_VERSION, 6)
+        self.assertEqual(dcodec.FORMAT_VERSION, 7)
 
     def test_damage_is_an_error_and_a_cut_is_a_prefix(self):
         image = smooth(16, 16, 3, 6)

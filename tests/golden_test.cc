@@ -57,6 +57,15 @@ Metadata GoldenMetadata() {
   return m;
 }
 
+// The 16-bit fixture whose low bytes matter, read whole (rgb16bitlow5x3.dcd codes it).
+Image GoldenSixteenBitImage() {
+  ImageReadOptions options;
+  options.keep_16_bit = true;
+  auto png = ReadPng(kDir + "/png/rgb16bitlow5x3.png", options);
+  EXPECT_TRUE(png.ok()) << png.status().ToString();
+  return png.ok() ? *png : Image();
+}
+
 Image GoldenImageWithMetadata() {
   auto png = ReadPng(kDir + "/png/rgb16x16.png");
   EXPECT_TRUE(png.ok()) << png.status().ToString();
@@ -134,6 +143,14 @@ TEST_F(GoldenTest, LosslessStreamsReproduceTheirPng) {
     EXPECT_TRUE(dec->exact);
     EXPECT_EQ(dec->image, *png);
   }
+  // 16-bit samples: the whole stream gives back the low bytes too.
+  std::vector<uint8_t> stream = ReadGolden("rgb16bitlow5x3.dcd");
+  auto dec = codec_->Decode(stream.data(), stream.size(), {});
+  ASSERT_TRUE(dec.ok()) << dec.status().ToString();
+  EXPECT_TRUE(dec->exact);
+  EXPECT_EQ(dec->sample_bits, 16);
+  EXPECT_TRUE(dec->image.sixteen_bit());
+  EXPECT_EQ(dec->image, GoldenSixteenBitImage());
 }
 
 // Format 6's metadata: the whole stream gives it back with the PNG's pixels; the prefix of stage 1 alone has none.
@@ -150,7 +167,13 @@ TEST_F(GoldenTest, MetadataStreamGivesBackItsMetadata) {
   EXPECT_EQ(prefix->stages_decoded, 1);
   EXPECT_FALSE(prefix->metadata_read);
   EXPECT_TRUE(prefix->image.metadata.empty());
-  // Format 5 streams have no section: nothing read, no metadata.
+  // Format 6 streams (no sample depth) give it back too; format 5 streams have no section: nothing read.
+  std::vector<uint8_t> v6 = ReadGolden("v6_meta_rgb16x16.dcd");
+  auto six = codec_->Decode(v6.data(), v6.size(), {});
+  ASSERT_TRUE(six.ok()) << six.status().ToString();
+  EXPECT_TRUE(six->exact);
+  EXPECT_EQ(six->sample_bits, 8);
+  EXPECT_EQ(six->image, GoldenImageWithMetadata());
   std::vector<uint8_t> v5 = ReadGolden("v5_rgb16x16.dcd");
   auto old = codec_->Decode(v5.data(), v5.size(), {});
   ASSERT_TRUE(old.ok()) << old.status().ToString();
@@ -171,6 +194,9 @@ TEST_F(GoldenTest, EncoderReproducesGoldenStreams) {
   auto enc = codec_->Encode(GoldenImageWithMetadata(), GoldenOptions());
   ASSERT_TRUE(enc.ok()) << enc.status().ToString();
   EXPECT_EQ(enc->stream, ReadGolden("meta_rgb16x16.dcd"));
+  auto wide = codec_->Encode(GoldenSixteenBitImage(), GoldenOptions());
+  ASSERT_TRUE(wide.ok()) << wide.status().ToString();
+  EXPECT_EQ(wide->stream, ReadGolden("rgb16bitlow5x3.dcd"));
 }
 
 // The header of a real codec stream: fields as written, and parse -> serialize is the identity.
@@ -188,7 +214,7 @@ TEST_F(GoldenTest, HeaderOfGoldenStreamRoundtrips) {
   EXPECT_EQ(h.params.tile_margin, 4u);
   EXPECT_EQ(h.params.chain_stages, 2u);
   EXPECT_EQ(h.params.gaussian_stages, 1u);
-  EXPECT_EQ(h.version, 6);
+  EXPECT_EQ(h.version, 7);
   EXPECT_EQ(parsed->stream_bytes(), stream.size());
   EXPECT_EQ(h.stages, 3u);
   auto again = bitstream::SerializeHeader(h);
@@ -215,7 +241,7 @@ TEST_F(GoldenTest, BrokenStreamsAreRefusedWithTheirReason) {
       {"broken/too_many_pixels.dcd", StatusCode::kInvalidInput, "image size 65535x65535 is out of range"},
       {"broken/trailing_garbage.dcd", StatusCode::kInvalidInput, "trailing garbage"},
       // The whole stream is there (its header says so), so a damaged last stage is damage, not a prefix's end.
-      {"broken/damaged_last_stage.dcd", StatusCode::kCorrupt, "stage 3 (t=0) fails its check"},
+      {"broken/damaged_last_stage.dcd", StatusCode::kCorrupt, "stage 3 (t=0)"},
       {"broken/last_words_zeroed.dcd", StatusCode::kCorrupt, "stage 3 (t=0)"},
       // Its header claims a word more than its stages need.
       {"broken/length_too_long.dcd", StatusCode::kCorrupt, "the header is damaged"},
@@ -318,10 +344,16 @@ TEST(GoldenGenerator, DISABLED_RegenerateGoldenFiles) {
   std::vector<uint8_t> damaged = m;
   damaged[tagged->stages[0].prefix_bytes + tagged->metadata_bytes / 2] ^= 0x08;  // inside the section
   WriteOrDie("broken/damaged_metadata.dcd", damaged);
-  // Format 3, 4 and 5 streams (written by earlier encoders, kept as they were) must still decode.
+  // 16-bit samples whose low bytes matter.
+  auto wide = (*codec)->Encode(GoldenSixteenBitImage(), GoldenOptions());
+  ASSERT_TRUE(wide.ok()) << wide.status().ToString();
+  add("rgb16bitlow5x3.dcd", wide->stream);
+  // Format 3 to 6 streams (written by earlier encoders, kept as they were) must still decode.
   for (const char* legacy : {"v3_rgb16x16.dcd", "v3_rgb16x16_prefix.dcd", "v3_grey9x7.dcd", "v4_rgb16x16.dcd",
                              "v4_rgb16x16_prefix.dcd", "v4_grey9x7.dcd", "v4_grey9x7_prefix.dcd", "v5_rgb16x16.dcd",
-                             "v5_rgb16x16_prefix.dcd", "v5_grey9x7.dcd", "v5_grey9x7_prefix.dcd"}) {
+                             "v5_rgb16x16_prefix.dcd", "v5_grey9x7.dcd", "v5_grey9x7_prefix.dcd", "v6_rgb16x16.dcd",
+                             "v6_rgb16x16_prefix.dcd", "v6_grey9x7.dcd", "v6_grey9x7_prefix.dcd",
+                             "v6_meta_rgb16x16.dcd"}) {
     add(legacy, ReadGolden(legacy));
   }
   const std::string text = manifest.str();
