@@ -7,6 +7,7 @@
 #include "datasets/jpeg.h"
 #include "datasets/png.h"
 #include "datasets/pnm.h"
+#include "datasets/webp.h"
 
 namespace dcodec {
 
@@ -15,6 +16,7 @@ std::optional<ImageFormat> SniffImageFormat(const uint8_t* data, size_t size) {
   if (size >= 8 && std::equal(kPngSignature, kPngSignature + 8, data)) return ImageFormat::kPng;
   if (LooksLikeJpeg(data, size)) return ImageFormat::kJpeg;
   if (LooksLikePnm(data, size)) return ImageFormat::kPnm;
+  if (LooksLikeWebp(data, size)) return ImageFormat::kWebp;
   return std::nullopt;
 }
 
@@ -22,11 +24,12 @@ StatusOr<Image> DecodeImage(const uint8_t* data, size_t size, const std::string&
                             const ImageReadOptions& options) {
   if (size == 0) return InvalidInput(name + ": empty file");
   const std::optional<ImageFormat> format = SniffImageFormat(data, size);
-  if (!format) return InvalidInput(name + ": not a PNG, JPEG or PNM image");
+  if (!format) return InvalidInput(name + ": not a PNG, JPEG, PNM or WebP image");
   switch (*format) {
     case ImageFormat::kPng: return DecodePng(data, size, name, options);
     case ImageFormat::kJpeg: return DecodeJpeg(data, size, name, options);
     case ImageFormat::kPnm: return DecodePnm(data, size, name, options);
+    case ImageFormat::kWebp: return DecodeWebp(data, size, name, options);
   }
   return Internal("unknown image format");
 }

@@ -1,9 +1,9 @@
-// Images in the formats people have them: read by what the bytes are (PNG, JPEG or PNM, whatever the file is
+// Images in the formats people have them: read by what the bytes are (PNG, JPEG, PNM or WebP, whatever the file is
 // called), written in the format the output's name asks for (.png, .ppm, .pgm, .pam).
 //
 // Sniffing: the PNG signature (89 'PNG' 0D 0A 1A 0A), JPEG's FF D8 FF, or a Netpbm magic 'P1'..'P7' followed by
-// whitespace. Anything else is kInvalidInput "not a PNG, JPEG or PNM image", naming the file. What each reader
-// accepts and refuses is in png.h, jpeg.h and pnm.h; they share ImageReadOptions and the size limits
+// whitespace, or RIFF....WEBP. Anything else is kInvalidInput "not a PNG, JPEG, PNM or WebP image", naming the file. What each reader
+// accepts and refuses is in png.h, jpeg.h, pnm.h and webp.h; they share ImageReadOptions and the size limits
 // (read_options.h). The result has 8-bit samples (16-bit with ImageReadOptions::keep_16_bit, from PNG and PNM) and 1
 // to 4 channels (alpha last).
 #ifndef DCODEC_DATASETS_IMAGE_IO_H_
@@ -20,7 +20,7 @@
 
 namespace dcodec {
 
-enum class ImageFormat { kPng, kJpeg, kPnm };
+enum class ImageFormat { kPng, kJpeg, kPnm, kWebp };
 
 // The format the bytes are in, or nullopt when they are none of the readable ones.
 std::optional<ImageFormat> SniffImageFormat(const uint8_t* data, size_t size);

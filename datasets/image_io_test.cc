@@ -61,7 +61,7 @@ TEST_F(ImageIoTest, UnknownBytesAreRefusedNamingTheFile) {
   auto a = ReadImage(Path("a.png"));
   ASSERT_FALSE(a.ok());
   EXPECT_EQ(a.status().code(), StatusCode::kInvalidInput);
-  EXPECT_EQ(a.status().message(), Path("a.png") + ": not a PNG, JPEG or PNM image");
+  EXPECT_EQ(a.status().message(), Path("a.png") + ": not a PNG, JPEG, PNM or WebP image");
   Write("empty.jpg", {});
   auto e = ReadImage(Path("empty.jpg"));
   ASSERT_FALSE(e.ok());

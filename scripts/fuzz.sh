@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets of fuzz/ (clang, ASan + UBSan) into build-fuzz/ and runs each on its corpus.
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     default: 20 s for each of fuzz_container fuzz_entropy fuzz_png
-#                                             fuzz_jpeg fuzz_pnm fuzz_metadata
+#                                             fuzz_jpeg fuzz_pnm fuzz_webp fuzz_metadata
 # SECONDS = 0 runs without a time limit (give -runs=N in FUZZ_FLAGS). Extra libFuzzer flags: FUZZ_FLAGS, e.g.
 #   FUZZ_FLAGS=-runs=10000000 scripts/fuzz.sh 0 fuzz_entropy
 # One worker, one target at a time, at low priority. New inputs go to build-fuzz/corpus/<target> (the committed
@@ -12,7 +12,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 seconds="${1:-20}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(fuzz_container fuzz_entropy fuzz_png fuzz_jpeg fuzz_pnm fuzz_metadata)
+[ ${#targets[@]} -eq 0 ] && targets=(fuzz_container fuzz_entropy fuzz_png fuzz_jpeg fuzz_pnm fuzz_webp fuzz_metadata)
 build="${DCODEC_FUZZ_BUILD_DIR:-$root/build-fuzz}"
 
 cxx=""
@@ -26,8 +26,11 @@ if [ -z "$cxx" ]; then
 fi
 cc="${cxx/clang++/clang}"
 
+# Configured every time (quick), so that a target added since the last run is known.
 if [ ! -f "$build/CMakeCache.txt" ]; then
   cmake -S "$root/fuzz" -B "$build" -DCMAKE_C_COMPILER="$cc" -DCMAKE_CXX_COMPILER="$cxx" >/dev/null
+else
+  cmake -S "$root/fuzz" -B "$build" >/dev/null
 fi
 cmake --build "$build" -j1 --target "${targets[@]}" >/dev/null || {
   echo "fuzz.sh: FAILED: the fuzzers did not build (cmake --build $build -j1 for details)" >&2

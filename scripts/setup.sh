@@ -11,6 +11,7 @@ packages=(
   libgloo-dev                               # Gloo headers: data-parallel dcodec train (torch.distributed)
   libpng-dev libzstd-dev libxxhash-dev
   libjpeg62-turbo-dev                       # JPEG input (datasets/jpeg.h)
+  libwebp-dev                               # WebP input (datasets/webp.h)
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev
   clang-14 libclang-rt-14-dev               # scripts/fuzz.sh: libFuzzer + ASan/UBSan

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <signal.h>
 #include <unistd.h>
+#include <webp/encode.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -727,7 +728,7 @@ TEST_F(CliTest, PnmInputsRoundtripToTheSameFile) {
   }
 }
 
-TEST_F(CliTest, JpegInputIsCodedAsItDecodes) {
+TEST_F(CliTest, JpegAndWebpInputAreCodedAsTheyDecode) {
   const std::vector<uint8_t> jpeg = EncodeJpegForTest(CliPattern(16, 16, 3));
   WriteBytes(Path("in.jpg"), std::string(jpeg.begin(), jpeg.end()));
   JpegWriteOptionsForTest progressive;
@@ -748,11 +749,26 @@ TEST_F(CliTest, JpegInputIsCodedAsItDecodes) {
   EXPECT_EXIT_CODE(Encode(Path("png.jpg"), Path("p.dcd")), kExitOk);
   EXPECT_EXIT_CODE(Encode(Png("rgb16x16"), Path("q.dcd")), kExitOk);
   EXPECT_EQ(Slurp(Path("p.dcd")), Slurp(Path("q.dcd")));
-  // Neither PNG, JPEG nor PNM: invalid input naming the file.
+  // A lossless WebP (with alpha) codes the very pixels it holds: the same stream as the PNG of those pixels.
+  {
+    const Image rgba = Image(7, 5, 4);
+    Image pattern = rgba;
+    for (size_t i = 0; i < pattern.data.size(); ++i) pattern.data[i] = static_cast<uint8_t>(i * 29 % 251);
+    uint8_t* webp = nullptr;
+    const size_t n = WebPEncodeLosslessRGBA(pattern.data.data(), 7, 5, 7 * 4, &webp);
+    ASSERT_GT(n, 0u);
+    WriteBytes(Path("w.webp"), std::string(reinterpret_cast<const char*>(webp), n));
+    WebPFree(webp);
+    ASSERT_TRUE(WritePng(Path("w.png"), pattern, false).ok());
+    EXPECT_EXIT_CODE(Encode(Path("w.webp"), Path("w.dcd")), kExitOk);
+    EXPECT_EXIT_CODE(Encode(Path("w.png"), Path("wp.dcd")), kExitOk);
+    EXPECT_EQ(Slurp(Path("w.dcd")), Slurp(Path("wp.dcd")));
+  }
+  // Neither PNG, JPEG, PNM nor WebP: invalid input naming the file.
   WriteBytes(Path("x.gif"), "GIF89a.....");
   Result gif = Encode(Path("x.gif"), Path("x.dcd"));
   EXPECT_EXIT_CODE(gif, kExitInvalidInput);
-  EXPECT_NE(gif.err.find(Path("x.gif") + ": not a PNG, JPEG or PNM image"), std::string::npos) << gif.err;
+  EXPECT_NE(gif.err.find(Path("x.gif") + ": not a PNG, JPEG, PNM or WebP image"), std::string::npos) << gif.err;
 }
 
 TEST_F(CliTest, DecodeOutputFormatFromExtensionOrFlag) {
@@ -858,7 +874,7 @@ TEST_F(CliTest, BatchesWriteEveryGoodFileAndNameTheBadOnes) {
   Result batch = Run(args);
   EXPECT_EXIT_CODE(batch, kExitInvalidInput);
   EXPECT_NE(batch.err.find("1 of 4 files failed: " + Path("junk.png")), std::string::npos) << batch.err;
-  EXPECT_NE(batch.err.find(Path("junk.png") + ": not a PNG, JPEG or PNM image"), std::string::npos) << batch.err;
+  EXPECT_NE(batch.err.find(Path("junk.png") + ": not a PNG, JPEG, PNM or WebP image"), std::string::npos) << batch.err;
   EXPECT_NE(batch.err.find(Path("c.ppm") + " -> " + Path("out/c.dcd") + ": Compressed to"), std::string::npos)
       << batch.err;
   EXPECT_EQ(ListDir(Path("out")), (std::set<std::string>{"rgb16x16.dcd", "grey9x7.dcd", "c.dcd"}));
@@ -915,7 +931,7 @@ TEST_F(CliTest, DashPipesImagesAndStreamsThroughStdio) {
   stdin_ = Path("a.dcd");
   Result bad = Encode("-", Path("b.dcd"));
   EXPECT_EXIT_CODE(bad, kExitInvalidInput);
-  EXPECT_NE(bad.err.find("<stdin>: not a PNG, JPEG or PNM image"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("<stdin>: not a PNG, JPEG, PNM or WebP image"), std::string::npos) << bad.err;
 }
 
 }  // namespace
