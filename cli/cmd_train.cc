@@ -40,6 +40,10 @@ Command AddTrainCommand(CLI::App& app, const GlobalOptions& global) {
       ->capture_default_str();
   app.add_option("--seed", o->seed, "random seed")->capture_default_str();
   app.add_option("--device", o->device, "cpu | cuda")->capture_default_str();
+  app.add_option("--precision", o->precision,
+                 "fp32 | bf16: the forward pass under bfloat16 autocast (weights, optimizer and model file stay "
+                 "float32)")
+      ->capture_default_str();
   app.add_option("--threads", *threads, "CPU threads (0 = all cores)")->capture_default_str();
   app.add_option("--init", o->init_model, "warm start: a model file with the preset's config (fresh optimizer)");
   app.add_option("--chain", o->chain, "also train on the codec chain's dithered inputs at these timesteps")

@@ -1,6 +1,8 @@
 #include "model/trainer.h"
 
+#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
+#include <torch/version.h>
 #include <xxhash.h>
 
 #include <chrono>
@@ -21,6 +23,51 @@ namespace dcodec::model {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// bfloat16 autocast for the forward pass on `device` while it lives (TrainOptions::precision); LibTorch 2.4 renamed
+// the per-device calls.
+class AutocastScope {
+ public:
+  AutocastScope(bool on, c10::DeviceType device) : on_(on), device_(device) {
+    if (!on_) return;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    was_enabled_ = at::autocast::is_autocast_enabled(device_);
+    at::autocast::set_autocast_enabled(device_, true);
+    at::autocast::set_autocast_dtype(device_, at::kBFloat16);
+#else
+    if (device_ == c10::DeviceType::CUDA) {
+      was_enabled_ = at::autocast::is_enabled();
+      at::autocast::set_enabled(true);
+      at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+    } else {
+      was_enabled_ = at::autocast::is_cpu_enabled();
+      at::autocast::set_cpu_enabled(true);
+      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    }
+#endif
+    at::autocast::increment_nesting();
+  }
+  ~AutocastScope() {
+    if (!on_) return;
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    at::autocast::set_autocast_enabled(device_, was_enabled_);
+#else
+    if (device_ == c10::DeviceType::CUDA) {
+      at::autocast::set_enabled(was_enabled_);
+    } else {
+      at::autocast::set_cpu_enabled(was_enabled_);
+    }
+#endif
+  }
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  bool on_;
+  c10::DeviceType device_;
+  bool was_enabled_ = false;
+};
 
 uint64_t StepSeed(uint64_t seed, int64_t step) {
   // splitmix64 of (seed, step): independent streams per step.
@@ -115,6 +162,8 @@ Status SaveCheckpoint(const TrainOptions& options, const UNetConfig& config, Bet
                          {"loss", s.loss},
                          {"world_size", world_size},
                          {"global_batch", options.batch_size}};
+  // The precision of the latest part of the run (not an option a resume must repeat: it may change).
+  if (options.precision != "fp32") meta["precision"] = options.precision;
   std::string text = meta.dump(2);
   DCODEC_RETURN_IF_ERROR(WriteFileAtomic(options.run_dir + "/checkpoint.json",
                                          reinterpret_cast<const uint8_t*>(text.data()), text.size(), true));
@@ -256,6 +305,9 @@ Status Train(const TrainOptions& options, const std::function<void(const TrainPr
   } else if (options.device != "cpu") {
     return InvalidArgument("--device '" + options.device + "': expected cpu or cuda");
   }
+  if (options.precision != "fp32" && options.precision != "bf16") {
+    return InvalidArgument("--precision '" + options.precision + "': expected fp32 or bf16");
+  }
   if (!(options.chain_fraction >= 0 && options.chain_fraction <= 1)) {
     return InvalidArgument("--chain-fraction must be in [0, 1]");
   }
@@ -338,6 +390,20 @@ Status Train(const TrainOptions& options, const std::function<void(const TrainPr
   const double seconds_before = s.train_seconds;
   auto window_start = Clock::now();
   int64_t window_images = 0;
+  // The network as the losses call it: in bf16 autocast when asked (float32 out), the whole output or its ε part.
+  const bool bf16 = options.precision == "bf16";
+  UNet net = s.net;
+  auto forward = [net, bf16, device](const torch::Tensor& x, const torch::Tensor& t, bool eps_only) mutable {
+    torch::Tensor out;
+    {
+      AutocastScope autocast(bf16, device.type());
+      out = net->forward(x, t);
+    }
+    out = out.to(torch::kFloat32);
+    const int64_t c = net->config().in_channels;
+    return eps_only && out.size(1) != c ? out.narrow(1, 0, c) : out;
+  };
+  const EpsModel eps_model = [&forward](const torch::Tensor& x, const torch::Tensor& t) { return forward(x, t, true); };
   s.net->train();
   while (s.step < options.steps) {
     std::mt19937_64 rng(StepSeed(options.seed, s.step));
@@ -369,8 +435,7 @@ Status Train(const TrainOptions& options, const std::function<void(const TrainPr
       const BatchSlice slice{c_count > 0 ? c_begin - n_simple : 0, n_chain};
       const torch::Tensor chain_x0 = x0.narrow(0, c_begin - r0, c_count);
       if (options.scale_head) {
-        UNet net = s.net;
-        auto whole = [net](const torch::Tensor& x, const torch::Tensor& t) mutable { return net->forward(x, t); };
+        auto whole = [&forward](const torch::Tensor& x, const torch::Tensor& t) { return forward(x, t, false); };
         Diffusion::ChainLoss part =
             diffusion.LossChainWithRate(whole, config.in_channels, chain_x0, options.chain, gen, slice,
                                         options.gaussian_stages);
@@ -378,13 +443,13 @@ Status Train(const TrainOptions& options, const std::function<void(const TrainPr
         rate_value = part.rate.item<double>() * static_cast<double>(c_count) / static_cast<double>(n_chain);
         add((part.mse + options.rate_weight * part.rate) * weight(c_count));
       } else {
-        add(diffusion.LossChain(AsEpsModel(s.net), chain_x0, options.chain, gen, slice, options.gaussian_stages) *
+        add(diffusion.LossChain(eps_model, chain_x0, options.chain, gen, slice, options.gaussian_stages) *
             weight(c_count));
       }
     }
     if (n_simple > 0) {
       const int64_t s_count = std::clamp(n_simple, r0, r1) - r0;
-      add(diffusion.LossSimple(AsEpsModel(s.net), x0.narrow(0, 0, s_count), gen, {s_count > 0 ? r0 : 0, n_simple},
+      add(diffusion.LossSimple(eps_model, x0.narrow(0, 0, s_count), gen, {s_count > 0 ? r0 : 0, n_simple},
                                options.continuous_time) *
           weight(s_count));
     }

@@ -54,6 +54,11 @@ struct TrainOptions {
   std::string run_dir;          // where checkpoints and the model file go
   uint64_t seed = 0;
   std::string device = "cpu";   // cpu | cuda
+  // "fp32", or "bf16": the network's forward pass under bfloat16 autocast (convolutions and matrix products in
+  // bf16, on CPUs with AVX512_BF16/AMX through oneDNN, and on GPUs), its output, the losses, the gradients' float32
+  // master weights, the optimizer and the EMA in float32. Only training changes: the model file holds float32
+  // weights, and the codec runs them in float32 as always, so streams stay exact and portable.
+  std::string precision = "fp32";
   bool resume = false;          // continue from run_dir/checkpoint.pt
   // Warm start: a dcodec model file whose weights start the network and its EMA (fresh optimizer and step 0).
   // Its UNet config and schedule must match the preset's. Ignored by --resume, whose checkpoint already holds them.

@@ -45,6 +45,12 @@ TrainOptions TinyOptions(const std::string& data_dir, const std::string& run) {
   return o;
 }
 
+nlohmann::json ReadJson(const std::string& path) {
+  auto bytes = ReadFileBytes(path);
+  EXPECT_TRUE(bytes.ok()) << bytes.status().ToString();
+  return bytes.ok() ? nlohmann::json::parse(bytes->begin(), bytes->end()) : nlohmann::json();
+}
+
 // Every parameter of the two model files is bit-identical.
 void ExpectSameWeights(const std::string& path_a, const std::string& path_b) {
   auto a = LoadModel(path_a);
@@ -167,6 +173,43 @@ TEST(TrainerTest, ScaleHeadStartsFromAModelWithoutOneAndLearns) {
   EXPECT_EQ(Train(no_chain, nullptr).code(), StatusCode::kInvalidArgument);
 }
 
+// bf16 autocast changes the arithmetic of the forward pass, not what is trained or saved: the same steps from the
+// same seed give float32 weights near the float32 run's (not equal to them), the loss follows the same course, and a
+// float32 run resumed from a bf16 checkpoint goes on (the precision is not an option a resume must repeat).
+TEST(TrainerTest, Bf16AutocastTrainsTheSameModelInFloat32Weights) {
+  std::string data = MakeImageDir();
+  std::string a = ::testing::TempDir() + "/run_fp32_" + std::to_string(::getpid());
+  std::string b = ::testing::TempDir() + "/run_bf16_" + std::to_string(::getpid());
+  std::vector<double> loss_a, loss_b;
+  ASSERT_TRUE(Train(TinyOptions(data, a), [&](const TrainProgress& p) { loss_a.push_back(p.loss); }).ok());
+  TrainOptions bf16 = TinyOptions(data, b);
+  bf16.precision = "bf16";
+  Status s = Train(bf16, [&](const TrainProgress& p) { loss_b.push_back(p.loss); });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_EQ(loss_a.size(), loss_b.size());
+  for (size_t i = 0; i < loss_a.size(); ++i) EXPECT_NEAR(loss_b[i], loss_a[i], 0.05 * loss_a[i]) << i;
+  auto fa = LoadModel(a + "/model.safetensors"), fb = LoadModel(b + "/model.safetensors");
+  ASSERT_TRUE(fa.ok() && fb.ok());
+  auto pa = fa->net->named_parameters(), pb = fb->net->named_parameters();
+  double max_diff = 0;
+  bool any_diff = false;
+  for (size_t i = 0; i < pa.size(); ++i) {
+    EXPECT_EQ(pb[i].value().scalar_type(), torch::kFloat32) << pb[i].key();
+    any_diff = any_diff || !torch::equal(pa[i].value(), pb[i].value());
+    max_diff = std::max(max_diff, (pa[i].value() - pb[i].value()).abs().max().item<double>());
+  }
+  EXPECT_TRUE(any_diff);    // autocast really ran in bf16
+  EXPECT_LT(max_diff, 2e-2);  // four Adam steps of 1e-3 each, from the same start
+  auto meta = ReadJson(b + "/checkpoint.json");
+  EXPECT_EQ(meta["precision"], "bf16");
+  TrainOptions more = bf16;
+  more.precision = "fp32";
+  more.resume = true;
+  more.steps = 6;
+  ASSERT_TRUE(Train(more, nullptr).ok());
+  EXPECT_FALSE(ReadJson(b + "/checkpoint.json").contains("precision"));
+}
+
 TEST(TrainerTest, LearningRateWarmsUpThenFollowsItsSchedule) {
   TrainOptions o;
   o.lr = 1e-3;
@@ -199,6 +242,10 @@ TEST(TrainerTest, BadOptionsAreRefused) {
   o.lr_schedule = "cosine";
   o.lr_min = 2 * o.lr;
   EXPECT_EQ(Train(o, nullptr).code(), StatusCode::kInvalidArgument);
+  o.lr_min = 0;
+  o.precision = "fp16";
+  EXPECT_EQ(Train(o, nullptr).code(), StatusCode::kInvalidArgument);
+  o.precision = "fp32";
   o.run_dir = "";
   EXPECT_EQ(Train(o, nullptr).code(), StatusCode::kInvalidArgument);
 }

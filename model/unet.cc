@@ -30,6 +30,13 @@ torch::nn::GroupNorm Norm(int64_t groups, int64_t channels) {
   return torch::nn::GroupNorm(torch::nn::GroupNormOptions(groups, channels));
 }
 
+// GroupNorm in float32 whatever its input: under bf16 autocast in training (TrainOptions::precision) a conv's
+// output is bf16, which LibTorch 1.13's CPU kernel does not take with float32 weights, and statistics are better
+// taken in float32 anyway. In float32 (inference, the codec) this is the plain call.
+torch::Tensor Normalize(torch::nn::GroupNorm& norm, const torch::Tensor& x) {
+  return norm(x.scalar_type() == torch::kFloat32 ? x : x.to(torch::kFloat32));
+}
+
 void ZeroInit(torch::nn::Conv2d& conv) {
   torch::NoGradGuard no_grad;
   conv->weight.zero_();
@@ -64,9 +71,9 @@ struct ResBlockImpl : torch::nn::Module {
   }
 
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& temb) {
-    auto h = conv1(torch::silu(norm1(x)));
+    auto h = conv1(torch::silu(Normalize(norm1, x)));
     h = h + temb_proj(torch::silu(temb)).unsqueeze(-1).unsqueeze(-1);
-    h = conv2(drop(torch::silu(norm2(h))));
+    h = conv2(drop(torch::silu(Normalize(norm2, h))));
     return (skip ? skip(x) : x) + h;
   }
 
@@ -91,7 +98,7 @@ struct AttentionImpl : torch::nn::Module {
 
   torch::Tensor forward(const torch::Tensor& x) {
     const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3), len = h * w;
-    auto qkv_flat = qkv(norm(x)).reshape({n, 3 * c, len});
+    auto qkv_flat = qkv(Normalize(norm, x)).reshape({n, 3 * c, len});
     auto parts = qkv_flat.chunk(3, 1);
     auto q = parts[0].transpose(1, 2) * (1.0 / std::sqrt(static_cast<double>(c)));  // [n, len, c]
     auto k = parts[1];                                                              // [n, c, len]
@@ -239,7 +246,7 @@ torch::Tensor UNetImpl::forward(torch::Tensor x, torch::Tensor t) {
     skips.pop_back();
     h = stage->forward(h, temb);
   }
-  h = L.out_conv(torch::silu(L.out_norm(h)));
+  h = L.out_conv(torch::silu(Normalize(L.out_norm, h)));
   if (pad_h || pad_w) h = h.narrow(2, 0, height).narrow(3, 0, width);
   return h;
 }

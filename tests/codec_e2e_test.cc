@@ -15,7 +15,9 @@
 #include "codec/stage_coder.h"
 #include "datasets/metadata_for_test.h"
 #include "model/diffusion.h"
+#include "datasets/png.h"
 #include "model/model_file.h"
+#include "model/trainer.h"
 #include "tests/test_models.h"
 
 namespace dcodec::codec {
@@ -723,6 +725,55 @@ TEST(ScaleHeadTest, HeadModelRoundtripsEveryPrefixAndUsesTheHead) {
   auto corrupt = codec.Decode(bad.data(), bad.size(), {});
   EXPECT_FALSE(corrupt.ok() && corrupt->image == image);
   std::remove(path.c_str());
+}
+
+// A model trained in bf16 autocast (model/trainer.h, TrainOptions::precision) is a float32 model file like any
+// other: the codec runs it in float32, a lossless stream decodes to the exact pixels, and the encoder's and
+// decoder's thread counts do not change the stream or the picture.
+TEST(Bf16TrainingTest, Bf16TrainedModelCodesExactlyInFloat32) {
+  const std::string dir = dcodec::testing::TempPath("bf16_data");
+  ASSERT_EQ(std::system(("mkdir -p " + dir).c_str()), 0);
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(WritePng(dir + "/" + std::to_string(i) + ".png", RandomSmoothImage(24, 24, 3, 40 + i), true).ok());
+  }
+  model::TrainOptions o;
+  o.data = "images:" + dir;
+  o.crop = 16;
+  o.max_downscale = 1.2;
+  o.preset = "tiny";
+  o.batch_size = 4;
+  o.steps = 3;
+  o.warmup = 1;
+  o.lr = 1e-3;
+  o.seed = 5;
+  o.precision = "bf16";
+  o.run_dir = dcodec::testing::TempPath("bf16_run");
+  Status trained = model::Train(o, nullptr);
+  ASSERT_TRUE(trained.ok()) << trained.ToString();
+  auto loaded = Codec::Load(o.run_dir + "/model.safetensors");
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  const Codec& codec = **loaded;
+  const Image image = RandomSmoothImage(33, 20, 3, 8);
+  EncodeOptions options;
+  options.chain = {3, 300, 10};
+  options.gaussian.stages = 1;
+  options.tiles = {16, 8, 2};
+  options.seed = 4;
+  auto two = codec.Encode(image, options);
+  ASSERT_TRUE(two.ok()) << two.status().ToString();
+  options.tiles.threads = 1;
+  auto one = codec.Encode(image, options);
+  ASSERT_TRUE(one.ok()) << one.status().ToString();
+  EXPECT_EQ(one->stream, two->stream);
+  for (int threads : {1, 2}) {
+    DecodeOptions d;
+    d.threads = threads;
+    auto dec = codec.Decode(two->stream.data(), two->stream.size(), d);
+    ASSERT_TRUE(dec.ok()) << dec.status().ToString();
+    EXPECT_TRUE(dec->exact);
+    EXPECT_TRUE(SamePixels(dec->image, image));
+  }
+  ASSERT_EQ(std::system(("rm -rf " + dir + " " + o.run_dir).c_str()), 0);
 }
 
 // The trainer's relaxed coded rate (model/diffusion.h, LossChainWithRate and LogisticBinBits) against the real
