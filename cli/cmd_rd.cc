@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -18,6 +19,7 @@
 #include "datasets/png.h"
 #include "datasets/training_data.h"
 #include "eval/bd_rate.h"
+#include "eval/butteraugli.h"
 #include "eval/classic_codecs.h"
 #include "eval/metrics.h"
 #include "eval/plot.h"
@@ -67,7 +69,8 @@ std::vector<std::string> Split(const std::string& s) {
 nlohmann::json RowJson(const eval::RdRow& r) {
   return {{"codec", r.codec}, {"image", r.image}, {"point", r.point}, {"bpp", r.bpp},
           {"psnr", std::isinf(r.psnr) ? 999.0 : r.psnr}, {"ms_ssim", r.ms_ssim},
-          {"encode_seconds", r.encode_seconds}, {"decode_seconds", r.decode_seconds}};
+          {"encode_seconds", r.encode_seconds}, {"decode_seconds", r.decode_seconds},
+          {"butteraugli", std::isnan(r.butteraugli) ? nlohmann::json(nullptr) : nlohmann::json(r.butteraugli)}};
 }
 
 eval::RdRow RowFromJson(const nlohmann::json& j) {
@@ -80,14 +83,30 @@ eval::RdRow RowFromJson(const nlohmann::json& j) {
   r.ms_ssim = j["ms_ssim"];
   r.encode_seconds = j["encode_seconds"];
   r.decode_seconds = j["decode_seconds"];
+  if (j.contains("butteraugli") && j["butteraugli"].is_number()) r.butteraugli = j["butteraugli"];
   return r;
+}
+
+// BD-rate on the butteraugli distance (quality = -distance, which grows with the rate) over the points where both
+// curves have it; null when they have too few.
+nlohmann::json BdRateButteraugli(const eval::RdCurve& ref, const eval::RdCurve& test) {
+  auto finite = [](const eval::RdCurve& c, std::vector<double>* bpp, std::vector<double>* quality) {
+    for (size_t i = 0; i < c.butteraugli.size() && i < c.bpp.size(); ++i) {
+      if (std::isfinite(c.butteraugli[i])) bpp->push_back(c.bpp[i]), quality->push_back(-c.butteraugli[i]);
+    }
+  };
+  std::vector<double> rb, rq, tb, tq;
+  finite(ref, &rb, &rq);
+  finite(test, &tb, &tq);
+  auto bd = eval::BdRate(rb, rq, tb, tq);
+  return bd.ok() ? nlohmann::json(*bd) : nlohmann::json();
 }
 
 }  // namespace
 
 Command AddRdCommand(CLI::App& app, const GlobalOptions& global) {
   struct Args {
-    std::string images, model, output, plot, compare = "jpeg,webp,jxl,avif", recon = "mean";
+    std::string images, model, output, plot, compare = "jpeg,webp,jxl,avif", recon = "mean", butteraugli = "auto";
     int limit = 1000000, threads = 2;
     codec::EncodeOptions options;
   };
@@ -95,11 +114,15 @@ Command AddRdCommand(CLI::App& app, const GlobalOptions& global) {
   app.add_option("--images", a->images, "a folder of PNGs, or cifar10:DIR for its held-out images")->required();
   app.add_option("--model", a->model, "model file (default: the shipped photo model)");
   app.add_option("-o,--output", a->output, "results JSON (per-image CSV and resume log beside it)")->required();
-  app.add_option("--plot", a->plot, "PNG plot of bpp against PSNR");
+  app.add_option("--plot", a->plot, "PNG plot of bpp against PSNR (and X_butteraugli.png beside it for X.png)");
   app.add_option("--compare", a->compare, "classic codecs: any of jpeg,webp,jxl,avif (empty: none)")
       ->capture_default_str();
   app.add_option("--limit", a->limit, "at most this many images");
-  app.add_option("--recon", a->recon, "dcodec reconstructions: mean and/or ode")->capture_default_str();
+  app.add_option("--recon", a->recon, "dcodec reconstructions: any of mean, ode, sample (mean is always measured)")
+      ->capture_default_str();
+  app.add_option("--butteraugli", a->butteraugli,
+                 "the butteraugli distance of every point: auto (when the tool is installed), on, off")
+      ->capture_default_str();
   app.add_option("--stages", a->options.chain.stages, "stages K (default: the model's)");
   app.add_option("--t-max", a->options.chain.t_max, "first timestep of the coding chain (default: the model's)");
   app.add_option("--t-min", a->options.chain.t_min, "last timestep of the coding chain (default: the model's)");
@@ -117,8 +140,26 @@ Command AddRdCommand(CLI::App& app, const GlobalOptions& global) {
     DCODEC_ASSIGN_OR_RETURN(auto codec, codec::Codec::Load(model));
     std::vector<std::string> recons = Split(a->recon);
     for (const auto& r : recons) {
-      if (r != "mean" && r != "ode") return InvalidArgument("--recon '" + r + "': expected mean and/or ode");
+      if (r != "mean" && r != "ode" && r != "sample") {
+        return InvalidArgument("--recon '" + r + "': expected any of mean, ode, sample");
+      }
     }
+    if (a->butteraugli != "auto" && a->butteraugli != "on" && a->butteraugli != "off") {
+      return InvalidArgument("--butteraugli '" + a->butteraugli + "': expected auto, on or off");
+    }
+    bool perceptual = a->butteraugli != "off" && eval::ButteraugliAvailable();
+    if (a->butteraugli == "on" && !perceptual) {
+      return Unsupported("--butteraugli on: the butteraugli tool is not on PATH (Debian package butteraugli)");
+    }
+    if (a->butteraugli == "auto" && !perceptual && !global.quiet) {
+      std::fprintf(stderr, "rd: butteraugli not found; no perceptual distances\n");
+    }
+    // The distance of a reconstruction, NaN when not measured (or for the exact end of a stream: 0 by definition,
+    // and out of the curves like its infinite PSNR).
+    auto distance = [&](const Image& recon, const Image& reference) -> StatusOr<double> {
+      if (!perceptual || recon.data == reference.data) return std::numeric_limits<double>::quiet_NaN();
+      return eval::Butteraugli(reference, recon);
+    };
     std::vector<eval::ClassicCodec> classics;
     for (const auto& name : Split(a->compare)) {
       bool known = false;
@@ -177,27 +218,37 @@ Command AddRdCommand(CLI::App& app, const GlobalOptions& global) {
         codec::DecodeOptions d;
         d.threads = a->threads;
         auto t1 = Clock::now();
+        std::vector<Image> recons_rgb;  // each prefix's picture, for the distances after the decode
         d.on_prefix = [&](int stages, const Image& recon) {
           double seconds = Since(t1);
           const auto& s = enc.stages[stages - 1];
           Image recon_rgb = ToRgb(recon);
           new_rows.push_back({dcodec_name, item.name, "stage" + std::to_string(stages), s.prefix_bytes * 8.0 / pixels,
                               eval::Psnr(recon_rgb, rgb), eval::MsSsim(recon_rgb, rgb), encode_seconds, seconds});
+          if (perceptual) recons_rgb.push_back(std::move(recon_rgb));
         };
         DCODEC_ASSIGN_OR_RETURN(codec::DecodeResult dec, codec->Decode(enc.stream.data(), enc.stream.size(), d));
         if (!dec.exact || !(dec.image == item.image)) return Internal(item.name + ": dcodec did not decode exactly");
-        if (std::find(recons.begin(), recons.end(), "ode") != recons.end()) {
+        for (size_t k = 0; k < recons_rgb.size(); ++k) {
+          DCODEC_ASSIGN_OR_RETURN(new_rows[k].butteraugli, distance(recons_rgb[k], rgb));
+        }
+        recons_rgb.clear();
+        for (const auto& [recon_name, kind] : {std::pair<std::string, codec::Reconstruction>{"ode", codec::Reconstruction::kOde},
+                                               {"sample", codec::Reconstruction::kSample}}) {
+          if (std::find(recons.begin(), recons.end(), recon_name) == recons.end()) continue;
           for (int stages = 1; stages < static_cast<int>(enc.stages.size()); ++stages) {
             codec::DecodeOptions o;
             o.threads = a->threads;
             o.max_stages = stages;
-            o.recon = codec::Reconstruction::kOde;
+            o.recon = kind;
             auto t2 = Clock::now();
             DCODEC_ASSIGN_OR_RETURN(codec::DecodeResult r, codec->Decode(enc.stream.data(), enc.stream.size(), o));
+            const double seconds = Since(t2);
             Image recon_rgb = ToRgb(r.image);
-            new_rows.push_back({dcodec_name + "-ode", item.name, "stage" + std::to_string(stages),
+            new_rows.push_back({dcodec_name + "-" + recon_name, item.name, "stage" + std::to_string(stages),
                                 enc.stages[stages - 1].prefix_bytes * 8.0 / pixels, eval::Psnr(recon_rgb, rgb),
-                                eval::MsSsim(recon_rgb, rgb), encode_seconds, Since(t2)});
+                                eval::MsSsim(recon_rgb, rgb), encode_seconds, seconds});
+            DCODEC_ASSIGN_OR_RETURN(new_rows.back().butteraugli, distance(recon_rgb, rgb));
           }
         }
         record(new_rows);
@@ -211,6 +262,7 @@ Command AddRdCommand(CLI::App& app, const GlobalOptions& global) {
           new_rows.push_back({classic.name, item.name, "q" + std::to_string(q), r->bytes * 8.0 / pixels,
                               eval::Psnr(r->decoded, rgb), eval::MsSsim(r->decoded, rgb), r->encode_seconds,
                               r->decode_seconds});
+          DCODEC_ASSIGN_OR_RETURN(new_rows.back().butteraugli, distance(r->decoded, rgb));
         }
         record(new_rows);
       }
@@ -272,7 +324,8 @@ Command AddRdCommand(CLI::App& app, const GlobalOptions& global) {
         auto ssim = eval::BdRate(ref->bpp, ref->ms_ssim, c.bpp, c.ms_ssim);
         bd[c.name][ref_label] = {{"reference", ref_name},
                                  {"bd_rate_psnr_percent", psnr.ok() ? nlohmann::json(*psnr) : nlohmann::json()},
-                                 {"bd_rate_ms_ssim_percent", ssim.ok() ? nlohmann::json(*ssim) : nlohmann::json()}};
+                                 {"bd_rate_ms_ssim_percent", ssim.ok() ? nlohmann::json(*ssim) : nlohmann::json()},
+                                 {"bd_rate_butteraugli_percent", BdRateButteraugli(*ref, c)}};
       }
     }
     out["bd_rate"] = bd;
@@ -283,20 +336,28 @@ Command AddRdCommand(CLI::App& app, const GlobalOptions& global) {
     std::string csv = a->output.substr(0, a->output.rfind('.')) + ".csv";
     DCODEC_RETURN_IF_ERROR(eval::WriteCsv(csv, rows));
     if (!a->plot.empty()) {
-      DCODEC_RETURN_IF_ERROR(eval::PlotRd(curves, a->plot, a->images + " (" + std::to_string(images.size()) +
-                                          " images)", eval::Metric::kPsnr));
+      const std::string title = a->images + " (" + std::to_string(images.size()) + " images)";
+      DCODEC_RETURN_IF_ERROR(eval::PlotRd(curves, a->plot, title, eval::Metric::kPsnr));
+      if (perceptual) {
+        const size_t dot = a->plot.rfind('.');
+        const std::string path = (dot == std::string::npos ? a->plot : a->plot.substr(0, dot)) + "_butteraugli.png";
+        DCODEC_RETURN_IF_ERROR(eval::PlotRd(curves, path, title + ", butteraugli", eval::Metric::kButteraugli));
+      }
     }
     // The table.
-    std::printf("%-12s BD-rate (PSNR) vs jpeg / vs best classic (%s)\n", "codec", best_classic.c_str());
+    std::printf("%-12s BD-rate (PSNR) vs jpeg / vs best classic (%s)%s\n", "codec", best_classic.c_str(),
+                perceptual ? "; BD-rate (butteraugli) vs jpeg" : "");
     for (const auto& c : curves) {
-      auto cell = [&](const char* label) -> std::string {
-        if (!bd.contains(c.name) || !bd[c.name].contains(label) || bd[c.name][label]["bd_rate_psnr_percent"].is_null())
-          return "-";
+      auto cell = [&](const char* label, const char* metric) -> std::string {
+        if (!bd.contains(c.name) || !bd[c.name].contains(label) || bd[c.name][label][metric].is_null()) return "-";
         char buf[32];
-        std::snprintf(buf, sizeof(buf), "%+.1f%%", bd[c.name][label]["bd_rate_psnr_percent"].get<double>());
+        std::snprintf(buf, sizeof(buf), "%+.1f%%", bd[c.name][label][metric].get<double>());
         return buf;
       };
-      std::printf("%-12s %10s %10s\n", c.name.c_str(), cell("vs_jpeg").c_str(), cell("vs_best_classic").c_str());
+      std::printf("%-12s %10s %10s", c.name.c_str(), cell("vs_jpeg", "bd_rate_psnr_percent").c_str(),
+                  cell("vs_best_classic", "bd_rate_psnr_percent").c_str());
+      if (perceptual) std::printf(" %10s", cell("vs_jpeg", "bd_rate_butteraugli_percent").c_str());
+      std::printf("\n");
     }
     if (lossless_n) std::printf("dcodec lossless: %.3f bpp (mean over images)\n", lossless_bpp / lossless_n);
     return Status::Ok();

@@ -37,11 +37,13 @@ Status PlotRd(const std::vector<RdCurve>& curves, const std::string& png_path, c
   std::string plot_command;
   for (size_t i = 0; i < curves.size(); ++i) {
     const RdCurve& curve = curves[i];
-    const std::vector<double>& y_values = metric == Metric::kPsnr ? curve.psnr : curve.ms_ssim;
+    const std::vector<double>& y_values = metric == Metric::kPsnr     ? curve.psnr
+                                          : metric == Metric::kMsSsim ? curve.ms_ssim
+                                                                      : curve.butteraugli;
     std::string data;
     for (size_t k = 0; k < curve.bpp.size() && k < y_values.size(); ++k) {
       double x = curve.bpp[k];
-      double y = metric == Metric::kPsnr ? y_values[k] : -10.0 * std::log10(1.0 - y_values[k]);
+      double y = metric == Metric::kMsSsim ? -10.0 * std::log10(1.0 - y_values[k]) : y_values[k];
       if (!std::isfinite(x) || !std::isfinite(y)) continue;
       char line[64];
       std::snprintf(line, sizeof(line), "%.10g %.10g\n", x, y);
@@ -66,9 +68,12 @@ Status PlotRd(const std::vector<RdCurve>& curves, const std::string& png_path, c
       Quoted(rendered) + "\n" + "set title " + Quoted(title) + "\n" +
       "set xlabel 'bits per pixel'\n"
       "set ylabel " +
-      Quoted(metric == Metric::kPsnr ? "PSNR (dB)" : "MS-SSIM (dB)") + "\n" +
-      "set grid\n"
-      "set key bottom right box\n" +
+      Quoted(metric == Metric::kPsnr     ? "PSNR (dB)"
+             : metric == Metric::kMsSsim ? "MS-SSIM (dB)"
+                                         : "butteraugli distance (lower is better)") +
+      "\n" +
+      "set grid\n" +
+      (metric == Metric::kButteraugli ? "set key top right box\n" : "set key bottom right box\n") +
       plot_command + "\n" + "set output\n";
   std::string script_path = dir.File("plot.gp");
   DCODEC_RETURN_IF_ERROR(WriteText(script_path, script));

@@ -18,6 +18,7 @@ namespace dcodec::eval {
 enum class Metric {
   kPsnr,    // y = PSNR in dB
   kMsSsim,  // y = MS-SSIM in dB, -10 log10(1 - MS-SSIM), as CompressAI plots it
+  kButteraugli,  // y = the butteraugli distance (lower is better); curves without it are left out
 };
 
 // x = bpp, y = the metric; the legend names each curve. Points whose x or y is not finite (+inf PSNR of a

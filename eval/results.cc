@@ -81,6 +81,7 @@ json RdCurve::ToJson() const {
       {"encoding_time", NumberArray(encode_seconds)},
       {"decoding_time", NumberArray(decode_seconds)},
   };
+  if (!butteraugli.empty()) j["results"]["butteraugli"] = NumberArray(butteraugli);
   return j;
 }
 
@@ -103,7 +104,9 @@ StatusOr<RdCurve> RdCurve::FromJson(const json& j, const std::string& source) {
   DCODEC_RETURN_IF_ERROR(ReadArray(results, "ms-ssim-rgb", "ms-ssim", source, &curve.ms_ssim));
   DCODEC_RETURN_IF_ERROR(ReadArray(results, "encoding_time", nullptr, source, &curve.encode_seconds));
   DCODEC_RETURN_IF_ERROR(ReadArray(results, "decoding_time", nullptr, source, &curve.decode_seconds));
-  for (const std::vector<double>* v : {&curve.psnr, &curve.ms_ssim, &curve.encode_seconds, &curve.decode_seconds}) {
+  DCODEC_RETURN_IF_ERROR(ReadArray(results, "butteraugli", nullptr, source, &curve.butteraugli));
+  for (const std::vector<double>* v :
+       {&curve.psnr, &curve.ms_ssim, &curve.encode_seconds, &curve.decode_seconds, &curve.butteraugli}) {
     if (!v->empty() && v->size() != curve.bpp.size()) {
       return InvalidInput(source + ": the results arrays have different lengths");
     }
@@ -124,24 +127,27 @@ StatusOr<RdCurve> ReadRdCurve(const std::string& path) {
 }
 
 Status WriteCsv(const std::string& path, const std::vector<RdRow>& rows, bool overwrite) {
-  std::string text = "codec,image,point,bpp,psnr,ms_ssim,encode_seconds,decode_seconds\n";
+  std::string text = "codec,image,point,bpp,psnr,ms_ssim,encode_seconds,decode_seconds,butteraugli\n";
   for (const RdRow& r : rows) {
     text += CsvField(r.codec) + "," + CsvField(r.image) + "," + CsvField(r.point) + "," + CsvNumber(r.bpp) + "," +
             CsvNumber(r.psnr) + "," + CsvNumber(r.ms_ssim) + "," + CsvNumber(r.encode_seconds) + "," +
-            CsvNumber(r.decode_seconds) + "\n";
+            CsvNumber(r.decode_seconds) + "," + CsvNumber(r.butteraugli) + "\n";
   }
   return WriteFileAtomic(path, reinterpret_cast<const uint8_t*>(text.data()), text.size(), overwrite);
 }
 
 RdCurve AverageCurve(const std::vector<RdRow>& rows, const std::string& codec) {
   struct Sum {
-    double n = 0, bpp = 0, psnr = 0, ms_ssim = 0, encode = 0, decode = 0;
+    double n = 0, bpp = 0, psnr = 0, ms_ssim = 0, encode = 0, decode = 0, butteraugli = 0;
   };
   std::map<std::string, Sum> by_point;
+  bool any_butteraugli = false;
   for (const RdRow& r : rows) {
     if (r.codec != codec) continue;
     Sum& s = by_point[r.point];
     s.n += 1;
+    s.butteraugli += r.butteraugli;  // NaN when any row of the point lacks it
+    any_butteraugli = any_butteraugli || !std::isnan(r.butteraugli);
     s.bpp += r.bpp;
     s.psnr += r.psnr;
     s.ms_ssim += r.ms_ssim;
@@ -150,7 +156,8 @@ RdCurve AverageCurve(const std::vector<RdRow>& rows, const std::string& codec) {
   }
   std::vector<Sum> means;
   for (const auto& [point, s] : by_point) {
-    means.push_back({s.n, s.bpp / s.n, s.psnr / s.n, s.ms_ssim / s.n, s.encode / s.n, s.decode / s.n});
+    means.push_back(
+        {s.n, s.bpp / s.n, s.psnr / s.n, s.ms_ssim / s.n, s.encode / s.n, s.decode / s.n, s.butteraugli / s.n});
   }
   std::stable_sort(means.begin(), means.end(), [](const Sum& a, const Sum& b) { return a.bpp < b.bpp; });
 
@@ -162,6 +169,7 @@ RdCurve AverageCurve(const std::vector<RdRow>& rows, const std::string& codec) {
     curve.ms_ssim.push_back(m.ms_ssim);
     curve.encode_seconds.push_back(m.encode);
     curve.decode_seconds.push_back(m.decode);
+    if (any_butteraugli) curve.butteraugli.push_back(m.butteraugli);
   }
   return curve;
 }

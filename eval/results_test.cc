@@ -32,6 +32,18 @@ TEST(ResultsTest, JsonHasCompressAiLayout) {
   EXPECT_EQ(j["results"]["ms-ssim-rgb"].size(), 3u);
   EXPECT_EQ(j["results"]["encoding_time"].size(), 3u);
   EXPECT_EQ(j["results"]["decoding_time"].size(), 3u);
+  EXPECT_FALSE(j["results"].contains("butteraugli"));  // not measured: not written
+  RdCurve with = Example();
+  with.butteraugli = {4.5, 2.25, NAN};
+  nlohmann::json b = with.ToJson();
+  EXPECT_EQ(b["results"]["butteraugli"], nlohmann::json({4.5, 2.25, nullptr}));
+  auto back = RdCurve::FromJson(b);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ASSERT_EQ(back->butteraugli.size(), 3u);
+  EXPECT_EQ(back->butteraugli[1], 2.25);
+  EXPECT_TRUE(std::isnan(back->butteraugli[2]));
+  with.butteraugli.pop_back();
+  EXPECT_FALSE(RdCurve::FromJson(with.ToJson()).ok());  // arrays of other lengths
 }
 
 TEST(ResultsTest, JsonRoundTrip) {
@@ -86,15 +98,15 @@ TEST(ResultsTest, FileRoundTrip) {
 TEST(ResultsTest, WritesCsv) {
   auto dir = TempDir::Create("dcodec-results-test");
   ASSERT_TRUE(dir.ok());
-  std::vector<RdRow> rows = {{"jpeg", "a.png", "q50", 0.8125, 31.5, 0.97, 0.011, 0.004},
+  std::vector<RdRow> rows = {{"jpeg", "a.png", "q50", 0.8125, 31.5, 0.97, 0.011, 0.004, 2.5},
                              {"jpeg", "b, \"c\".png", "q50", 1.0, INFINITY, 1.0, 0.5, 0.25}};
   ASSERT_TRUE(WriteCsv(dir->File("rows.csv"), rows).ok());
   auto bytes = ReadFileBytes(dir->File("rows.csv"));
   ASSERT_TRUE(bytes.ok());
   EXPECT_EQ(std::string(bytes->begin(), bytes->end()),
-            "codec,image,point,bpp,psnr,ms_ssim,encode_seconds,decode_seconds\n"
-            "jpeg,a.png,q50,0.8125,31.5,0.97,0.011,0.004\n"
-            "jpeg,\"b, \"\"c\"\".png\",q50,1,inf,1,0.5,0.25\n");
+            "codec,image,point,bpp,psnr,ms_ssim,encode_seconds,decode_seconds,butteraugli\n"
+            "jpeg,a.png,q50,0.8125,31.5,0.97,0.011,0.004,2.5\n"
+            "jpeg,\"b, \"\"c\"\".png\",q50,1,inf,1,0.5,0.25,nan\n");
   EXPECT_TRUE(WriteCsv(dir->File("rows.csv"), rows).ok());  // overwrites by default
   EXPECT_FALSE(WriteCsv(dir->File("rows.csv"), rows, /*overwrite=*/false).ok());
 }
@@ -115,6 +127,17 @@ TEST(ResultsTest, AverageCurve) {
   EXPECT_DOUBLE_EQ(c.ms_ssim[0], 0.85);
   EXPECT_DOUBLE_EQ(c.encode_seconds[1], 0.3);
   EXPECT_DOUBLE_EQ(c.decode_seconds[1], 0.2);
+
+  EXPECT_TRUE(c.butteraugli.empty());  // no row has a distance
+
+  // Butteraugli: the mean where every image of the point has it, NaN where one lacks it.
+  rows[0].butteraugli = 1.0;
+  rows[1].butteraugli = 2.0;
+  rows[2].butteraugli = 5.0;
+  RdCurve b = AverageCurve(rows, "jpeg");
+  ASSERT_EQ(b.butteraugli.size(), 2u);
+  EXPECT_TRUE(std::isnan(b.butteraugli[0]));  // q10: image b has none
+  EXPECT_DOUBLE_EQ(b.butteraugli[1], 1.5);
 
   RdCurve none = AverageCurve(rows, "avif");
   EXPECT_EQ(none.name, "avif");

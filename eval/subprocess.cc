@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <string>
 
 #include "base/file_io.h"
 
@@ -91,16 +93,18 @@ bool IsOnPath(const std::string& program) {
   return false;
 }
 
-Status RunTool(const std::vector<std::string>& argv, const std::string& scratch_dir) {
+Status RunTool(const std::vector<std::string>& argv, const std::string& scratch_dir, std::string* out) {
   if (argv.empty()) return Internal("RunTool: empty command");
   const std::string& tool = argv[0];
   if (!IsOnPath(tool)) return Unsupported(tool + " not found on PATH");
   std::string stderr_path = scratch_dir + "/" + "stderr.txt";
+  std::string stdout_path = scratch_dir + "/" + "stdout.txt";
 
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out ? stdout_path.c_str() : "/dev/null",
+                                   out ? O_WRONLY | O_CREAT | O_TRUNC : O_WRONLY, 0600);
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -117,6 +121,16 @@ Status RunTool(const std::vector<std::string>& argv, const std::string& scratch_
   }
   std::string said = LastLine(stderr_path);
   ::unlink(stderr_path.c_str());
+  if (out) {
+    out->clear();
+    std::ifstream printed(stdout_path, std::ios::binary);
+    char buf[4096];
+    while (printed && out->size() < (size_t{1} << 20)) {
+      printed.read(buf, sizeof(buf));
+      out->append(buf, static_cast<size_t>(printed.gcount()));
+    }
+    ::unlink(stdout_path.c_str());
+  }
   if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) return Status::Ok();
   std::string how = WIFEXITED(wstatus) ? "exit status " + std::to_string(WEXITSTATUS(wstatus))
                                        : "killed by signal " + std::to_string(WTERMSIG(wstatus));

@@ -40,8 +40,9 @@ bool IsOnPath(const std::string& program);
 
 // Runs argv (argv[0] is looked up on PATH) and waits for it. OK only if it exits with status 0. Errors:
 // kUnsupported if the program is not on PATH; kInternal if it cannot be started, is killed by a signal or exits
-// non-zero ("cjpeg failed (exit status 1): <its last stderr line>"). `scratch_dir` receives the stderr capture.
-Status RunTool(const std::vector<std::string>& argv, const std::string& scratch_dir);
+// non-zero ("cjpeg failed (exit status 1): <its last stderr line>"). `scratch_dir` receives the stderr capture
+// (and the stdout capture when `out` is given: then *out holds what the tool printed, at most 1 MiB).
+Status RunTool(const std::vector<std::string>& argv, const std::string& scratch_dir, std::string* out = nullptr);
 
 }  // namespace dcodec::eval
 

@@ -43,6 +43,16 @@ TEST(SubprocessTest, RunsAndReportsFailures) {
   EXPECT_NE(s.message().find("dcodec-no-such-tool"), std::string::npos);
 }
 
+TEST(SubprocessTest, CapturesWhatTheToolPrints) {
+  auto dir = TempDir::Create("dcodec-subprocess-test");
+  ASSERT_TRUE(dir.ok());
+  std::string out = "stale";
+  ASSERT_TRUE(RunTool({"sh", "-c", "echo 1.25; echo noise >&2"}, dir->path(), &out).ok());
+  EXPECT_EQ(out, "1.25\n");
+  ASSERT_TRUE(RunTool({"true"}, dir->path(), &out).ok());
+  EXPECT_EQ(out, "");
+}
+
 TEST(SubprocessTest, ArgumentsAreNotInterpretedByAShell) {
   auto dir = TempDir::Create("dcodec-subprocess-test");
   ASSERT_TRUE(dir.ok());

@@ -16,6 +16,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev
   clang-14 libclang-rt-14-dev               # scripts/fuzz.sh: libFuzzer + ASan/UBSan
   gnuplot-nox                               # dcodec rd --plot
+  butteraugli                               # dcodec rd: the perceptual distance (eval/butteraugli.h)
   libcairo2-dev fonts-dejavu-core           # dcodec decode --strip
   pybind11-dev python3-dev python3-numpy    # the Python module (python/)
   libjpeg-turbo-progs webp libjxl-tools libavif-bin   # classic codecs for dcodec rd --compare

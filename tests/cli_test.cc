@@ -728,6 +728,42 @@ TEST_F(CliTest, PnmInputsRoundtripToTheSameFile) {
   }
 }
 
+// dcodec rd measures every point of every codec on PSNR, MS-SSIM and (with the tool) the butteraugli distance, and
+// gives BD-rates on each; --recon adds the ODE and sampled reconstructions of the prefixes.
+TEST_F(CliTest, RdReportsButteraugliForEveryCodecAndPoint) {
+  const bool butteraugli = std::system("command -v butteraugli >/dev/null 2>&1") == 0;
+  const bool jpeg = std::system("command -v cjpeg >/dev/null 2>&1 && command -v djpeg >/dev/null 2>&1") == 0;
+  if (!butteraugli || !jpeg) GTEST_SKIP() << "butteraugli or cjpeg/djpeg not installed (scripts/setup.sh)";
+  ASSERT_EQ(::mkdir(Path("images").c_str(), 0700), 0);
+  for (int k = 0; k < 2; ++k) {
+    Image image(40, 32, 3);
+    for (int y = 0; y < 32; ++y) {
+      for (int x = 0; x < 40; ++x) {
+        for (int c = 0; c < 3; ++c) image.at(x, y, c) = static_cast<uint8_t>(60 + 3 * x + 2 * y + 40 * c + 9 * k);
+      }
+    }
+    ASSERT_TRUE(WritePng(Path("images/" + std::to_string(k) + ".png"), image, false).ok());
+  }
+  Result r = Run({"rd", "--images", Path("images"), "--model", kModel, "-o", Path("rd.json"), "--compare", "jpeg",
+                  "--recon", "mean,sample", "--butteraugli", "on", "--plot", Path("rd.png"), "--threads", "1"});
+  EXPECT_EXIT_CODE(r, kExitOk);
+  EXPECT_NE(r.out.find("BD-rate (butteraugli)"), std::string::npos) << r.out;
+  auto j = nlohmann::json::parse(Slurp(Path("rd.json")), nullptr, false);
+  ASSERT_TRUE(j.is_object());
+  EXPECT_TRUE(j["bd_rate"]["dcodec"]["vs_jpeg"]["bd_rate_butteraugli_percent"].is_number()) << j["bd_rate"];
+  std::set<std::string> codecs;
+  for (const auto& c : j["codecs"]) {
+    codecs.insert(c["name"].get<std::string>());
+    ASSERT_TRUE(c["results"].contains("butteraugli")) << c["name"];
+    EXPECT_EQ(c["results"]["butteraugli"].size(), c["results"]["bpp"].size());
+    for (const auto& d : c["results"]["butteraugli"]) EXPECT_GT(d.get<double>(), 0.0);
+  }
+  EXPECT_EQ(codecs, (std::set<std::string>{"dcodec", "dcodec-sample", "jpeg"}));
+  EXPECT_GT(Slurp(Path("rd.png")).size(), 1000u);
+  EXPECT_GT(Slurp(Path("rd_butteraugli.png")).size(), 1000u);
+  EXPECT_EXIT_CODE(Run({"rd", "--images", Path("images"), "-o", Path("x.json"), "--butteraugli", "maybe"}), kExitUsage);
+}
+
 TEST_F(CliTest, JpegAndWebpInputAreCodedAsTheyDecode) {
   const std::vector<uint8_t> jpeg = EncodeJpegForTest(CliPattern(16, 16, 3));
   WriteBytes(Path("in.jpg"), std::string(jpeg.begin(), jpeg.end()));
