@@ -9,6 +9,12 @@
 #   run(command="scripts/gpu_train.sh run --data cifar10:gpu-data/cifar10 --init models/cifar10.safetensors \
 #                --preset small --batch 256 --lr 2e-4 --steps 20000 --chain 400,162,45,10 --chain-fraction 0.5",
 #       carry=[".gpu-debs", "gpu-data"], timeout_s=560)
+# The photo model's campaign (the part-8 options, photos/train copied to gpu-data/photos; bf16 autocast, which the
+# H100's tensor cores run, weights and model file in float32):
+#   run(command="scripts/gpu_train.sh run --data images:gpu-data/photos --init models/photo.safetensors \
+#                --preset small --crop 64 --batch 256 --lr 2e-4 --warmup 50 --seed 71 --steps 20000 --precision bf16 \
+#                --chain 400,290,190,115,66,36,19,10 --chain-fraction 0.5 --scale-head --rate-weight 0.1 \
+#                --gaussian-stages 6", carry=[".gpu-debs", "gpu-data"], timeout_s=560)
 # `run` unpacks the packages, builds dcodec with -DDCODEC_TRAINER_ONLY=ON against the LibTorch inside the python3
 # torch package, trains with --device cuda into $OUT/run (checkpoints there, so a run cut off by the time limit
 # still brings its last model.safetensors back), and stops itself before the call's limit (TRAIN_SECONDS, default

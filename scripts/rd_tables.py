@@ -3,8 +3,9 @@
 
   scripts/rd_tables.py results/photos_dev.json
 
-Prints the BD-rates (PSNR and MS-SSIM, against JPEG and against the best classic codec) of every codec, then
-dcodec's operating points (one per stage prefix, means over the images) and its lossless rate.
+Prints the BD-rates (PSNR, MS-SSIM and, when measured, the butteraugli distance; against JPEG and against the best
+classic codec) of every codec, then dcodec's operating points (one per stage prefix, means over the images) and its
+lossless rate.
 """
 import json
 import sys
@@ -22,15 +23,19 @@ def main():
     best = d.get("best_classic", "")
     print(f"{d['num_images']} images; best classic codec by BD-rate against JPEG: {best}")
     print()
-    print(f"| codec | BD-rate vs JPEG (PSNR) | (MS-SSIM) | BD-rate vs {best} (PSNR) | (MS-SSIM) |")
-    print("| --- | ---: | ---: | ---: | ---: |")
     bd = d.get("bd_rate", {})
+    perceptual = any("butteraugli" in c["results"] for c in d["codecs"])
+    extra = " (butteraugli) |" if perceptual else ""
+    print(f"| codec | BD-rate vs JPEG (PSNR) | (MS-SSIM) |{extra} BD-rate vs {best} (PSNR) | (MS-SSIM) |{extra}")
+    print("| --- | ---: | ---: | ---: | ---: |" + (" ---: | ---: |" if perceptual else ""))
     for c in d["codecs"]:
         name = c["name"]
-        vs_jpeg = bd.get(name, {}).get("vs_jpeg", {})
-        vs_best = bd.get(name, {}).get("vs_best_classic", {})
-        print(f"| {name} | {pct(vs_jpeg.get('bd_rate_psnr_percent'))} | {pct(vs_jpeg.get('bd_rate_ms_ssim_percent'))} "
-              f"| {pct(vs_best.get('bd_rate_psnr_percent'))} | {pct(vs_best.get('bd_rate_ms_ssim_percent'))} |")
+        cells = []
+        for ref in ("vs_jpeg", "vs_best_classic"):
+            v = bd.get(name, {}).get(ref, {})
+            keys = ["bd_rate_psnr_percent", "bd_rate_ms_ssim_percent"] + (["bd_rate_butteraugli_percent"] if perceptual else [])
+            cells += [pct(v.get(k)) for k in keys]
+        print(f"| {name} | " + " | ".join(cells) + " |")
     for c in d["codecs"]:
         if not c["name"].startswith("dcodec"):
             continue
@@ -38,10 +43,12 @@ def main():
         print()
         print(f"{c['name']} operating points (means over the images):")
         print()
-        print("| stage | bpp | PSNR (dB) | MS-SSIM | encode s | decode s (cumulative) |")
-        print("| --- | ---: | ---: | ---: | ---: | ---: |")
+        b = r.get("butteraugli")
+        print("| stage | bpp | PSNR (dB) | MS-SSIM |" + (" butteraugli |" if b else "") + " encode s | decode s (cumulative) |")
+        print("| --- | ---: | ---: | ---: |" + (" ---: |" if b else "") + " ---: | ---: |")
         for i in range(len(r["bpp"])):
-            print(f"| {i + 1} | {r['bpp'][i]:.3f} | {r['psnr-rgb'][i]:.2f} | {r['ms-ssim-rgb'][i]:.4f} | "
+            dist = (f" {b[i]:.2f} |" if b[i] is not None else " – |") if b else ""
+            print(f"| {i + 1} | {r['bpp'][i]:.3f} | {r['psnr-rgb'][i]:.2f} | {r['ms-ssim-rgb'][i]:.4f} |{dist} "
                   f"{r['encoding_time'][i]:.2f} | {r['decoding_time'][i]:.2f} |")
     if "dcodec_lossless_bpp" in d:
         print()
