@@ -45,8 +45,7 @@ bool LooksLikeWebp(const uint8_t* data, size_t size) {
   return size >= 12 && std::memcmp(data, "RIFF", 4) == 0 && std::memcmp(data + 8, "WEBP", 4) == 0;
 }
 
-StatusOr<Image> DecodeWebp(const uint8_t* data, size_t size, const std::string& name,
-                           const ImageReadOptions& options) {
+StatusOr<Image> DecodeWebp(const uint8_t* data, size_t size, const std::string& name, const ImageReadOptions& options) {
   if (!LooksLikeWebp(data, size)) return InvalidInput(name + ": not a WebP file");
   WebPBitstreamFeatures features;
   const VP8StatusCode parsed = WebPGetFeatures(data, size, &features);
@@ -55,8 +54,7 @@ StatusOr<Image> DecodeWebp(const uint8_t* data, size_t size, const std::string& 
   if (features.has_animation) {
     return Unsupported(name + ": an animated WebP; dcodec codes one picture (extract a frame first)");
   }
-  if (features.width < 1 || features.height < 1 || features.width > kMaxImageSide ||
-      features.height > kMaxImageSide ||
+  if (features.width < 1 || features.height < 1 || features.width > kMaxImageSide || features.height > kMaxImageSide ||
       static_cast<uint64_t>(features.width) * static_cast<uint64_t>(features.height) > kMaxPixels) {
     return InvalidInput(name + ": image size " + std::to_string(features.width) + "x" +
                         std::to_string(features.height) + " is out of range");
@@ -67,9 +65,9 @@ StatusOr<Image> DecodeWebp(const uint8_t* data, size_t size, const std::string& 
   const int channels = features.has_alpha ? 4 : 3;
   Image image(features.width, features.height, channels);
   const size_t stride = static_cast<size_t>(features.width) * channels;
-  const uint8_t* out = channels == 4
-                           ? WebPDecodeRGBAInto(data, size, image.data.data(), image.data.size(), static_cast<int>(stride))
-                           : WebPDecodeRGBInto(data, size, image.data.data(), image.data.size(), static_cast<int>(stride));
+  const uint8_t* out =
+      channels == 4 ? WebPDecodeRGBAInto(data, size, image.data.data(), image.data.size(), static_cast<int>(stride))
+                    : WebPDecodeRGBInto(data, size, image.data.data(), image.data.size(), static_cast<int>(stride));
   if (!out) return InvalidInput(name + ": WebP data is corrupt or cut short (libwebp cannot decode it)");
   if (options.keep_metadata) ReadWebpMetadata(data, size, &image.metadata);
   return image;

@@ -19,9 +19,9 @@ Image Pattern(int w, int h, int channels, bool texture = true) {
   for (int y = 0; y < h; ++y) {
     for (int x = 0; x < w; ++x) {
       for (int c = 0; c < channels; ++c) {
-        image.at(x, y, c) = static_cast<uint8_t>(c == 3      ? 255 - 7 * x
-                                             : texture ? 40 + 5 * x + 3 * y + 50 * c + (x * y) % 7
-                                                       : 40 + 2 * x + 2 * y + 30 * c);
+        image.at(x, y, c) = static_cast<uint8_t>(c == 3    ? 255 - 7 * x
+                                                 : texture ? 40 + 5 * x + 3 * y + 50 * c + (x * y) % 7
+                                                           : 40 + 2 * x + 2 * y + 30 * c);
       }
     }
   }
