@@ -322,7 +322,8 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
   bitstream::AnsEncoder enc;
   EncodeResult result;
   // The metadata section (metadata_coder.h) follows stage 1's check symbol: the symbols [meta_begin, meta_end).
-  DCODEC_ASSIGN_OR_RETURN(const std::vector<uint8_t> metadata, CompressMetadata(image.metadata));
+  bool metadata_raw = false;
+  DCODEC_ASSIGN_OR_RETURN(const std::vector<uint8_t> metadata, PackMetadata(image.metadata, &metadata_raw));
   size_t meta_begin = 0, meta_end = 0;
   auto end_stage = [&](StageReport report, int j) {
     hash = StageCheckHash(hash, j, enc.digest());
@@ -335,6 +336,7 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
     if (ends.size() == 1) {
       meta_begin = enc.num_symbols();
       EncodeMetadataSection(enc, metadata);
+      if (!metadata.empty()) EncodeMetadataKind(enc, metadata_raw);  // format 7
       meta_end = enc.num_symbols();
     }
     if (options.on_stage) options.on_stage(static_cast<int>(result.stages.size()), K + (options.pixel_stage ? 1 : 0));
@@ -622,10 +624,14 @@ StatusOr<DecodeResult> Codec::DecodeStages(const uint8_t* data, size_t size, con
   // The metadata section (format 6): after stage 1's check symbol, or in a one-stage stream before its final check.
   auto read_metadata = [&]() -> Status {
     DCODEC_ASSIGN_OR_RETURN(std::vector<uint8_t> frame, DecodeMetadataSection(dec));
-    result.metadata_read = true;
+    bool raw = false;  // format 7 says whether the bytes are a zstd frame or the serialization itself
+    if (!frame.empty() && header.has_depth()) {
+      DCODEC_ASSIGN_OR_RETURN(raw, DecodeMetadataKind(dec));
+    }
+    result.metadata_read = true;  // the whole section, its kind bit included
     result.metadata_bytes = frame.size();
     if (frame.empty()) return Status::Ok();
-    auto metadata = DecompressMetadata(frame.data(), frame.size());
+    auto metadata = UnpackMetadata(frame.data(), frame.size(), raw);
     if (!metadata.ok()) return metadata.status();
     result.image.metadata = *std::move(metadata);
     return Status::Ok();

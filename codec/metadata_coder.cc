@@ -51,6 +51,31 @@ StatusOr<Metadata> DecompressMetadata(const uint8_t* data, size_t size) {
   return ParseMetadata(raw.data(), raw.size());
 }
 
+StatusOr<std::vector<uint8_t>> PackMetadata(const Metadata& metadata, bool* raw) {
+  DCODEC_ASSIGN_OR_RETURN(std::vector<uint8_t> frame, CompressMetadata(metadata));
+  *raw = false;
+  if (frame.empty()) return frame;
+  std::vector<uint8_t> serialized = SerializeMetadata(metadata);
+  if (serialized.size() > frame.size()) return frame;
+  *raw = true;
+  return serialized;
+}
+
+StatusOr<Metadata> UnpackMetadata(const uint8_t* data, size_t size, bool raw) {
+  if (!raw) return DecompressMetadata(data, size);
+  return ParseMetadata(data, size);
+}
+
+void EncodeMetadataKind(bitstream::AnsEncoder& enc, bool raw, double* bits) {
+  bitstream::EncodeUniform(enc, raw ? 1 : 0, 2);
+  if (bits) *bits += 1;
+}
+
+StatusOr<bool> DecodeMetadataKind(bitstream::AnsDecoder& dec) {
+  DCODEC_ASSIGN_OR_RETURN(uint32_t raw, bitstream::DecodeUniform(dec, 2));
+  return raw == 1;
+}
+
 void EncodeMetadataSection(bitstream::AnsEncoder& enc, const std::vector<uint8_t>& compressed, double* bits) {
   bitstream::EncodeUniform(enc, compressed.empty() ? 0 : 1, 2);
   double written = 1;

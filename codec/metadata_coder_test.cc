@@ -28,6 +28,53 @@ TEST(MetadataCoder, CompressesAndRoundTripsEveryKind) {
   EXPECT_FALSE(DecompressMetadata(frame->data(), frame->size() - 1).ok());
 }
 
+// Format 7 carries the shorter of the zstd frame and the serialization: a lone sRGB chunk raw, a long comment as a
+// frame; both unpack to the items, and the kind bit round-trips.
+TEST(MetadataCoder, PackKeepsTheShorterFormAndUnpacksBoth) {
+  Metadata small;
+  small.items.push_back({MetadataKind::kSrgb, "", {0}});
+  bool raw = false;
+  auto packed = PackMetadata(small, &raw);
+  ASSERT_TRUE(packed.ok()) << packed.status().message();
+  EXPECT_TRUE(raw);
+  auto frame = CompressMetadata(small);
+  ASSERT_TRUE(frame.ok());
+  EXPECT_LT(packed->size(), frame->size());
+  EXPECT_LE(packed->size(), 6u);
+  auto back = UnpackMetadata(packed->data(), packed->size(), raw);
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(*back, small);
+
+  const Metadata large = MakeMetadataForTest();
+  auto zstd = PackMetadata(large, &raw);
+  ASSERT_TRUE(zstd.ok());
+  EXPECT_FALSE(raw);
+  EXPECT_LT(zstd->size(), SerializeMetadata(large).size());
+  auto large_back = UnpackMetadata(zstd->data(), zstd->size(), raw);
+  ASSERT_TRUE(large_back.ok()) << large_back.status().message();
+  EXPECT_EQ(*large_back, large);
+  EXPECT_FALSE(UnpackMetadata(zstd->data(), zstd->size(), /*raw=*/true).ok());  // a frame is not a serialization
+
+  auto none = PackMetadata({}, &raw);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  EXPECT_FALSE(raw);
+
+  for (bool kind : {false, true}) {
+    bitstream::AnsEncoder enc;
+    EncodeMetadataKind(enc, kind);
+    bitstream::EncodeUniform(enc, 77, 100);
+    const std::vector<uint8_t> bytes = enc.Finish();
+    bitstream::AnsDecoder dec(bytes.data(), bytes.size());
+    auto got = DecodeMetadataKind(dec);
+    ASSERT_TRUE(got.ok());
+    EXPECT_EQ(*got, kind);
+    auto sentinel = bitstream::DecodeUniform(dec, 100);
+    ASSERT_TRUE(sentinel.ok());
+    EXPECT_EQ(*sentinel, 77u);
+  }
+}
+
 // Sections of every length class, odd and even, with sentinels before and after; every cut runs out (kTruncated).
 TEST(MetadataCoder, SectionsRoundTripWithSentinelsAndCutsRunOut) {
   for (size_t length : {size_t{0}, size_t{1}, size_t{2}, size_t{3}, size_t{255}, size_t{256}, size_t{1000}}) {
