@@ -1,6 +1,7 @@
 #include "codec/codec.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -222,6 +223,19 @@ PortableGrid GridOf(const bitstream::StreamParams& params) {
 
 uint64_t PortableKey(uint64_t seed, int stage) { return DitherKey(seed, stage) ^ 0x504F5254ull; }
 
+// Adds the wall time of its scope to *seconds.
+class ScopedTimer {
+ public:
+  explicit ScopedTimer(double* seconds) : seconds_(seconds), start_(std::chrono::steady_clock::now()) {}
+  ~ScopedTimer() { *seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
+  ScopedTimer(const ScopedTimer&) = delete;
+  ScopedTimer& operator=(const ScopedTimer&) = delete;
+
+ private:
+  double* seconds_;
+  std::chrono::steady_clock::time_point start_;
+};
+
 }  // namespace
 
 double Psnr(const Image& a, const Image& b) { return PsnrPlanar(a.data, b.data); }
@@ -232,6 +246,7 @@ StatusOr<std::unique_ptr<Codec>> Codec::Load(const std::string& model_path) {
 }
 
 StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& options) const {
+  const auto start = std::chrono::steady_clock::now();
   if (image.width < 1 || image.height < 1 || image.channels < 1 || image.channels > 4) {
     return InvalidArgument("encode: the image must be grey or RGB (with or without alpha) and at least 1x1");
   }
@@ -350,6 +365,7 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
   std::vector<float> head_out(head ? n : 0);
   std::vector<int32_t> log_scale(head ? n : 0);
   auto predict = [&](int t) -> Status {
+    ScopedTimer timer(&result.seconds.network);
     DCODEC_RETURN_IF_ERROR(
         denoiser_->PredictEps(x_t.data(), w, h, t, options.tiles, eps.data(), head ? head_out.data() : nullptr));
     denoiser_->X0FromEps(t, x_t.data(), eps.data(), n, x0_hat.data());  // as given: previews, reports
@@ -398,6 +414,7 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
     report.portable_bits = portable_bits;
     if (j < G) {
       const GaussianStage gs = MakeGaussianStage(c, header.params, j, log_scale);
+      std::optional<ScopedTimer> search_timer(&result.seconds.search);
       const uint8_t code = ChooseGaussianScale(gs, x_t.data(), x0_hat.data(), pixels.data(), n);
       if (j == 0) EncodePlaneMeans(enc, plane_mean);
       bitstream::EncodeUniform(enc, code, 256);
@@ -405,6 +422,7 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
       std::vector<uint32_t> indices;
       EncodeGaussianStage(gs, code, x_t.data(), x0_hat.data(), pixels.data(), n, enc, x_s.data(), &indices,
                           &report.ideal_bits, options.tiles.threads);
+      search_timer.reset();
       if (j == 0) report.ideal_bits += alpha_bits;
       end_stage(report, j);
       x_t.swap(x_s);
@@ -476,6 +494,8 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
     header.state_bytes = static_cast<uint8_t>(sealed.state_bytes);
     DCODEC_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, bitstream::SerializeHeaderFor(header, sealed.bytes.size()));
     EncodeResult out;
+    out.seconds = result.seconds;
+    out.seconds.total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     out.header_bytes = bytes.size();
     out.metadata_bytes = metadata.size();
     out.stages.assign(result.stages.begin(), result.stages.begin() + static_cast<ptrdiff_t>(m));
@@ -530,8 +550,12 @@ int Codec::ResolveGaussianStages(int requested, int K) const {
 }
 
 StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const DecodeOptions& options) const {
+  const auto start = std::chrono::steady_clock::now();
   int good = 0;
   StatusOr<DecodeResult> result = DecodeStages(data, size, options, &good, /*check_length=*/true);
+  if (result.ok()) {
+    result->seconds.total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
   if (result.ok() || !options.salvage || result.status().code() != StatusCode::kCorrupt || good == 0) return result;
   // The stages before the damage, decoded again: the same picture as a prefix of them (one picture per prefix).
   DecodeOptions before = options;
@@ -708,6 +732,7 @@ StatusOr<DecodeResult> Codec::DecodeStages(const uint8_t* data, size_t size, con
   };
   int predicted_for = -1;  // the stages decoded when `shown` was predicted
   auto predict = [&](int t) -> Status {
+    ScopedTimer timer(&result.seconds.network);
     DCODEC_RETURN_IF_ERROR(
         denoiser_->PredictEps(x_t.data(), w, h, t, tiles, eps.data(), head ? head_out.data() : nullptr));
     denoiser_->X0FromEps(t, x_t.data(), eps.data(), n, shown.data());  // as given: previews, pictures
@@ -787,6 +812,7 @@ StatusOr<DecodeResult> Codec::DecodeStages(const uint8_t* data, size_t size, con
       std::vector<uint32_t> indices;
       if (code.ok()) {
         report.side_bits = GaussianSideBits(j);
+        ScopedTimer timer(&result.seconds.search);
         s = DecodeGaussianStage(MakeGaussianStage(c, params, j, log_scale), static_cast<uint8_t>(*code), x_t.data(),
                                 x0_hat.data(), n, dec, x_s.data(), &indices,
                                 options.audit ? &report.ideal_bits : nullptr);
@@ -885,7 +911,10 @@ StatusOr<DecodeResult> Codec::DecodeStages(const uint8_t* data, size_t size, con
       for (int i = 0; i <= steps; ++i) ts.push_back(static_cast<int>(std::lround(s * (1.0 - double(i) / steps))));
       for (int i = 0; i + 1 < static_cast<int>(ts.size()); ++i) {
         int t = ts[i], next = ts[i + 1];
-        if (i > 0) DCODEC_RETURN_IF_ERROR(denoiser_->PredictX0(x_t.data(), w, h, t, tiles, x0_hat.data()));
+        if (i > 0) {
+          ScopedTimer timer(&result.seconds.network);
+          DCODEC_RETURN_IF_ERROR(denoiser_->PredictX0(x_t.data(), w, h, t, tiles, x0_hat.data()));
+        }
         if (next == 0) break;
         double ab = schedule.alpha_bar(t), ab_next = schedule.alpha_bar(next);
         auto post = schedule.posterior(next, t);

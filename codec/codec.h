@@ -87,8 +87,17 @@ struct StageReport {
   double psnr = 0;          // of the default (mean) reconstruction from this prefix; +inf when exact
 };
 
+// Where a call's time went (wall seconds; `dcodec bench` prints it). network: the denoiser's passes (and the
+// kOde / kSample reconstruction's); search: the Gaussian stages' candidate searches and scale choice (the encoder)
+// or candidate draws (the decoder); the rest is the entropy coder, beliefs, portable grids and copies.
+struct TimeBreakdown {
+  double network = 0, search = 0, total = 0;
+  double rest() const { return total - network - search; }
+};
+
 struct EncodeResult {
   std::vector<uint8_t> stream;
+  TimeBreakdown seconds;  // of this call (rate control's trials: of the one returned)
   std::vector<StageReport> stages;
   size_t header_bytes = 0;
   // The image's metadata (Image::metadata) as the stream carries it, compressed, after stage 1 (0: none). It
@@ -121,6 +130,7 @@ struct DecodeOptions {
 
 struct DecodeResult {
   Image image;
+  TimeBreakdown seconds;
   int stages_decoded = 0;
   int stages_total = 0;    // stages present in the file
   int schedule_stages = 0; // stages the encoder planned (chain + pixel stage)
