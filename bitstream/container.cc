@@ -113,8 +113,15 @@ Status ValidateHeader(const StreamHeader& h, bool custom) {
                         " index bits, blocks of " + std::to_string(p.gaussian_block_quarters) +
                         "/4 bits out of range (1..16, 1..255)");
   }
-  if (custom && h.stages > p.chain_stages + 1) {
-    return InvalidInput(std::to_string(h.stages) + " stages but a chain of only " + std::to_string(p.chain_stages + 1));
+  if (p.chain_t_end > 65535 || (p.chain_t_end != 0 && (h.version < 8 || !custom))) {
+    return InvalidInput("a chain cut at t = " + std::to_string(p.chain_t_end) +
+                        (p.chain_t_end > 65535 ? " is out of range" : " needs format 8 and explicit parameters"));
+  }
+  // A cut chain may have one stage more than its base (codec/chain.h); every chain ends with the pixel stage.
+  const uint32_t most = p.chain_stages + 1 + (p.chain_t_end != 0 ? 1 : 0);
+  if (most > kMaxStages) return InvalidInput("a cut chain of " + std::to_string(p.chain_stages) + " stages is too long");
+  if (custom && h.stages > most) {
+    return InvalidInput(std::to_string(h.stages) + " stages but a chain of only " + std::to_string(most));
   }
   return Status::Ok();
 }
@@ -135,7 +142,7 @@ StatusOr<std::vector<uint8_t>> SerializeHeader(const StreamHeader& h) {
           h.params.gaussian_block_quarters == defaults.gaussian_block_quarters)) {
       return InvalidInput("a format 3 header cannot carry Gaussian stages");
     }
-  } else if (h.version != kFormatVersion && h.version != 6 && h.version != 5 && !v4) {
+  } else if (h.version != 8 && h.version != 7 && h.version != 6 && h.version != 5 && !v4) {
     return InvalidInput("format version " + std::to_string(h.version) + " cannot be written (3 to " +
                         std::to_string(kFormatVersion) + ")");
   }
@@ -144,7 +151,7 @@ StatusOr<std::vector<uint8_t>> SerializeHeader(const StreamHeader& h) {
   }
   std::vector<uint8_t> out;
   Writer w(out);
-  w.U8(v3 ? kMagicV3 : v4 ? kMagicV4 : h.version == 5 ? kMagicV5 : h.version == 6 ? kMagicV6 : kMagic);
+  w.U8(v3 ? kMagicV3 : v4 ? kMagicV4 : h.version == 5 ? kMagicV5 : h.version == 6 ? kMagicV6 : h.version == 7 ? kMagic : kMagicV8);
   if (!v3 && !v4) w.Varint(h.file_bytes);
   w.Varint(((uint64_t{h.stages} * 5 + (h.state_bytes - 4)) * 2 + (h.channels == 1 ? 1 : 0)) * 2 + (custom ? 1 : 0));
   w.Varint(h.width - 1);
@@ -159,6 +166,7 @@ StatusOr<std::vector<uint8_t>> SerializeHeader(const StreamHeader& h) {
         p.portable_margin_bits, p.gaussian_stages == kModelsGaussianStages ? 0 : uint64_t{p.gaussian_stages} + 1,
         p.gaussian_index_bits,  p.gaussian_block_quarters};
     for (int i = 0; i < (v3 ? 7 : 10); ++i) w.Varint(fields[i]);
+    if (h.version >= 8) w.Varint(p.chain_t_end);
   }
   return out;
 }
@@ -183,17 +191,19 @@ StatusOr<ParsedHeader> ParseHeader(const uint8_t* data, size_t size) {
                        "build reads versions 3 to " +
                        std::to_string(kFormatVersion) + " only: re-encode the image");
   }
-  if (data[0] > kMagicV4 && data[0] <= 0xDF && data[0] != kMagic && data[0] != kMagicV6 && data[0] != kMagicV5) {
+  if (data[0] > kMagicV4 && data[0] <= 0xDF && data[0] != kMagicV8 && data[0] != kMagic && data[0] != kMagicV6 &&
+      data[0] != kMagicV5) {
     char magic[8];
     std::snprintf(magic, sizeof(magic), "%02x", data[0]);
     return Unsupported(std::string("a later format version (magic ") + magic + ") than this build's " +
                        std::to_string(kFormatVersion) + ": a newer dcodec wrote it");
   }
-  if (data[0] != kMagic && data[0] != kMagicV6 && data[0] != kMagicV5 && data[0] != kMagicV4 &&
+  if (data[0] != kMagicV8 && data[0] != kMagic && data[0] != kMagicV6 && data[0] != kMagicV5 && data[0] != kMagicV4 &&
       data[0] != kMagicV3) {
     return InvalidInput("not a dcodec stream");
   }
   const bool v3 = data[0] == kMagicV3, v4 = data[0] == kMagicV4, v5 = data[0] == kMagicV5, v6 = data[0] == kMagicV6;
+  const bool v8 = data[0] == kMagicV8;
   Reader r(data, size);
   r.U8();
   const uint64_t file_bytes = v3 || v4 ? 0 : r.Varint(kMaxFileBytesVarintBytes);
@@ -213,6 +223,7 @@ StatusOr<ParsedHeader> ParseHeader(const uint8_t* data, size_t size) {
   if (custom) {
     for (int i = 0; i < (v3 ? 7 : 10); ++i) v[i] = r.Varint();
   }
+  const uint64_t t_end = custom && v8 ? r.Varint() : 0;
   if (r.overlong()) return InvalidInput("a header field is longer than its range allows");
   if (!r.ok()) return Truncated("stream ends inside its header");
   if (width > kMaxDimension || height > kMaxDimension) {
@@ -220,7 +231,7 @@ StatusOr<ParsedHeader> ParseHeader(const uint8_t* data, size_t size) {
                         " is out of range (1..65535 a side, at most 2^28 pixels)");
   }
   if (stages > kMaxStages || v[1] > 4096 || v[2] > 256 || v[3] > kMaxStages || v[4] > 65535 || v[5] > 65535 ||
-      v[6] < 8 || v[6] > 30 || v[7] > kMaxStages + 1 || v[8] > 16 || v[9] > 255) {
+      v[6] < 8 || v[6] > 30 || v[7] > kMaxStages + 1 || v[8] > 16 || v[9] > 255 || t_end > 65535) {
     return InvalidInput("header values out of range");
   }
   h.width = static_cast<uint32_t>(width);
@@ -235,9 +246,10 @@ StatusOr<ParsedHeader> ParseHeader(const uint8_t* data, size_t size) {
                           static_cast<uint32_t>(v[6]),
                           v[7] == 0 ? kModelsGaussianStages : static_cast<uint32_t>(v[7] - 1),
                           static_cast<uint32_t>(v[8]),
-                          static_cast<uint32_t>(v[9])};
+                          static_cast<uint32_t>(v[9]),
+                          static_cast<uint32_t>(t_end)};
   h.file_bytes = file_bytes;
-  h.version = v3 ? 3 : v4 ? 4 : v5 ? 5 : v6 ? 6 : kFormatVersion;
+  h.version = v3 ? 3 : v4 ? 4 : v5 ? 5 : v6 ? 6 : v8 ? 8 : 7;
   h.explicit_params = custom;
   DCODEC_RETURN_IF_ERROR(ValidateHeader(h, custom));
   parsed.header_bytes = r.pos();

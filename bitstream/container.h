@@ -1,12 +1,14 @@
 // The .dcd stream container: a short header followed by one sealed ANS stream that carries every stage.
 //
-// Format version 7. "varint" is LEB128 (7 bits a byte, low first, the high bit set on all but the last byte).
+// Format version 8 (7 for streams that need nothing new). "varint" is LEB128 (7 bits a byte, low first, the high bit set on all but the last byte).
 // A 32x32 image pays 0.008 bpp for every header byte, so the header spends bytes only where it must and
 // everything else (stage boundaries, side information, checks) lives inside the entropy-coded stream, where it
 // costs bits, not bytes. docs/format.md is the prose version; docs/rate_audit.md says where every bit goes.
 //
 //   size    field
-//   1       magic and version: 0xDD (format 7: two bits from 0xDE, 0xD8 and 0xD4 and three from 0xD3, so that no
+//   1       magic and version: 0xDB (format 8: format 7 with one more custom field, chain_t_end, so that a
+//           chain may end between two of its stages; the encoder writes it only for such streams, else format 7;
+//           two bits from 0xDD, 0xDE and 0xD8, four from 0xD4, one from 0xD3, the oldest format read). 0xDD (format 7: two bits from 0xDE, 0xD8 and 0xD4 and three from 0xD3, so that no
 //           single bit flip turns it into a readable older one). Formats 7 and 6 have format 5's header. Format 6
 //           (0xDE, two bits from the older ones) adds to the stream the metadata section after stage 1
 //           (codec/metadata_coder.h); format 7 also the sample depth after the alpha plane and, for 16-bit
@@ -15,7 +17,7 @@
 //           format 3 also without the Gaussian stages' three parameters, which it takes as gaussian_stages = 0
 //           (every stage dithered). Version 2 (0xD2, the same header without the stream's portable x̂_0) and
 //           version 1 streams (89 44 43 44) are refused as "written by an older dcodec"; 0xD5..0xDF other than
-//           0xD8, 0xDD and 0xDE are later versions (kUnsupported)
+//           0xD8, 0xDB, 0xDD and 0xDE are later versions (kUnsupported)
 //   varint  F (formats 5 to 7): the bytes of the whole file, this header included. A decoder that has them all knows
 //           the file is complete: a stage that then runs out of data, or fails its check, is damage, never the
 //           end of a prefix. F comes first so that a flip in any later header field leaves it intact
@@ -30,7 +32,8 @@
 //   1       model tag: the low 8 bits of the model id; the full 64-bit id enters every check
 //   (only if custom) varint dither_seed, tile_size, tile_margin, chain_stages, chain_t_max, chain_t_min,
 //           portable_margin_bits, and from format 4 on gaussian_stages + 1 (0: the model's), gaussian_index_bits,
-//           gaussian_block_quarters
+//           gaussian_block_quarters, and in format 8 chain_t_end (0: none; else the chain is cut at it, see
+//           codec/chain.h)
 //   ...     the ANS stream, to the end of the file
 //
 // custom = 0 means "the model's defaults": the coding chain (stages, t_max, t_min) and the Gaussian stages are the
@@ -50,7 +53,7 @@
 // (container_test checks this example byte for byte).
 //
 // Reading (ParseHeader) never crashes or reads past `size`: wrong magic -> kInvalidInput "not a dcodec stream";
-// versions 1, 2 or > 7 -> kUnsupported; header cut short -> kTruncated; impossible values (size 0 or > 65535,
+// versions 1, 2 or > 8 -> kUnsupported; header cut short -> kTruncated; impossible values (size 0 or > 65535,
 // > 2^28 pixels, 0 stages or more than kMaxStages, custom values out of range) -> kInvalidInput.
 #ifndef DCODEC_BITSTREAM_CONTAINER_H_
 #define DCODEC_BITSTREAM_CONTAINER_H_
@@ -63,13 +66,15 @@
 
 namespace dcodec::bitstream {
 
-constexpr uint8_t kMagic = 0xDD;    // format 7 (see above)
+constexpr uint8_t kMagicV8 = 0xDB;  // format 8 (see above)
+constexpr uint8_t kMagic = 0xDD;    // format 7
 constexpr uint8_t kMagicV6 = 0xDE;  // two bits from 0xD8 and 0xD4, three from 0xD3
 constexpr uint8_t kMagicV5 = 0xD8;  // two bits from 0xD4 and three from 0xD3
 constexpr uint8_t kMagicV4 = 0xD4;
 constexpr uint8_t kMagicV3 = 0xD3;
 constexpr uint8_t kMagicV1[4] = {0x89, 'D', 'C', 'D'};
-constexpr uint8_t kFormatVersion = 7;
+constexpr uint8_t kFormatVersion = 8;  // the newest read and written
+constexpr uint8_t kFormatVersionBase = 7;  // what a stream without format 8's field is written as
 constexpr uint32_t kMaxDimension = 65535;
 constexpr uint64_t kMaxPixels = uint64_t{1} << 28;
 constexpr uint32_t kMaxStages = 64;
@@ -90,11 +95,14 @@ struct StreamParams {
   // (1..16) a block of gaussian_block_quarters / 4 expected bits (1..255). kModelsGaussianStages: as many as the
   // model was trained with (the decoder has the model; its id enters every check). Format 3 streams: 0.
   uint32_t gaussian_stages = kModelsGaussianStages, gaussian_index_bits = 16, gaussian_block_quarters = 56;
+  // Format 8: 0, or the timestep the chain is cut at (codec/chain.h, ChainOptions::t_end); formats 3–7: 0.
+  uint32_t chain_t_end = 0;
   bool operator==(const StreamParams& o) const {
     return dither_seed == o.dither_seed && tile_size == o.tile_size && tile_margin == o.tile_margin &&
            chain_stages == o.chain_stages && chain_t_max == o.chain_t_max && chain_t_min == o.chain_t_min &&
            portable_margin_bits == o.portable_margin_bits && gaussian_stages == o.gaussian_stages &&
-           gaussian_index_bits == o.gaussian_index_bits && gaussian_block_quarters == o.gaussian_block_quarters;
+           gaussian_index_bits == o.gaussian_index_bits && gaussian_block_quarters == o.gaussian_block_quarters &&
+           chain_t_end == o.chain_t_end;
   }
 };
 
@@ -104,7 +112,8 @@ struct StreamHeader {
   uint8_t model_tag = 0;    // low 8 bits of the model id
   uint32_t stages = 0;      // stages in the stream, 1..kMaxStages
   uint8_t state_bytes = 8;  // 4..8
-  uint8_t version = kFormatVersion;  // 7, or 6 / 5 / 4 / 3 for a parsed older header (written back as it was)
+  // 7 or 8 (8 is needed for params.chain_t_end), or 6 / 5 / 4 / 3 for a parsed older header (written back as it was)
+  uint8_t version = kFormatVersionBase;
   // Formats 5 to 7: the bytes of the whole file, header included (SerializeHeaderFor sets it). Formats 3 and 4
   // have no length: 0.
   uint64_t file_bytes = 0;

@@ -165,6 +165,45 @@ TEST(ContainerTest, Format3HasNoGaussianStages) {
   EXPECT_EQ(ParseCode({0xd4, 0x6d, 3, 1, 8, 0, 0x80, 0x02, 16, 4, 0x90, 0x03, 10, 17, 0, 12}), StatusCode::kTruncated);
 }
 
+// Format 8 adds one custom field, the timestep a chain is cut at; a stream without a cut is written as format 7.
+TEST(ContainerTest, Format8CarriesACutChain) {
+  StreamHeader h = CustomHeader();
+  h.version = 8;
+  h.params.chain_t_end = 300;
+  h.stages = 8;  // a cut chain may hold one stage more than its base (6 + 1), and the pixel stage
+  auto bytes = SerializeHeaderFor(h, 8 + 4 * 100);  // sets the file length: an 8-byte state and 100 words
+  ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
+  EXPECT_EQ((*bytes)[0], kMagicV8);
+  StreamHeader uncut = h;
+  uncut.version = 7;
+  uncut.params.chain_t_end = 0;
+  uncut.stages = 7;
+  auto v7 = SerializeHeaderFor(uncut, 8 + 4 * 100);
+  ASSERT_TRUE(v7.ok());
+  EXPECT_EQ(bytes->size(), v7->size() + 2);  // the varint 300
+  auto parsed = ParseHeader(bytes->data(), bytes->size());
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(parsed->header.version, 8);
+  EXPECT_TRUE(parsed->header.has_depth());
+  h.file_bytes = parsed->header.file_bytes;
+  ExpectSameHeader(parsed->header, h);
+  EXPECT_EQ(*SerializeHeader(parsed->header), *bytes);
+  // Refused: a cut in a format-7 header, a cut with the model's parameters, more stages than the cut chain holds.
+  StreamHeader bad = h;
+  bad.version = 7;
+  EXPECT_EQ(SerializeHeader(bad).status().code(), StatusCode::kInvalidInput);
+  bad = h;
+  bad.stages = 9;
+  EXPECT_EQ(SerializeHeader(bad).status().code(), StatusCode::kInvalidInput);
+  std::vector<uint8_t> too_many = *bytes;
+  ASSERT_EQ(too_many[3] & 0x80, 0x80);  // after the magic and the 2-byte length: the packed field's low 7 bits
+  too_many[3] = static_cast<uint8_t>(too_many[3] + 20);  // one stage more (stages · 5 · 2 · 2)
+  EXPECT_EQ(ParseCode(too_many), StatusCode::kInvalidInput);
+  // A format-8 header cut short inside its last field.
+  const std::vector<uint8_t> prefix(bytes->begin(), bytes->end() - 1);
+  EXPECT_EQ(ParseCode(prefix), StatusCode::kTruncated);
+}
+
 TEST(ContainerTest, Roundtrip) {
   for (const StreamHeader& h : {ExampleHeader(), CustomHeader()}) {
     auto bytes = SerializeHeader(h);

@@ -540,7 +540,8 @@ Command AddInfoCommand(CLI::App& app, const GlobalOptions& global) {
                         {"tile_size", p.tile_size},   {"tile_margin", p.tile_margin},
                         {"chain", h.explicit_params ? nlohmann::json{{"stages", p.chain_stages},
                                                                      {"t_max", p.chain_t_max},
-                                                                     {"t_min", p.chain_t_min}}
+                                                                     {"t_min", p.chain_t_min},
+                                                                     {"t_end", p.chain_t_end}}
                                                     : nlohmann::json("model")},
                         {"gaussian", {{"stages", models_g ? nlohmann::json("model") : nlohmann::json(p.gaussian_stages)},
                                       {"index_bits", p.gaussian_index_bits},
@@ -568,6 +569,7 @@ Command AddInfoCommand(CLI::App& app, const GlobalOptions& global) {
       if (result.ok()) {
         j["stages"] = AuditJson(result->stages, result->header_bytes, pixels, result->metadata_bytes, h.stages);
         j["stages_complete"] = result->stages_decoded;
+        j["stages_planned"] = result->schedule_stages;
         j["lossless"] = result->exact;
         if (h.has_depth()) j["sample_bits"] = result->sample_bits;
         if (h.has_metadata()) {
@@ -598,8 +600,14 @@ Command AddInfoCommand(CLI::App& app, const GlobalOptions& global) {
                 data.size(),
                 data.size() * 8.0 / pixels, length_text.c_str());
     const std::string g_text = models_g ? "the model's" : std::to_string(p.gaussian_stages);
-    char chain_text[80];
-    if (h.explicit_params) {
+    char chain_text[120];
+    if (h.explicit_params && p.chain_t_end != 0) {
+      // The stages a cut chain plans are known with the model's schedule only (codec/chain.h): the decode's.
+      const std::string planned =
+          j.contains("stages_planned") ? "of " + std::to_string(j["stages_planned"].get<int>()) + " " : "";
+      std::snprintf(chain_text, sizeof(chain_text), "%s(chain K = %u, t = %u..%u cut at t = %u", planned.c_str(),
+                    p.chain_stages, p.chain_t_max, p.chain_t_min, p.chain_t_end);
+    } else if (h.explicit_params) {
       std::snprintf(chain_text, sizeof(chain_text), "of %u (chain K = %u, t = %u..%u", p.chain_stages + 1,
                     p.chain_stages, p.chain_t_max, p.chain_t_min);
     } else {

@@ -5,7 +5,26 @@
 
 namespace dcodec::codec {
 
+size_t KeptBeforeCut(const std::vector<uint16_t>& base, int t_end) {
+  size_t k = 0;
+  while (k < base.size() && base[k] > t_end) ++k;
+  if (k > 0) {
+    const int next = k < base.size() ? base[k] : 0;
+    if (2 * (base[k - 1] - t_end) < base[k - 1] - next) --k;
+  }
+  return k;
+}
+
 StatusOr<std::vector<uint16_t>> MakeChain(const model::NoiseSchedule& schedule, const ChainOptions& o) {
+  if (o.t_end != 0) {
+    if (o.t_end < 0 || o.t_end > schedule.num_steps()) return InvalidArgument("coding chain: need 0 <= t_end <= T");
+    ChainOptions uncut = o;
+    uncut.t_end = 0;
+    DCODEC_ASSIGN_OR_RETURN(std::vector<uint16_t> chain, MakeChain(schedule, uncut));
+    chain.resize(KeptBeforeCut(chain, o.t_end));
+    chain.push_back(static_cast<uint16_t>(o.t_end));
+    return chain;
+  }
   const int T = schedule.num_steps();
   if (o.stages < 0 || o.stages > 63) return InvalidArgument("--stages must be in 0..63");
   if (o.stages == 0) return std::vector<uint16_t>{};  // the pixels alone

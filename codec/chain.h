@@ -21,11 +21,21 @@ struct ChainOptions {
   int stages = kModelsChain;  // K: stages before the lossless pixel stage (Gaussian ones first, then dithered)
   int t_max = kModelsChain;   // τ_K
   int t_min = kModelsChain;   // τ_1
+  // 0, or where the chain is cut (format 8): the chain above, then cut at t_end. It keeps its timesteps above
+  // t_end, drops the last of them when t_end is nearer to it than to the next (2·(τ − t_end) < τ − τ_next, with
+  // τ_next = 0 after the last), and ends at t_end: one stage more than it keeps, so that every step is between
+  // about half and one and a half of the chain's own. A chain cut at or above its first timestep is t_end alone.
+  // The stages it keeps are the uncut chain's, so an encoder can code them once for every cut (rate control).
+  int t_end = 0;
 };
 
 // τ_K > … > τ_1 (coding order), distinct, within [1, T]; empty for K = 0 (the stream is the pixel stage alone, with
-// x̂_0 = the planes' means: no network evaluation, not progressive). Fails on K < 0 or t_min >= t_max (unless K <= 1).
+// x̂_0 = the planes' means: no network evaluation, not progressive), then cut at t_end if set. Fails on K < 0,
+// t_min >= t_max (unless K <= 1), or t_end outside 0..T.
 StatusOr<std::vector<uint16_t>> MakeChain(const model::NoiseSchedule& schedule, const ChainOptions& options);
+
+// How many of `base`'s leading timesteps a cut at t_end (>= 1) keeps (CutChain's rule above).
+size_t KeptBeforeCut(const std::vector<uint16_t>& base, int t_end);
 
 // The coefficients of dithered stage j of `chain`: stage 0 codes x_{τ_K} from nothing (q(x_τ|x_0): coef_xt = 0),
 // stage j > 0 codes x_{chain[j]} given x_{chain[j-1]} (the posterior q(x_s | x_t, x_0)).

@@ -56,5 +56,40 @@ TEST(ChainTest, CoefficientsArePriorThenPosterior) {
   EXPECT_DOUBLE_EQ(c2.variance, p.variance);
 }
 
+// A chain cut at t_end keeps its timesteps above t_end, drops the last of them when t_end is nearer to it than to
+// the next one, and ends at t_end.
+TEST(ChainTest, CutChainsKeepTheStagesAboveTheCut) {
+  auto schedule = model::NoiseSchedule::Make(model::BetaSchedule::kLinear, 1000);
+  const ChainOptions base{4, 400, 10};
+  ASSERT_EQ(*MakeChain(schedule, base), (std::vector<uint16_t>{400, 162, 45, 10}));
+  auto cut = [&](int t_end) {
+    ChainOptions o = base;
+    o.t_end = t_end;
+    auto chain = MakeChain(schedule, o);
+    EXPECT_TRUE(chain.ok()) << t_end;
+    return chain.ok() ? *chain : std::vector<uint16_t>{};
+  };
+  EXPECT_EQ(cut(100), (std::vector<uint16_t>{400, 162, 100}));     // 162 − 100 = 62 >= (162 − 45) / 2
+  EXPECT_EQ(cut(150), (std::vector<uint16_t>{400, 150}));          // 150 is nearer to 162 than to 45: 162 dropped
+  EXPECT_EQ(cut(45), (std::vector<uint16_t>{400, 162, 45}));       // at a stage: the uncut chain's prefix
+  EXPECT_EQ(cut(8), (std::vector<uint16_t>{400, 162, 45, 8}));     // below the last stage: 10 − 8 < (10 − 0) / 2
+  EXPECT_EQ(cut(3), (std::vector<uint16_t>{400, 162, 45, 10, 3}));  // one stage more than the base
+  EXPECT_EQ(cut(400), (std::vector<uint16_t>{400}));
+  EXPECT_EQ(cut(700), (std::vector<uint16_t>{700}));
+  EXPECT_EQ(cut(1).back(), 1);
+  for (int t = 1; t <= 1000; t += 7) {
+    const std::vector<uint16_t> c = cut(t);
+    ASSERT_FALSE(c.empty());
+    EXPECT_EQ(c.back(), t);
+    for (size_t j = 1; j < c.size(); ++j) EXPECT_LT(c[j], c[j - 1]) << t;
+    EXPECT_EQ(KeptBeforeCut(*MakeChain(schedule, base), t), c.size() - 1) << t;
+  }
+  ChainOptions bad = base;
+  bad.t_end = 1001;
+  EXPECT_FALSE(MakeChain(schedule, bad).ok());
+  bad.t_end = -1;
+  EXPECT_FALSE(MakeChain(schedule, bad).ok());
+}
+
 }  // namespace
 }  // namespace dcodec::codec

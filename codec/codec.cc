@@ -103,6 +103,7 @@ uint64_t HeaderHash(const bitstream::StreamHeader& h, const ChainOptions& chain,
   if (p.gaussian_stages > 0) {  // (format 3's streams have none: their hashes stay as they were)
     words.insert(words.end(), {p.gaussian_stages, p.gaussian_index_bits, p.gaussian_block_quarters});
   }
+  if (chain.t_end != 0) words.push_back(static_cast<uint64_t>(chain.t_end) | uint64_t{1} << 32);  // format 8's cut
   return HashWords(0x64636f6465632d32ull, words);
 }
 
@@ -245,8 +246,336 @@ StatusOr<std::unique_ptr<Codec>> Codec::Load(const std::string& model_path) {
   return std::make_unique<Codec>(std::move(denoiser));
 }
 
-StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& options) const {
-  const auto start = std::chrono::steady_clock::now();
+// ---------------------------------------------------------------------------------------------------------------
+// EncodePass: the encoder, stage by stage.
+
+struct EncodePass::State {
+  const Codec* codec = nullptr;
+  const Denoiser* denoiser = nullptr;
+  const Image* image = nullptr;
+  EncodeOptions options;
+  std::chrono::steady_clock::time_point start;
+  SampleDepth depth = SampleDepth::k8;
+  int w = 0, h = 0;
+  size_t n = 0;
+  bool head = false;
+  std::vector<uint8_t> pixels;
+  std::vector<uint8_t> metadata;
+  bool metadata_raw = false;
+  // The chain and its Gaussian stages (Recut may change what is not coded yet).
+  ChainOptions chain_options;
+  std::vector<uint16_t> chain;
+  int G = 0;
+  // x_t: the last coded stage's sample; x0_hat: the portable prediction for the next stage once prepared.
+  std::vector<float> x_t, x0_hat;
+  std::vector<int32_t> log_scale;
+  Cells cells{0};
+  bitstream::AnsEncoder enc;
+  struct StageEnd {
+    int stage;                  // the stage's index (the pixel stage: K)
+    size_t before_check, after_check;  // symbols before and after its check symbol
+    uint64_t hash;
+  };
+  std::vector<StageEnd> ends;
+  std::vector<StageReport> stages;
+  uint64_t hash = 0;  // the check chain so far, from the header the pass started with
+  size_t meta_begin = 0, meta_end = 0;
+  double alpha_bits = 0;
+  TimeBreakdown seconds;
+  int next = 0;           // the next chain stage to code
+  bool prepared = false;  // stage `next`'s prediction and portable side information are in
+  double portable_bits = 0;  // those of the prepared stage
+  bool pixels_coded = false;
+
+  int K() const { return static_cast<int>(chain.size()); }
+  bitstream::StreamHeader Header() const;
+  void EndStage(StageReport report, int j);
+  Status Predict(int t, std::vector<float>* eps, std::vector<float>* head_out);
+  Status Prepare();
+  Status CodeStage();
+  Status CodePixels();
+  StatusOr<EncodeResult> Seal(size_t m) const;
+};
+
+bitstream::StreamHeader EncodePass::State::Header() const {
+  const CodecDefaults& model_defaults = denoiser->codec_defaults();
+  bitstream::StreamHeader header;
+  header.width = w;
+  header.height = h;
+  header.channels = static_cast<uint8_t>(ColourChannels(image->channels));
+  header.model_tag = static_cast<uint8_t>(denoiser->model_id());
+  header.params.dither_seed = options.seed;
+  header.params.tile_size = options.tiles.tile_size;
+  header.params.tile_margin = options.tiles.margin;
+  header.params.chain_stages = static_cast<uint32_t>(chain_options.stages);
+  header.params.chain_t_max = static_cast<uint32_t>(chain_options.t_max);
+  header.params.chain_t_min = static_cast<uint32_t>(chain_options.t_min);
+  header.params.chain_t_end = static_cast<uint32_t>(chain_options.t_end);
+  header.params.portable_margin_bits = static_cast<uint32_t>(options.portable_margin_bits);
+  if (chain_options.t_end != 0) header.version = 8;  // the format that can cut a chain; else format 7
+  const int models_g = codec->ResolveGaussianStages(-1, K());
+  header.params.gaussian_stages = G == models_g ? bitstream::kModelsGaussianStages : static_cast<uint32_t>(G);
+  // The candidates a block by image size (codec.h). Without Gaussian stages these two are unused: they keep the
+  // defaults, which cost no header byte.
+  const size_t pixels_count = static_cast<size_t>(w) * h;
+  const int auto_bits = G == 0 || pixels_count <= 4096 ? 16 : pixels_count <= (1u << 16) ? 14 : 10;
+  const int auto_quarters = auto_bits == 16 ? 56 : auto_bits == 14 ? 48 : 32;
+  header.params.gaussian_index_bits =
+      static_cast<uint32_t>(options.gaussian.index_bits > 0 ? options.gaussian.index_bits : auto_bits);
+  header.params.gaussian_block_quarters =
+      static_cast<uint32_t>(options.gaussian.block_quarters > 0 ? options.gaussian.block_quarters : auto_quarters);
+  // The model's chain costs no header byte (custom = 0, bitstream/container.h); any other is written explicitly.
+  bitstream::StreamParams models = header.params;
+  models.chain_stages = bitstream::StreamParams{}.chain_stages;
+  models.chain_t_max = bitstream::StreamParams{}.chain_t_max;
+  models.chain_t_min = bitstream::StreamParams{}.chain_t_min;
+  const bool models_chain = chain_options.stages == model_defaults.chain_stages &&
+                            chain_options.t_max == model_defaults.chain_t_max &&
+                            chain_options.t_min == model_defaults.chain_t_min;
+  if (models_chain && models == bitstream::StreamParams{}) {
+    header.params = models;
+  } else {
+    header.explicit_params = true;
+  }
+  return header;
+}
+
+// Ends stage j: its check symbol (from the check chain so far), and after stage 1 the metadata section.
+void EncodePass::State::EndStage(StageReport report, int j) {
+  hash = StageCheckHash(hash, j, enc.digest());
+  const size_t before = enc.num_symbols();
+  bitstream::EncodeUniform(enc, static_cast<uint32_t>(hash % kCheckSymbols), kCheckSymbols);
+  report.check_bits = std::log2(static_cast<double>(kCheckSymbols));
+  report.open_bits = cells.OpenBits();
+  ends.push_back({j, before, enc.num_symbols(), hash});
+  stages.push_back(report);
+  if (ends.size() == 1) {
+    meta_begin = enc.num_symbols();
+    EncodeMetadataSection(enc, metadata);
+    if (!metadata.empty()) EncodeMetadataKind(enc, metadata_raw);  // format 7
+    meta_end = enc.num_symbols();
+  }
+  if (options.on_stage) options.on_stage(static_cast<int>(stages.size()), K() + (options.pixel_stage ? 1 : 0));
+}
+
+// The network's ε at t, and x̂_0 from it as it is (for the reports' PSNR; the decoder shows the same).
+Status EncodePass::State::Predict(int t, std::vector<float>* eps, std::vector<float>* head_out) {
+  ScopedTimer timer(&seconds.network);
+  eps->resize(n);
+  head_out->resize(head ? n : 0);
+  DCODEC_RETURN_IF_ERROR(
+      denoiser->PredictEps(x_t.data(), w, h, t, options.tiles, eps->data(), head ? head_out->data() : nullptr));
+  denoiser->X0FromEps(t, x_t.data(), eps->data(), n, x0_hat.data());
+  return Status::Ok();
+}
+
+Status EncodePass::State::Prepare() {
+  if (prepared || next == 0 || pixels_coded) return Status::Ok();
+  const int t = chain[next - 1];
+  std::vector<float> eps, head_out;
+  DCODEC_RETURN_IF_ERROR(Predict(t, &eps, &head_out));
+  stages.back().psnr = PsnrPlanar(UnitsToPixels(x0_hat, cells), pixels);
+  // ...then on the portable grid, with its side information (portable.h), for the next stage's beliefs.
+  const PortableGrid grid = GridOf(Header().params);
+  std::vector<int32_t> q(n);
+  portable_bits = 0;
+  EncodePortableEps(eps.data(), n, grid, PortableKey(options.seed, next), enc, q.data(), &portable_bits);
+  const Denoiser::X0Coefficients xc = denoiser->X0CoefficientsAt(t);
+  X0FromQuantizedEps(x_t.data(), q.data(), n, xc.coef_xt, xc.coef_eps, grid, x0_hat.data());
+  if (head) {
+    log_scale.resize(n);
+    EncodePortableEps(head_out.data(), n, {kHeadGridBits, grid.margin_bits},
+                      ScaleHeadKey(PortableKey(options.seed, next)), enc, log_scale.data(), &portable_bits);
+  }
+  prepared = true;
+  return Status::Ok();
+}
+
+Status EncodePass::State::CodeStage() {
+  DCODEC_RETURN_IF_ERROR(Prepare());
+  const int j = next;
+  const bitstream::StreamParams params = Header().params;
+  const StageCoefficients c = CoefficientsFor(denoiser->schedule(), chain, j);
+  std::vector<float> activity;
+  if (j > 0 && j >= G) activity = Activity(x0_hat.data(), w, h);  // for the dithered stages only
+  const std::vector<int32_t> no_scale;
+  const std::vector<int32_t>& scale = head && j > 0 ? log_scale : no_scale;
+  DitherStage st = MakeDitherStage(c, options.seed, j, activity, scale);
+  uint8_t plane_mean[3] = {136, 136, 136};
+  if (j == 0) {
+    // Before any stage the planes' mean pixels are all that x̂_0 can be: to 16 levels, 12 bits.
+    PlaneMeans(pixels, plane_mean);
+    FillPlaneMeans(plane_mean, x0_hat);
+  }
+  StageReport report;
+  report.timestep = c.s;
+  report.model_bits = ModelBitsDither(c, x0_hat.data(), pixels.data(), n, j);
+  report.portable_bits = j > 0 ? portable_bits : 0;
+  std::vector<float> x_s(n);
+  if (j < G) {
+    const GaussianStage gs = MakeGaussianStage(c, params, j, scale);
+    std::optional<ScopedTimer> search_timer(&seconds.search);
+    const uint8_t code = ChooseGaussianScale(gs, x_t.data(), x0_hat.data(), pixels.data(), n);
+    if (j == 0) EncodePlaneMeans(enc, plane_mean);
+    bitstream::EncodeUniform(enc, code, 256);
+    report.side_bits = GaussianSideBits(j);
+    std::vector<uint32_t> indices;
+    EncodeGaussianStage(gs, code, x_t.data(), x0_hat.data(), pixels.data(), n, enc, x_s.data(), &indices,
+                        &report.ideal_bits, options.tiles.threads);
+    search_timer.reset();
+  } else {
+    Belief belief = ChooseDitherBelief(st, cells, x_t.data(), x0_hat.data(), pixels.data(), n);
+    if (j == 0) std::copy(plane_mean, plane_mean + 3, belief.plane_mean);
+    const BeliefKind kind = j > 0 ? BeliefKind::kDithered : BeliefKind::kFirst;
+    EncodeBelief(enc, belief, kind);
+    report.side_bits = BeliefBits(kind);
+    std::vector<int32_t> symbols(n);
+    DCODEC_RETURN_IF_ERROR(EncodeDitherStage(st, belief, cells, x_t.data(), x0_hat.data(), pixels.data(), n, enc,
+                                             x_s.data(), symbols.data(), &report.ideal_bits));
+  }
+  if (j == 0) report.ideal_bits += alpha_bits;
+  EndStage(report, j);
+  x_t.swap(x_s);
+  ++next;
+  prepared = false;
+  return Status::Ok();
+}
+
+Status EncodePass::State::CodePixels() {
+  const int K = this->K();
+  StageReport report;
+  if (K > 0) {
+    DCODEC_RETURN_IF_ERROR(Prepare());
+    report.portable_bits = portable_bits;
+  } else {
+    // The pixels alone: x̂_0 is each plane's mean pixel (24 bits), so that a flat image of any colour is nearly free.
+    uint8_t plane_mean[3];
+    PlaneMeans(pixels, plane_mean, /*exact=*/true);
+    for (uint8_t m : plane_mean) bitstream::EncodeUniform(enc, m, 256);
+    report.side_bits += 24;
+    FillPlaneMeans(plane_mean, x0_hat);
+  }
+  const int32_t* pixel_scale = head ? log_scale.data() : nullptr;
+  Belief belief = ChoosePixelBelief(cells, x0_hat.data(), pixels.data(), w, h, nullptr, pixel_scale);
+  report.timestep = 0;
+  report.model_bits = ModelBitsPixels(x0_hat.data(), pixels.data(), n);
+  EncodeBelief(enc, belief, BeliefKind::kPixels);
+  report.side_bits += BeliefBits(BeliefKind::kPixels);
+  DCODEC_RETURN_IF_ERROR(
+      EncodePixelStage(belief, cells, x0_hat.data(), pixels.data(), w, h, enc, &report.ideal_bits, pixel_scale));
+  if (depth == SampleDepth::k16) {
+    EncodeLowBytes(enc, image->data.data(), image->low.data(), w, h, image->channels, &report.ideal_bits);
+  }
+  if (K == 0) report.ideal_bits += alpha_bits;
+  report.psnr = std::numeric_limits<double>::infinity();
+  EndStage(report, K);
+  stages.back().open_bits = 0;
+  pixels_coded = true;
+  return Status::Ok();
+}
+
+// Seals the first m stages: the last one's check symbol gives way to the stream's final check. A stream of one
+// stage has no check symbol before its metadata section: the section follows the stage's symbols, and the final
+// check covers it too. The check symbols are those of the header the stream gets: when it differs from the one
+// the pass started with (a recut chain), they are computed again over the same symbols.
+StatusOr<EncodeResult> EncodePass::State::Seal(size_t m) const {
+  if (m < 1 || m > ends.size()) return Internal("EncodePass::Seal: no such stage");
+  bitstream::StreamHeader header = Header();
+  ChainOptions resolved = chain_options;
+  uint64_t h0 = HeaderHash(header, resolved, denoiser->model_id());
+  bitstream::AnsEncoder copy;
+  std::vector<StageEnd> sealed_ends = ends;
+  sealed_ends.resize(m);
+  uint64_t rehash = h0;
+  size_t from = 0;
+  for (size_t k = 0; k < m; ++k) {
+    copy.Append(enc, from, sealed_ends[k].before_check);
+    rehash = StageCheckHash(rehash, sealed_ends[k].stage, copy.digest());
+    sealed_ends[k].hash = rehash;
+    if (k + 1 < m) {
+      bitstream::EncodeUniform(copy, static_cast<uint32_t>(rehash % kCheckSymbols), kCheckSymbols);
+      from = sealed_ends[k].after_check;
+      if (k == 0) {
+        copy.Append(enc, meta_begin, meta_end);
+        from = meta_end;
+      }
+    }
+  }
+  uint64_t final_hash = sealed_ends[m - 1].hash;
+  if (m == 1) {
+    copy.Append(enc, meta_begin, meta_end);
+    final_hash = StageCheckHash(final_hash, 1, copy.digest());
+  }
+  std::vector<size_t> marks;
+  for (size_t k = 0; k + 1 < m; ++k) marks.push_back(sealed_ends[k].after_check);
+  marks.push_back(m == 1 ? copy.num_symbols() : sealed_ends[m - 1].before_check);
+  bitstream::AnsEncoder::Sealed sealed = copy.Seal(FinalCheck(final_hash, static_cast<uint32_t>(m)), marks);
+  header.stages = static_cast<uint32_t>(m);
+  header.state_bytes = static_cast<uint8_t>(sealed.state_bytes);
+  DCODEC_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, bitstream::SerializeHeaderFor(header, sealed.bytes.size()));
+  EncodeResult out;
+  out.seconds = seconds;
+  out.seconds.total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  out.header_bytes = bytes.size();
+  out.metadata_bytes = metadata.size();
+  out.stages.assign(stages.begin(), stages.begin() + static_cast<ptrdiff_t>(m));
+  out.stages.back().check_bits = 0;
+  size_t previous = 0;
+  for (size_t k = 0; k < m; ++k) {
+    StageReport& r = out.stages[k];
+    r.prefix_bytes = bytes.size() + sealed.bytes_needed[k];
+    r.payload_bytes = r.prefix_bytes - previous;
+    r.bpp = r.prefix_bytes * 8.0 / (static_cast<double>(w) * h);
+    previous = r.prefix_bytes;
+  }
+  bytes.insert(bytes.end(), sealed.bytes.begin(), sealed.bytes.end());
+  out.stream = std::move(bytes);
+  return out;
+}
+
+EncodePass::EncodePass(std::unique_ptr<State> state) : s_(std::move(state)) {}
+EncodePass::EncodePass(const EncodePass& other) : s_(std::make_unique<State>(*other.s_)) {}
+EncodePass& EncodePass::operator=(const EncodePass& other) {
+  if (this != &other) s_ = std::make_unique<State>(*other.s_);
+  return *this;
+}
+EncodePass::EncodePass(EncodePass&&) noexcept = default;
+EncodePass& EncodePass::operator=(EncodePass&&) noexcept = default;
+EncodePass::~EncodePass() = default;
+
+const std::vector<uint16_t>& EncodePass::chain() const { return s_->chain; }
+int EncodePass::gaussian_stages() const { return s_->G; }
+int EncodePass::coded() const { return s_->next; }
+bool EncodePass::done() const { return s_->next >= s_->K(); }
+const std::vector<StageReport>& EncodePass::stages() const { return s_->stages; }
+Status EncodePass::Prepare() { return s_->Prepare(); }
+Status EncodePass::Code() {
+  if (done()) return Internal("EncodePass::Code: the chain is coded");
+  return s_->CodeStage();
+}
+Status EncodePass::Finish(bool pixel_stage) {
+  if (!done() || s_->pixels_coded) return Internal("EncodePass::Finish: the chain is not coded, or finished");
+  if (pixel_stage) return s_->CodePixels();
+  return s_->Prepare();
+}
+StatusOr<EncodeResult> EncodePass::Seal(size_t m) const { return s_->Seal(m); }
+
+Status EncodePass::Recut(const ChainOptions& options, int gaussian_stages) {
+  DCODEC_ASSIGN_OR_RETURN(std::vector<uint16_t> chain, MakeChain(s_->denoiser->schedule(), options));
+  const int K = static_cast<int>(chain.size());
+  const int G = std::clamp(gaussian_stages, 0, K);
+  // The stages coded keep their timesteps and kinds. A prepared stage may change both: its prediction and portable
+  // side information depend on the stages before it only.
+  bool same = s_->next <= K && !s_->pixels_coded;
+  for (int j = 0; same && j < s_->next; ++j) same = chain[j] == s_->chain[j] && (j < G) == (j < s_->G);
+  if (!same) return InvalidArgument("EncodePass::Recut: the new chain does not keep the stages coded");
+  s_->chain_options = options;
+  s_->chain = std::move(chain);
+  s_->G = G;
+  return Status::Ok();
+}
+
+StatusOr<EncodePass> Codec::StartPass(const Image& image, const EncodeOptions& options) const {
   if (image.width < 1 || image.height < 1 || image.channels < 1 || image.channels > 4) {
     return InvalidArgument("encode: the image must be grey or RGB (with or without alpha) and at least 1x1");
   }
@@ -257,8 +586,6 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
       (image.sixteen_bit() && image.low.size() != image.data.size())) {
     return InvalidArgument("encode: the image's sample planes do not match its size");
   }
-  const SampleDepth depth =
-      DepthOf(image.data.data(), image.sixteen_bit() ? image.low.data() : nullptr, image.data.size());
   if (options.tiles.tile_size < 16 || options.tiles.tile_size > 4096 || options.tiles.margin < 0 ||
       options.tiles.margin > 256) {
     return InvalidArgument("encode: the tile size must be 16..4096 and the margin 0..256");
@@ -270,263 +597,67 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
       options.gaussian.block_quarters < 0 || options.gaussian.block_quarters > 255) {
     return InvalidArgument("encode: Gaussian stages must be >= 0 (or -1: the model's), their index bits 1..16 and blocks 1..255 quarter bits");
   }
-  const auto& schedule = denoiser_->schedule();
-  const ChainOptions chain_options = ResolveChain(options.chain);
-  DCODEC_ASSIGN_OR_RETURN(std::vector<uint16_t> chain, MakeChain(schedule, chain_options));
-  const int K = static_cast<int>(chain.size());
-  const int w = image.width, h = image.height;
-  const size_t n = 3 * image.num_pixels();
-  const double num_pixels = static_cast<double>(image.num_pixels());
-  const uint64_t model_id = denoiser_->model_id();
-  std::vector<uint8_t> pixels = ToPlanarRgb(image);
-  std::vector<float> x_t(n, 0.0f), x_s(n), x0_hat(n, 0.0f);
-  std::vector<int32_t> symbols(n);
-  std::vector<float> activity;
-  Cells cells(n);
-
-  bitstream::StreamHeader header;
-  header.width = w;
-  header.height = h;
-  header.channels = static_cast<uint8_t>(ColourChannels(image.channels));
-  header.model_tag = static_cast<uint8_t>(model_id);
-  header.params.dither_seed = options.seed;
-  header.params.tile_size = options.tiles.tile_size;
-  header.params.tile_margin = options.tiles.margin;
-  header.params.chain_stages = static_cast<uint32_t>(chain_options.stages);
-  header.params.chain_t_max = static_cast<uint32_t>(chain_options.t_max);
-  header.params.chain_t_min = static_cast<uint32_t>(chain_options.t_min);
-  header.params.portable_margin_bits = static_cast<uint32_t>(options.portable_margin_bits);
-  const CodecDefaults& model_defaults = denoiser_->codec_defaults();
-  const int models_g = ResolveGaussianStages(-1, K);
-  const int G = ResolveGaussianStages(options.gaussian.stages, K);
-  header.params.gaussian_stages = G == models_g ? bitstream::kModelsGaussianStages : static_cast<uint32_t>(G);
-  // The candidates a block by image size (codec.h). Without Gaussian stages these two are unused: they keep the
-  // defaults, which cost no header byte.
-  const size_t pixels_count = image.num_pixels();
-  const int auto_bits = G == 0 || pixels_count <= 4096 ? 16 : pixels_count <= (1u << 16) ? 14 : 10;
-  const int auto_quarters = auto_bits == 16 ? 56 : auto_bits == 14 ? 48 : 32;
-  header.params.gaussian_index_bits =
-      static_cast<uint32_t>(options.gaussian.index_bits > 0 ? options.gaussian.index_bits : auto_bits);
-  header.params.gaussian_block_quarters =
-      static_cast<uint32_t>(options.gaussian.block_quarters > 0 ? options.gaussian.block_quarters : auto_quarters);
-  // The model's chain costs no header byte (custom = 0, bitstream/container.h); any other is written explicitly.
-  {
-    bitstream::StreamParams models = header.params;
-    models.chain_stages = bitstream::StreamParams{}.chain_stages;
-    models.chain_t_max = bitstream::StreamParams{}.chain_t_max;
-    models.chain_t_min = bitstream::StreamParams{}.chain_t_min;
-    const bool models_chain = chain_options.stages == model_defaults.chain_stages &&
-                              chain_options.t_max == model_defaults.chain_t_max &&
-                              chain_options.t_min == model_defaults.chain_t_min;
-    if (models_chain && models == bitstream::StreamParams{}) {
-      header.params = models;
-    } else {
-      header.explicit_params = true;
-    }
-  }
-  const PortableGrid grid = GridOf(header.params);
-  uint64_t hash = HeaderHash(header, chain_options, model_id);
-
-  // Every stage goes into one encoder; `ends` records, per stage, the symbol count before and after its check
-  // symbol and the hash chain's value.
-  struct StageEnd {
-    size_t before_check, after_check;
-    uint64_t hash;
-  };
-  std::vector<StageEnd> ends;
-  bitstream::AnsEncoder enc;
-  EncodeResult result;
-  // The metadata section (metadata_coder.h) follows stage 1's check symbol: the symbols [meta_begin, meta_end).
-  bool metadata_raw = false;
-  DCODEC_ASSIGN_OR_RETURN(const std::vector<uint8_t> metadata, PackMetadata(image.metadata, &metadata_raw));
-  size_t meta_begin = 0, meta_end = 0;
-  auto end_stage = [&](StageReport report, int j) {
-    hash = StageCheckHash(hash, j, enc.digest());
-    const size_t before = enc.num_symbols();
-    bitstream::EncodeUniform(enc, static_cast<uint32_t>(hash % kCheckSymbols), kCheckSymbols);
-    report.check_bits = std::log2(static_cast<double>(kCheckSymbols));
-    report.open_bits = cells.OpenBits();
-    ends.push_back({before, enc.num_symbols(), hash});
-    result.stages.push_back(report);
-    if (ends.size() == 1) {
-      meta_begin = enc.num_symbols();
-      EncodeMetadataSection(enc, metadata);
-      if (!metadata.empty()) EncodeMetadataKind(enc, metadata_raw);  // format 7
-      meta_end = enc.num_symbols();
-    }
-    if (options.on_stage) options.on_stage(static_cast<int>(result.stages.size()), K + (options.pixel_stage ? 1 : 0));
-  };
-
-  // The network's ε at t, and x̂_0 from it as it is (for the reports' PSNR; the decoder shows the same)...
-  std::vector<float> eps(K > 0 ? n : 0);
-  std::vector<int32_t> q(K > 0 ? n : 0);
-  // With a scale head: its output, and that on its own portable grid (entropy_model.h, HeadScale).
-  const bool head = K > 0 && denoiser_->has_scale_head();
-  std::vector<float> head_out(head ? n : 0);
-  std::vector<int32_t> log_scale(head ? n : 0);
-  auto predict = [&](int t) -> Status {
-    ScopedTimer timer(&result.seconds.network);
-    DCODEC_RETURN_IF_ERROR(
-        denoiser_->PredictEps(x_t.data(), w, h, t, options.tiles, eps.data(), head ? head_out.data() : nullptr));
-    denoiser_->X0FromEps(t, x_t.data(), eps.data(), n, x0_hat.data());  // as given: previews, reports
-    return Status::Ok();
-  };
-  // ...then on the portable grid, with its side information (portable.h), for the stage's beliefs.
-  auto make_portable = [&](int t, int j, double* bits) {
-    EncodePortableEps(eps.data(), n, grid, PortableKey(options.seed, j), enc, q.data(), bits);
-    const Denoiser::X0Coefficients xc = denoiser_->X0CoefficientsAt(t);
-    X0FromQuantizedEps(x_t.data(), q.data(), n, xc.coef_xt, xc.coef_eps, grid, x0_hat.data());
-    if (head) {
-      EncodePortableEps(head_out.data(), n, {kHeadGridBits, grid.margin_bits},
-                        ScaleHeadKey(PortableKey(options.seed, j)), enc, log_scale.data(), bits);
-    }
-  };
-
+  auto s = std::make_unique<EncodePass::State>();
+  s->start = std::chrono::steady_clock::now();
+  s->codec = this;
+  s->denoiser = denoiser_.get();
+  s->image = &image;
+  s->options = options;
+  s->depth = DepthOf(image.data.data(), image.sixteen_bit() ? image.low.data() : nullptr, image.data.size());
+  s->chain_options = ResolveChain(options.chain);
+  DCODEC_ASSIGN_OR_RETURN(s->chain, MakeChain(denoiser_->schedule(), s->chain_options));
+  s->G = ResolveGaussianStages(options.gaussian.stages, s->K());
+  s->w = image.width;
+  s->h = image.height;
+  s->n = 3 * image.num_pixels();
+  s->head = s->K() > 0 && denoiser_->has_scale_head();
+  s->pixels = ToPlanarRgb(image);
+  s->x_t.assign(s->n, 0.0f);
+  s->x0_hat.assign(s->n, 0.0f);
+  s->cells = Cells(s->n);
+  // The metadata section (metadata_coder.h) follows stage 1's check symbol.
+  DCODEC_ASSIGN_OR_RETURN(s->metadata, PackMetadata(image.metadata, &s->metadata_raw));
+  s->hash = HeaderHash(s->Header(), s->chain_options, denoiser_->model_id());
   // The alpha plane (or the note that there is none) opens the stream; its bits count with stage 1.
-  double alpha_bits = 0;
-  {
-    const std::vector<uint8_t> alpha = HasAlpha(image.channels) ? AlphaPlane(image) : std::vector<uint8_t>();
-    EncodeAlpha(enc, alpha.empty() ? nullptr : alpha.data(), w, h, &alpha_bits);
-    EncodeDepth(enc, depth, &alpha_bits);
-  }
+  const std::vector<uint8_t> alpha = HasAlpha(image.channels) ? AlphaPlane(image) : std::vector<uint8_t>();
+  EncodeAlpha(s->enc, alpha.empty() ? nullptr : alpha.data(), s->w, s->h, &s->alpha_bits);
+  EncodeDepth(s->enc, s->depth, &s->alpha_bits);
+  return EncodePass(std::move(s));
+}
 
+StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& options) const {
+  DCODEC_ASSIGN_OR_RETURN(EncodePass pass, StartPass(image, options));
+  EncodePass::State& s = *pass.s_;
+  const int K = s.K();
   bool psnr_met = false;
-  for (int j = 0; j < K && !psnr_met; ++j) {
-    StageCoefficients c = CoefficientsFor(schedule, chain, j);
-    double portable_bits = 0;
-    if (j > 0) {
-      DCODEC_RETURN_IF_ERROR(predict(c.t));
-      result.stages.back().psnr = PsnrPlanar(UnitsToPixels(x0_hat, cells), pixels);
-      if (options.target_psnr > 0 && result.stages.back().psnr >= options.target_psnr) break;
-      make_portable(c.t, j, &portable_bits);
-      if (j >= G) activity = Activity(x0_hat.data(), w, h);  // for the dithered stages only
+  while (!pass.done()) {
+    if (s.next > 0 && options.target_psnr > 0) {
+      DCODEC_RETURN_IF_ERROR(pass.Prepare());
+      psnr_met = s.stages.back().psnr >= options.target_psnr;
+      if (psnr_met) break;
     }
-    DitherStage st = MakeDitherStage(c, options.seed, j, activity, log_scale);
-    uint8_t plane_mean[3] = {136, 136, 136};
-    if (j == 0) {
-      // Before any stage the planes' mean pixels are all that x̂_0 can be: to 16 levels, 12 bits.
-      PlaneMeans(pixels, plane_mean);
-      FillPlaneMeans(plane_mean, x0_hat);
-    }
-    StageReport report;
-    report.timestep = c.s;
-    report.model_bits = ModelBitsDither(c, x0_hat.data(), pixels.data(), n, j);
-    report.portable_bits = portable_bits;
-    if (j < G) {
-      const GaussianStage gs = MakeGaussianStage(c, header.params, j, log_scale);
-      std::optional<ScopedTimer> search_timer(&result.seconds.search);
-      const uint8_t code = ChooseGaussianScale(gs, x_t.data(), x0_hat.data(), pixels.data(), n);
-      if (j == 0) EncodePlaneMeans(enc, plane_mean);
-      bitstream::EncodeUniform(enc, code, 256);
-      report.side_bits = GaussianSideBits(j);
-      std::vector<uint32_t> indices;
-      EncodeGaussianStage(gs, code, x_t.data(), x0_hat.data(), pixels.data(), n, enc, x_s.data(), &indices,
-                          &report.ideal_bits, options.tiles.threads);
-      search_timer.reset();
-      if (j == 0) report.ideal_bits += alpha_bits;
-      end_stage(report, j);
-      x_t.swap(x_s);
-      continue;
-    }
-    Belief belief = ChooseDitherBelief(st, cells, x_t.data(), x0_hat.data(), pixels.data(), n);
-    if (j == 0) std::copy(plane_mean, plane_mean + 3, belief.plane_mean);
-    const BeliefKind kind = j > 0 ? BeliefKind::kDithered : BeliefKind::kFirst;
-    EncodeBelief(enc, belief, kind);
-    report.side_bits = BeliefBits(kind);
-    DCODEC_RETURN_IF_ERROR(EncodeDitherStage(st, belief, cells, x_t.data(), x0_hat.data(), pixels.data(), n, enc,
-                                             x_s.data(), symbols.data(), &report.ideal_bits));
-    if (j == 0) report.ideal_bits += alpha_bits;
-    end_stage(report, j);
-    x_t.swap(x_s);
+    DCODEC_RETURN_IF_ERROR(pass.Code());
   }
-  if (static_cast<int>(result.stages.size()) == K) {
-    if (K > 0) {
-      DCODEC_RETURN_IF_ERROR(predict(chain.back()));
-      result.stages.back().psnr = PsnrPlanar(UnitsToPixels(x0_hat, cells), pixels);
-    }
-    if (K == 0 || (options.pixel_stage &&
-                   !(options.target_psnr > 0 && result.stages.back().psnr >= options.target_psnr))) {
-      StageReport report;
-      if (K > 0) make_portable(chain.back(), K, &report.portable_bits);
-      if (K == 0) {
-        // The pixels alone: x̂_0 is each plane's mean pixel (24 bits), so that a flat image of any colour is
-        // nearly free.
-        uint8_t plane_mean[3];
-        PlaneMeans(pixels, plane_mean, /*exact=*/true);
-        for (uint8_t m : plane_mean) bitstream::EncodeUniform(enc, m, 256);
-        report.side_bits += 24;
-        FillPlaneMeans(plane_mean, x0_hat);
-      }
-      const int32_t* pixel_scale = head ? log_scale.data() : nullptr;
-      Belief belief = ChoosePixelBelief(cells, x0_hat.data(), pixels.data(), w, h, nullptr, pixel_scale);
-      report.timestep = 0;
-      report.model_bits = ModelBitsPixels(x0_hat.data(), pixels.data(), n);
-      EncodeBelief(enc, belief, BeliefKind::kPixels);
-      report.side_bits += BeliefBits(BeliefKind::kPixels);
-      DCODEC_RETURN_IF_ERROR(EncodePixelStage(belief, cells, x0_hat.data(), pixels.data(), w, h, enc,
-                                              &report.ideal_bits, pixel_scale));
-      if (depth == SampleDepth::k16) {
-        EncodeLowBytes(enc, image.data.data(), image.low.data(), w, h, image.channels, &report.ideal_bits);
-      }
-      if (K == 0) report.ideal_bits += alpha_bits;
-      report.psnr = std::numeric_limits<double>::infinity();
-      end_stage(report, K);
-      result.stages.back().open_bits = 0;
-    }
+  if (!psnr_met) {
+    if (K > 0) DCODEC_RETURN_IF_ERROR(pass.Prepare());  // the last stage's PSNR
+    const bool met = K > 0 && options.target_psnr > 0 && s.stages.back().psnr >= options.target_psnr;
+    if (K == 0 || (options.pixel_stage && !met)) DCODEC_RETURN_IF_ERROR(s.CodePixels());
   }
-
-  // Seals the first m stages: the last one's check symbol gives way to the stream's final check. A stream of one
-  // stage has no check symbol before its metadata section: the section follows the stage's symbols, and the final
-  // check covers it too.
-  auto seal = [&](size_t m) -> StatusOr<EncodeResult> {
-    bitstream::AnsEncoder copy = enc;
-    copy.Truncate(ends[m - 1].before_check);
-    uint64_t final_hash = ends[m - 1].hash;
-    if (m == 1) {
-      copy.Append(enc, meta_begin, meta_end);
-      final_hash = StageCheckHash(final_hash, 1, copy.digest());
-    }
-    std::vector<size_t> marks;
-    for (size_t k = 0; k + 1 < m; ++k) marks.push_back(ends[k].after_check);
-    marks.push_back(m == 1 ? copy.num_symbols() : ends[m - 1].before_check);
-    bitstream::AnsEncoder::Sealed sealed = copy.Seal(FinalCheck(final_hash, static_cast<uint32_t>(m)), marks);
-    header.stages = static_cast<uint32_t>(m);
-    header.state_bytes = static_cast<uint8_t>(sealed.state_bytes);
-    DCODEC_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, bitstream::SerializeHeaderFor(header, sealed.bytes.size()));
-    EncodeResult out;
-    out.seconds = result.seconds;
-    out.seconds.total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    out.header_bytes = bytes.size();
-    out.metadata_bytes = metadata.size();
-    out.stages.assign(result.stages.begin(), result.stages.begin() + static_cast<ptrdiff_t>(m));
-    out.stages.back().check_bits = 0;
-    size_t previous = 0;
-    for (size_t k = 0; k < m; ++k) {
-      StageReport& r = out.stages[k];
-      r.prefix_bytes = bytes.size() + sealed.bytes_needed[k];
-      r.payload_bytes = r.prefix_bytes - previous;
-      r.bpp = r.prefix_bytes * 8.0 / num_pixels;
-      previous = r.prefix_bytes;
-    }
-    bytes.insert(bytes.end(), sealed.bytes.begin(), sealed.bytes.end());
-    out.stream = std::move(bytes);
-    return out;
-  };
-  DCODEC_ASSIGN_OR_RETURN(EncodeResult sealed, seal(ends.size()));
-  if (options.target_bpp > 0 && sealed.stages.back().bpp > options.target_bpp && ends.size() > 1) {
+  DCODEC_ASSIGN_OR_RETURN(EncodeResult sealed, pass.Seal(s.ends.size()));
+  if (options.target_bpp > 0 && sealed.stages.back().bpp > options.target_bpp && s.ends.size() > 1) {
     size_t m = 1;
-    while (m < ends.size() && sealed.stages[m].bpp <= options.target_bpp) ++m;
-    DCODEC_ASSIGN_OR_RETURN(sealed, seal(m));
+    while (m < s.ends.size() && sealed.stages[m].bpp <= options.target_bpp) ++m;
+    DCODEC_ASSIGN_OR_RETURN(sealed, pass.Seal(m));
   }
   if (options.pixels_only_if_half && K > 0 && std::isinf(sealed.stages.back().psnr)) {
     // First an estimate from the belief search's subsample; the full trial only when it may win.
     double bits_per_symbol = 0;
     uint8_t plane_mean[3];
-    PlaneMeans(pixels, plane_mean, /*exact=*/true);
-    std::vector<float> means(n);
+    PlaneMeans(s.pixels, plane_mean, /*exact=*/true);
+    std::vector<float> means(s.n);
     FillPlaneMeans(plane_mean, means);
-    ChoosePixelBelief(Cells(n), means.data(), pixels.data(), w, h, &bits_per_symbol);
-    if (bits_per_symbol * n >= 0.6 * 8.0 * sealed.stream.size()) return sealed;
+    ChoosePixelBelief(Cells(s.n), means.data(), s.pixels.data(), s.w, s.h, &bits_per_symbol);
+    if (bits_per_symbol * s.n >= 0.6 * 8.0 * sealed.stream.size()) return sealed;
     EncodeOptions alone = options;
     alone.chain.stages = 0;
     DCODEC_ASSIGN_OR_RETURN(EncodeResult pixels_only, Encode(image, alone));
@@ -595,6 +726,7 @@ StatusOr<DecodeResult> Codec::DecodeStages(const uint8_t* data, size_t size, con
     chain_options.stages = static_cast<int>(params.chain_stages);
     chain_options.t_max = static_cast<int>(params.chain_t_max);
     chain_options.t_min = static_cast<int>(params.chain_t_min);
+    chain_options.t_end = static_cast<int>(params.chain_t_end);
   }
   chain_options = ResolveChain(chain_options);
   auto chain_or = MakeChain(schedule, chain_options);

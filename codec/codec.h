@@ -156,6 +156,45 @@ struct DecodeResult {
   std::vector<StageReport> stages;
 };
 
+// One encode, stage by stage: Codec::Encode is StartPass, Code to the chain's end, Finish and Seal. A copy of a
+// pass is a copy of its state: rate control (rate_control.h) codes the model's chain once and continues copies of
+// it along chains cut where it needs (ChainOptions::t_end), which keep the stages coded before the copy, so that
+// the network and the Gaussian searches of those stages run once for every cut. A pass refers to the Codec and
+// the Image it started with: both must outlive it.
+class EncodePass {
+ public:
+  EncodePass(const EncodePass& other);
+  EncodePass& operator=(const EncodePass& other);
+  EncodePass(EncodePass&&) noexcept;
+  EncodePass& operator=(EncodePass&&) noexcept;
+  ~EncodePass();
+
+  const std::vector<uint16_t>& chain() const;
+  int gaussian_stages() const;
+  int coded() const;  // chain stages coded (the pixel stage not counted)
+  bool done() const;  // every chain stage coded
+  // The coded stages' reports (psnr: once the next stage is prepared, or Finish ran; bytes: Seal's).
+  const std::vector<StageReport>& stages() const;
+  // Another chain (resolved) and Gaussian stage count for the stages not coded yet: the stages coded and a
+  // prepared one must keep their timesteps, and the coded ones their kinds. InvalidArgument otherwise.
+  Status Recut(const ChainOptions& chain, int gaussian_stages);
+  // Runs the network at the last coded stage's timestep (that stage's picture: its psnr) and writes the next
+  // stage's portable prediction; nothing before the first stage, or when prepared already.
+  Status Prepare();
+  // Codes the next chain stage (preparing it first).
+  Status Code();
+  // Once done(): prepares (the last stage's psnr) and, with pixel_stage, codes the lossless pixel stage.
+  Status Finish(bool pixel_stage);
+  // The stream of the first m stages (1..stages().size()), with the header of the pass's chain as it is now.
+  StatusOr<EncodeResult> Seal(size_t m) const;
+
+ private:
+  friend class Codec;
+  struct State;
+  explicit EncodePass(std::unique_ptr<State> state);
+  std::unique_ptr<State> s_;
+};
+
 class Codec {
  public:
   explicit Codec(std::unique_ptr<Denoiser> denoiser) : denoiser_(std::move(denoiser)) {}
@@ -168,6 +207,9 @@ class Codec {
   int ResolveGaussianStages(int requested, int K) const;
 
   StatusOr<EncodeResult> Encode(const Image& image, const EncodeOptions& options) const;
+  // An encode to run stage by stage (EncodePass); options' target_bpp, target_psnr, pixel_stage and
+  // pixels_only_if_half are Encode's, not the pass's.
+  StatusOr<EncodePass> StartPass(const Image& image, const EncodeOptions& options) const;
   // Decodes the complete stages of a stream or of a prefix of one. Damage (a check that fails, or a whole
   // stream whose stage runs out of data) is kCorrupt naming the stage, unless options.salvage.
   StatusOr<DecodeResult> Decode(const uint8_t* data, size_t size, const DecodeOptions& options) const;

@@ -52,32 +52,17 @@ StatusOr<TargetResult> EncodeFor(const Codec& codec, const Image& image, const E
   return out;
 }
 
-ChainOptions ChainEndingAt(const model::NoiseSchedule& schedule, const ChainOptions& base, int t_end) {
-  ChainOptions c = base;
-  const int T = schedule.num_steps();
-  t_end = std::clamp(t_end, 1, T);
-  if (t_end >= base.t_max || base.stages <= 1) {
-    c.stages = 1;
-    c.t_max = c.t_min = t_end;
-    return c;
-  }
-  const double spacing = (LogSnr(schedule, base.t_min) - LogSnr(schedule, base.t_max)) / (base.stages - 1);
-  long k = 1 + std::lround((LogSnr(schedule, t_end) - LogSnr(schedule, base.t_max)) / spacing);
-  k = std::clamp<long>(k, 1, std::min(63, base.t_max - t_end + 1));
-  c.stages = static_cast<int>(k);
-  c.t_min = t_end;
-  if (k == 1) c.t_max = t_end;
-  return c;
-}
-
 EncodeOptions OptionsEndingAt(const Codec& codec, const EncodeOptions& requested, int t_end) {
   const ChainOptions chain = codec.ResolveChain(requested.chain);
-  // A chain that ends early keeps the requested chain's dithered stages at its end (the rest Gaussian), so that
-  // every trial's last stage is of the same kind and quality grows with the chain's length.
+  // The chain cut at t_end keeps the requested chain's dithered stages at its end (the rest Gaussian), so that
+  // every trial's last stage is of the same kind and quality grows as t_end falls.
   const int dithered = chain.stages - codec.ResolveGaussianStages(requested.gaussian.stages, chain.stages);
   EncodeOptions o = requested;
-  o.chain = ChainEndingAt(codec.denoiser().schedule(), chain, t_end);
-  o.gaussian.stages = std::max(0, o.chain.stages - dithered);
+  o.chain = chain;
+  o.chain.t_end = std::clamp(t_end, 1, codec.denoiser().schedule().num_steps());
+  const auto cut = MakeChain(codec.denoiser().schedule(), o.chain);
+  const int stages = cut.ok() ? static_cast<int>(cut->size()) : 1;
+  o.gaussian.stages = std::max(0, stages - dithered);
   o.pixel_stage = false;
   o.pixels_only_if_half = false;
   return o;
@@ -115,14 +100,46 @@ StatusOr<TargetResult> EncodeToTarget(const Codec& codec, const Image& image, co
 
   std::map<int, double> curve;          // t → value (exact for encoded t, prefix estimates otherwise)
   std::map<int, EncodeResult> encoded;  // t → the stream that ends there
+  // The model's chain is coded once (the walk); a trial that ends at t continues a copy of the walk from the last
+  // stage it shares with the chain cut at t (OptionsEndingAt: the same timesteps and stage kinds), so the network
+  // passes and Gaussian searches of those stages run once for all trials.
+  EncodeOptions walk_options = base;
+  walk_options.pixel_stage = false;
+  DCODEC_ASSIGN_OR_RETURN(EncodePass walker, codec.StartPass(image, walk_options));
+  const std::vector<uint16_t> walk_chain = walker.chain();
+  const int walk_gaussian = walker.gaussian_stages();
+  std::map<int, EncodePass> ready;  // j → the walk with stages 0..j-1 coded and stage j prepared
+  auto ready_at = [&](int j) -> StatusOr<const EncodePass*> {
+    auto it = ready.find(j);
+    if (it != ready.end()) return &it->second;
+    if (walker.coded() > j) {  // passed and no longer kept: walk again
+      DCODEC_ASSIGN_OR_RETURN(walker, codec.StartPass(image, walk_options));
+    }
+    while (walker.coded() < j) DCODEC_RETURN_IF_ERROR(walker.Code());
+    DCODEC_RETURN_IF_ERROR(walker.Prepare());
+    // Copies hold the codec's arrays (about 30 bytes a pixel): keep the three nearest the walk's end.
+    while (!ready.empty() && ready.begin()->first < j - 2) ready.erase(ready.begin());
+    return &ready.emplace(j, walker).first->second;
+  };
   auto trial = [&](int t) -> Status {
     const EncodeOptions o = OptionsEndingAt(codec, base, t);
-    DCODEC_ASSIGN_OR_RETURN(EncodeResult r, codec.Encode(image, o));
+    DCODEC_ASSIGN_OR_RETURN(std::vector<uint16_t> chain, MakeChain(schedule, o.chain));
+    const int G = o.gaussian.stages;
+    int shared = 0;
+    while (shared < static_cast<int>(chain.size()) && shared < static_cast<int>(walk_chain.size()) &&
+           chain[shared] == walk_chain[shared] && (shared < G) == (shared < walk_gaussian)) {
+      ++shared;
+    }
+    DCODEC_ASSIGN_OR_RETURN(const EncodePass* from, ready_at(shared));
+    EncodePass pass = *from;
+    DCODEC_RETURN_IF_ERROR(pass.Recut(o.chain, G));
+    while (!pass.done()) DCODEC_RETURN_IF_ERROR(pass.Code());
+    DCODEC_RETURN_IF_ERROR(pass.Finish(/*pixel_stage=*/false));
+    DCODEC_ASSIGN_OR_RETURN(EncodeResult r, pass.Seal(pass.stages().size()));
     ++out.trials;
     // Every prefix ends at one of this chain's timesteps: points of the curve (estimates but the last). Only the
     // dithered tail's: a Gaussian prefix is cheaper and worse than a chain that ends at its t with dithered stages.
-    DCODEC_ASSIGN_OR_RETURN(std::vector<uint16_t> chain, MakeChain(schedule, o.chain));
-    const size_t first = static_cast<size_t>(o.gaussian.stages) + 1;
+    const size_t first = static_cast<size_t>(G) + 1;
     for (size_t m = std::min(first, chain.size()); m <= r.stages.size() && m <= chain.size(); ++m) {
       if (!encoded.count(chain[m - 1])) curve[chain[m - 1]] = value_of(r, m);
     }

@@ -1,19 +1,20 @@
 // Quality and exact rates: where the coding chain ends.
 //
-// A stream's rate and quality are set by the timestep t_end of its last dithered stage (its noise level): the
-// chain runs from t_max (the model's, 400 by default) to t_end with K(t_end) stages, the last of them as many
-// dithered ones as the model's chain has (the others Gaussian), K = 1 + round((λ(t_end) − λ(t_max)) / s),
-// λ = log-SNR and s the default chain's spacing (K = 4 from 400 to 10), so a chain that ends at one of the default
-// chain's timesteps has that chain's stage count and nearly its timesteps (400, 161, 45 for t_end = 45); above t_max
-// the stream is one stage at t_end. The stream stays progressive. EncodeToTarget searches t_end for a PSNR (the
-// smallest stream at or above it) or a rate (the largest stream at or below it, within 5% when the range allows). The
-// PSNR and the log of the bpp are nearly straight lines in λ(t_end), so the first trial goes where a typical photo
-// meets the target (3.3 dB and ×1.43 bpp a unit of λ, measured on photos/dev with the part-5 photo model), the next
-// ones along the slope of the two points nearest the target, then inside the bracket; each trial's dithered prefixes
-// add estimated points (an estimate is encoded before it closes a bracket: a prefix of a longer chain is biased). On 6
-// dev photos at quality 75: 2–3 trials, 18.2 s an image on 2 threads (about 0.2 Mpx; the lossless stream: about 7 s),
-// against 20.5 s and 3.2% larger streams with the previous search (the default chain first, then the ends of the
-// range). Targets beyond the last dithered stage give the lossless stream when it meets them.
+// A stream's rate and quality are set by the timestep t_end of its last stage (its noise level). The stream's
+// chain is the model's cut at t_end (codec/chain.h, ChainOptions::t_end; format 8): the model's timesteps above
+// t_end, then t_end, the last as many of them dithered as the model's chain has (the others Gaussian), so that
+// quality grows steadily as t_end falls; above t_max the stream is one stage at t_end. The stream stays progressive.
+// EncodeToTarget searches t_end for a PSNR (the smallest stream at or above it) or a rate (the largest stream at or
+// below it, within 5% when the range allows). The PSNR and the log of the bpp are nearly straight lines in
+// λ(t_end) (λ = log-SNR), so the first trial goes where a typical photo meets the target (3.3 dB and ×1.43 bpp a
+// unit of λ, measured on photos/dev with the part-5 photo model), the next ones along the slope of the two points
+// nearest the target, then inside the bracket; each trial's dithered prefixes add estimated points (an estimate is
+// encoded before it closes a bracket).
+//
+// One pass: every cut chain starts with the model's own stages, so the model's chain is coded once, stage by stage
+// (EncodePass), and each trial continues a copy of it from the last stage it shares with its cut chain: a trial
+// costs its last few stages (two network passes with the photo model's two dithered stages), not a whole encode.
+// Targets beyond the last dithered stage give the lossless stream when it meets them.
 #ifndef DCODEC_CODEC_RATE_CONTROL_H_
 #define DCODEC_CODEC_RATE_CONTROL_H_
 
@@ -33,9 +34,6 @@ struct TargetResult {
   int t_end = 0;   // the last dithered stage's timestep (0: the lossless stream)
   int trials = 0;  // encodes run
 };
-
-// The chain options that end at t_end (1..T), from `base`'s t_max and stage count (`base` resolved).
-ChainOptions ChainEndingAt(const model::NoiseSchedule& schedule, const ChainOptions& base, int t_end);
 
 // The options of EncodeToTarget's trial that ends at t_end: `requested` with ChainEndingAt's chain (from the
 // resolved requested chain), as many dithered stages at its end as that chain has (the rest Gaussian), and no

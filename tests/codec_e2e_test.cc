@@ -666,23 +666,75 @@ TEST_F(CodecE2ETest, RateControlLandsOnPsnrAndBppTargets) {
   EXPECT_EQ(EncodeToTarget(*codec, image, EncodeOptions{}, both).status().code(), StatusCode::kInvalidArgument);
 }
 
-// Chains that end at the default chain's timesteps have its stage count and nearly its timesteps; beyond t_max the
-// stream is one stage.
-TEST(RateControlTest, ChainEndingAtFollowsTheDefaultSpacing) {
-  const auto schedule = model::NoiseSchedule::Make(model::BetaSchedule::kLinear, 1000);
-  const ChainOptions base{4, 400, 10};
-  auto chain_of = [&](int t_end) { return *MakeChain(schedule, ChainEndingAt(schedule, base, t_end)); };
-  EXPECT_EQ(chain_of(10), (std::vector<uint16_t>{400, 162, 45, 10}));
-  EXPECT_EQ(chain_of(45).size(), 3u);  // {400, 161, 45}: evenly spaced from 400 to 45, next to the default's 162
-  EXPECT_NEAR(chain_of(45)[1], 162, 2);
-  EXPECT_EQ(chain_of(162), (std::vector<uint16_t>{400, 162}));
-  EXPECT_EQ(chain_of(400), (std::vector<uint16_t>{400}));
-  EXPECT_EQ(chain_of(700), (std::vector<uint16_t>{700}));
-  EXPECT_EQ(chain_of(1).back(), 1);
+TEST(RateControlTest, QualityScale) {
   EXPECT_EQ(QualityToPsnr(75), 36.25);
+  EXPECT_EQ(QualityToPsnr(0), 25.0);
   EXPECT_TRUE(std::isinf(QualityToPsnr(100)));
 }
 
+// Rate control's trials continue one pass (EncodePass): a pass copied after the stages a cut chain keeps, recut and
+// finished, writes exactly the stream a fresh encode of the cut chain writes (the check symbols follow the cut
+// header), and that stream decodes.
+TEST_F(CodecE2ETest, RecutPassWritesTheStreamOfAFreshEncode) {
+  auto codec = Load(*model_path_);
+  const Image image = RandomSmoothImage(21, 14, 3, 5);
+  EncodeOptions base = SmallOptions();
+  base.chain = {6, 300, 10};
+  base.gaussian.stages = 3;
+  auto pass = codec->StartPass(image, base);
+  ASSERT_TRUE(pass.ok()) << pass.status().ToString();
+  const std::vector<uint16_t> walk = pass->chain();
+  for (int t_end : {250, 120, 40, 12, 4}) {
+    SCOPED_TRACE(t_end);
+    const EncodeOptions cut = OptionsEndingAt(*codec, base, t_end);
+    auto fresh = codec->Encode(image, cut);
+    ASSERT_TRUE(fresh.ok()) << fresh.status().ToString();
+    auto chain = MakeChain(codec->denoiser().schedule(), cut.chain);
+    ASSERT_TRUE(chain.ok());
+    // The stages the cut chain shares with the walk: the same timesteps and kinds.
+    int shared = 0;
+    while (shared < static_cast<int>(chain->size()) && shared < static_cast<int>(walk.size()) &&
+           (*chain)[shared] == walk[shared] &&
+           (shared < cut.gaussian.stages) == (shared < 3)) {
+      ++shared;
+    }
+    auto walked = codec->StartPass(image, base);
+    ASSERT_TRUE(walked.ok());
+    while (walked->coded() < shared) ASSERT_TRUE(walked->Code().ok());
+    ASSERT_TRUE(walked->Prepare().ok());
+    EncodePass trial = *walked;  // a copy: the walk goes on unchanged
+    ASSERT_TRUE(trial.Recut(cut.chain, cut.gaussian.stages).ok());
+    while (!trial.done()) ASSERT_TRUE(trial.Code().ok());
+    ASSERT_TRUE(trial.Finish(/*pixel_stage=*/false).ok());
+    auto sealed = trial.Seal(trial.stages().size());
+    ASSERT_TRUE(sealed.ok()) << sealed.status().ToString();
+    EXPECT_EQ(sealed->stream, fresh->stream);
+    EXPECT_EQ(sealed->stages.back().psnr, fresh->stages.back().psnr);
+    EXPECT_EQ(walked->coded(), shared);
+    auto dec = codec->Decode(sealed->stream.data(), sealed->stream.size(), {});
+    ASSERT_TRUE(dec.ok()) << dec.status().ToString();
+    EXPECT_EQ(dec->stages_decoded, static_cast<int>(chain->size()));
+    EXPECT_NEAR(Psnr(dec->image, image), sealed->stages.back().psnr, 1e-9);
+    // Every prefix decodes too.
+    for (size_t m = 1; m < sealed->stages.size(); ++m) {
+      DecodeOptions d;
+      d.max_bytes = sealed->stages[m - 1].prefix_bytes;
+      auto prefix = codec->Decode(sealed->stream.data(), sealed->stream.size(), d);
+      ASSERT_TRUE(prefix.ok()) << m << ": " << prefix.status().ToString();
+      EXPECT_EQ(prefix->stages_decoded, static_cast<int>(m));
+    }
+  }
+  // A chain that does not keep the coded stages is refused.
+  auto walked = codec->StartPass(image, base);
+  ASSERT_TRUE(walked.ok());
+  ASSERT_TRUE(walked->Code().ok());
+  ASSERT_TRUE(walked->Code().ok());
+  ChainOptions other = base.chain;
+  other.t_end = 250;  // {250}: stage 2 of it does not exist, stage 1 differs
+  EXPECT_EQ(walked->Recut(other, 0).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(walked->Recut(base.chain, 1).code(), StatusCode::kInvalidArgument);  // stage 2 would change kind
+  EXPECT_TRUE(walked->Recut(base.chain, 2).ok());
+}
 
 // A model with a per-pixel scale head: its output enters every belief after the first stage, so encoder and decoder
 // must compute the same integer tables from it (its portable grid, HeadScale) for the stream to decode at all.
