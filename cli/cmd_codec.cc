@@ -168,7 +168,8 @@ Status EncodeFile(const codec::Codec& codec, const EncodeArgs& a, const codec::E
     size_t size = 0;
     if (FILE* f = open_memstream(&buffer, &size)) {
       PrintAudit(audit, image.num_pixels(), f);
-      std::fprintf(f, "rate control: %d trial encode%s\n", r.trials, r.trials == 1 ? "" : "s");
+      std::fprintf(f, "rate control: %d trial%s, %d chain stages coded\n", r.trials, r.trials == 1 ? "" : "s",
+                   r.stages_coded);
       std::fclose(f);
       text.assign(buffer, size);
     }

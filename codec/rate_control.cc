@@ -49,6 +49,7 @@ StatusOr<TargetResult> EncodeFor(const Codec& codec, const Image& image, const E
   TargetResult out;
   DCODEC_ASSIGN_OR_RETURN(out.encoded, codec.Encode(image, base));
   out.trials = 1;
+  out.stages_coded = codec.ResolveChain(base.chain).stages;
   return out;
 }
 
@@ -115,11 +116,21 @@ StatusOr<TargetResult> EncodeToTarget(const Codec& codec, const Image& image, co
     if (walker.coded() > j) {  // passed and no longer kept: walk again
       DCODEC_ASSIGN_OR_RETURN(walker, codec.StartPass(image, walk_options));
     }
-    while (walker.coded() < j) DCODEC_RETURN_IF_ERROR(walker.Code());
-    DCODEC_RETURN_IF_ERROR(walker.Prepare());
-    // Copies hold the codec's arrays (about 30 bytes a pixel): keep the three nearest the walk's end.
-    while (!ready.empty() && ready.begin()->first < j - 2) ready.erase(ready.begin());
-    return &ready.emplace(j, walker).first->second;
+    // Copies hold the codec's arrays (about 30 bytes a pixel): keep the three nearest the walk's end, where the
+    // search goes next (a trial shares fewer stages only when its cut is above the last one's).
+    auto keep = [&]() -> Status {
+      DCODEC_RETURN_IF_ERROR(walker.Prepare());
+      ready.insert_or_assign(walker.coded(), walker);
+      while (ready.begin()->first < walker.coded() - 2) ready.erase(ready.begin());
+      return Status::Ok();
+    };
+    while (walker.coded() < j) {
+      if (walker.coded() > 0) DCODEC_RETURN_IF_ERROR(keep());
+      DCODEC_RETURN_IF_ERROR(walker.Code());
+      ++out.stages_coded;
+    }
+    DCODEC_RETURN_IF_ERROR(keep());
+    return &ready.at(j);
   };
   auto trial = [&](int t) -> Status {
     const EncodeOptions o = OptionsEndingAt(codec, base, t);
@@ -133,6 +144,7 @@ StatusOr<TargetResult> EncodeToTarget(const Codec& codec, const Image& image, co
     DCODEC_ASSIGN_OR_RETURN(const EncodePass* from, ready_at(shared));
     EncodePass pass = *from;
     DCODEC_RETURN_IF_ERROR(pass.Recut(o.chain, G));
+    out.stages_coded += static_cast<int>(chain.size()) - pass.coded();
     while (!pass.done()) DCODEC_RETURN_IF_ERROR(pass.Code());
     DCODEC_RETURN_IF_ERROR(pass.Finish(/*pixel_stage=*/false));
     DCODEC_ASSIGN_OR_RETURN(EncodeResult r, pass.Seal(pass.stages().size()));
@@ -159,6 +171,7 @@ StatusOr<TargetResult> EncodeToTarget(const Codec& codec, const Image& image, co
     o.pixel_stage = true;
     DCODEC_ASSIGN_OR_RETURN(out.encoded, codec.Encode(image, o));
     ++out.trials;
+    out.stages_coded += static_cast<int>(walk_chain.size());
     out.t_end = 0;
     return out;
   };
@@ -220,6 +233,7 @@ StatusOr<TargetResult> EncodeToTarget(const Codec& codec, const Image& image, co
       EncodeOptions o = base;
       DCODEC_ASSIGN_OR_RETURN(EncodeResult whole, codec.Encode(image, o));
       ++out.trials;
+      out.stages_coded += static_cast<int>(walk_chain.size());
       if (whole.stream.size() * 8.0 / pixels <= target.bpp) {
         out.encoded = std::move(whole);
         out.t_end = 0;

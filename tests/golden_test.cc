@@ -47,6 +47,15 @@ EncodeOptions GoldenOptions() {
   return o;
 }
 
+// v8_cut_rgb16x16.dcd: format 8, the golden chain cut at t = 100 ({300, 100}), lossy as rate control writes it.
+EncodeOptions GoldenCutOptions() {
+  EncodeOptions o = GoldenOptions();
+  o.chain.t_end = 100;
+  o.pixel_stage = false;
+  o.pixels_only_if_half = false;
+  return o;
+}
+
 // What meta_rgb16x16.dcd carries: a colour profile, EXIF with orientation 6, and a text item.
 Metadata GoldenMetadata() {
   Metadata m;
@@ -197,6 +206,9 @@ TEST_F(GoldenTest, EncoderReproducesGoldenStreams) {
   auto wide = codec_->Encode(GoldenSixteenBitImage(), GoldenOptions());
   ASSERT_TRUE(wide.ok()) << wide.status().ToString();
   EXPECT_EQ(wide->stream, ReadGolden("rgb16bitlow5x3.dcd"));
+  auto cut = codec_->Encode(*ReadPng(kDir + "/png/rgb16x16.png"), GoldenCutOptions());
+  ASSERT_TRUE(cut.ok()) << cut.status().ToString();
+  EXPECT_EQ(cut->stream, ReadGolden("v8_cut_rgb16x16.dcd"));
 }
 
 // The header of a real codec stream: fields as written, and parse -> serialize is the identity.
@@ -249,6 +261,8 @@ TEST_F(GoldenTest, BrokenStreamsAreRefusedWithTheirReason) {
       {"broken/other_model.dcd", StatusCode::kModelMismatch, "made with another model"},
       // A flipped bit in meta_rgb16x16.dcd's metadata section: the check after it (stage 2's) fails.
       {"broken/damaged_metadata.dcd", StatusCode::kCorrupt, "stage 2 (t=10)"},
+      // v8_cut_rgb16x16.dcd with its cut moved from t = 100 to 101: the header's check chain covers the cut.
+      {"broken/cut_moved.dcd", StatusCode::kCorrupt, "stage 1 (t=300) fails its check"},
   };
   for (const Broken& b : kBroken) {
     SCOPED_TRACE(b.file);
@@ -348,6 +362,19 @@ TEST(GoldenGenerator, DISABLED_RegenerateGoldenFiles) {
   auto wide = (*codec)->Encode(GoldenSixteenBitImage(), GoldenOptions());
   ASSERT_TRUE(wide.ok()) << wide.status().ToString();
   add("rgb16bitlow5x3.dcd", wide->stream);
+  // Format 8: the chain cut at t = 100 ({300, 100}), as rate control writes it (no pixel stage).
+  auto cut = (*codec)->Encode(*ReadPng(kDir + "/png/rgb16x16.png"), GoldenCutOptions());
+  ASSERT_TRUE(cut.ok()) << cut.status().ToString();
+  ASSERT_EQ(cut->stream[0], bitstream::kMagicV8);
+  add("v8_cut_rgb16x16.dcd", cut->stream);
+  {
+    std::vector<uint8_t> moved = cut->stream;
+    auto parsed = bitstream::ParseHeader(moved.data(), moved.size());
+    ASSERT_TRUE(parsed.ok());
+    ASSERT_EQ(moved[parsed->header_bytes - 1], 100);  // the header's last field: t_end
+    moved[parsed->header_bytes - 1] = 101;
+    WriteOrDie("broken/cut_moved.dcd", moved);
+  }
   // Format 3 to 6 streams (written by earlier encoders, kept as they were) must still decode.
   for (const char* legacy : {"v3_rgb16x16.dcd", "v3_rgb16x16_prefix.dcd", "v3_grey9x7.dcd", "v4_rgb16x16.dcd",
                              "v4_rgb16x16_prefix.dcd", "v4_grey9x7.dcd", "v4_grey9x7_prefix.dcd", "v5_rgb16x16.dcd",
