@@ -47,6 +47,9 @@ void dcodec_free(void* buffer);
 int dcodec_reuse_freed_memory(void);
 
 dcodec_status dcodec_model_open(const char* path, dcodec_model** model);
+/* The same, with the network on `device`: "cpu", or "cuda" / "cuda:N" where the library's LibTorch has CUDA
+ * (DCODEC_INVALID_ARGUMENT otherwise). Streams are the same on either device and decode on the other. */
+dcodec_status dcodec_model_open_on(const char* path, const char* device, dcodec_model** model);
 void dcodec_model_close(dcodec_model* model);
 
 /* Metadata (stream format 6): what an image file says besides its pixels (datasets/metadata.h). The encoder keeps

@@ -117,10 +117,14 @@ void dcodec_free(void* buffer) { std::free(buffer); }
 int dcodec_reuse_freed_memory(void) { return dcodec::ReuseFreedMemory() ? 1 : 0; }
 
 dcodec_status dcodec_model_open(const char* path, dcodec_model** model) {
-  if (!path || !model) return Fail(DCODEC_INVALID_ARGUMENT, "dcodec_model_open: null argument");
+  return dcodec_model_open_on(path, "cpu", model);
+}
+
+dcodec_status dcodec_model_open_on(const char* path, const char* device, dcodec_model** model) {
+  if (!path || !device || !model) return Fail(DCODEC_INVALID_ARGUMENT, "dcodec_model_open: null argument");
   *model = nullptr;
   try {
-    auto codec = dcodec::codec::Codec::Load(path);
+    auto codec = dcodec::codec::Codec::Load(path, device);
     if (!codec.ok()) return FromStatus(codec.status());
     *model = new dcodec_model{std::move(*codec)};
   } catch (const std::exception& e) {

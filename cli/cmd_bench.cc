@@ -79,7 +79,7 @@ StatusOr<std::pair<int, int>> ParseSize(const std::string& text) {
 
 Command AddBenchCommand(CLI::App& app, const GlobalOptions& global) {
   struct Args {
-    std::string model, image;
+    std::string model, image, device = "cpu";
     std::vector<std::string> sizes = {"32x32", "256x256", "768x512"};
     int threads = 2, repeats = 1, quality = 100;
     codec::EncodeOptions options;
@@ -88,6 +88,7 @@ Command AddBenchCommand(CLI::App& app, const GlobalOptions& global) {
   app.add_option("--model", a->model, "model file (default: the shipped photo model)");
   app.add_option("--image", a->image, "image (PNG, JPEG, PNM) to crop the test pictures from (default: synthetic)");
   app.add_option("--threads", a->threads, "threads")->capture_default_str();
+  app.add_option("--device", a->device, "where the network runs: cpu or cuda[:N]")->capture_default_str();
   app.add_option("--stages", a->options.chain.stages, "stages K (default: the model's)");
   app.add_option("--repeats", a->repeats, "runs per size (the fastest is reported)")->capture_default_str();
   app.add_option("--sizes", a->sizes, "picture sizes, WIDTHxHEIGHT (for a 12 MP row: 4000x3000)")
@@ -104,7 +105,7 @@ Command AddBenchCommand(CLI::App& app, const GlobalOptions& global) {
       sizes.push_back(size);
     }
     std::string model = a->model.empty() ? DefaultModelPath() : a->model;
-    DCODEC_ASSIGN_OR_RETURN(auto codec, codec::Codec::Load(model));
+    DCODEC_ASSIGN_OR_RETURN(auto codec, codec::Codec::Load(model, a->device));
     Image source;
     if (!a->image.empty()) {
       DCODEC_ASSIGN_OR_RETURN(source, ReadImage(a->image));
@@ -112,7 +113,7 @@ Command AddBenchCommand(CLI::App& app, const GlobalOptions& global) {
     }
     a->options.tiles.threads = a->threads;
     const codec::RateTarget target = codec::TargetFor(a->quality, 0, 0, a->quality >= 100);
-    std::printf("model %s, %d threads, K = %d, quality %d\n", model.c_str(), a->threads,
+    std::printf("model %s, %s, %d threads, K = %d, quality %d\n", model.c_str(), a->device.c_str(), a->threads,
                 codec->ResolveChain(a->options.chain).stages, a->quality);
     std::printf("encode and decode: wall seconds (net: the denoiser; search: Gaussian candidates; rest: coder, "
                 "beliefs, copies); peak: resident MiB during the row\n");

@@ -111,6 +111,7 @@ StatusOr<OutputFormat> ChooseOutputFormat(const std::string& output, const std::
 }
 
 struct EncodeArgs {
+  std::string device = "cpu";
   std::vector<std::string> inputs;
   std::string output, out_dir, model, report;
   codec::EncodeOptions options;
@@ -168,8 +169,12 @@ Status EncodeFile(const codec::Codec& codec, const EncodeArgs& a, const codec::E
     size_t size = 0;
     if (FILE* f = open_memstream(&buffer, &size)) {
       PrintAudit(audit, image.num_pixels(), f);
-      std::fprintf(f, "rate control: %d trial%s, %d chain stages coded\n", r.trials, r.trials == 1 ? "" : "s",
+      std::fprintf(f, "rate control: %d trial%s, %d chain stages coded", r.trials, r.trials == 1 ? "" : "s",
                    r.stages_coded);
+      for (size_t i = 0; i < r.tried.size(); ++i) {
+        std::fprintf(f, "%s t=%d: %.3f", i == 0 ? " (cuts tried:" : ",", r.tried[i].first, r.tried[i].second);
+      }
+      std::fprintf(f, "%s\n", r.tried.empty() ? "" : ")");
       std::fclose(f);
       text.assign(buffer, size);
     }
@@ -212,6 +217,7 @@ void Appendf(std::string* out, const char* format, ...) {
 }
 
 struct DecodeArgs {
+  std::string device = "cpu";
   std::vector<std::string> inputs;
   std::string output, out_dir, model, recon = "mean";
   size_t bytes = 0;
@@ -340,6 +346,8 @@ Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global) {
                  "loads once, files run in parallel within --threads, a bad file does not stop the others)")
       ->excludes(output);
   app.add_option("--model", a->model, "model file (default: the shipped photo model)");
+  app.add_option("--device", a->device, "where the network runs: cpu, or cuda[:N] where LibTorch has CUDA (the stream is the same; decodes on either)")
+      ->capture_default_str();
   app.add_option("--stages", a->options.chain.stages, "stages K before the lossless pixel stage (0: the pixels "
                  "alone; default: the model's, 4 unless its file says otherwise)")
       ->check(WholeNumber(0, 63));
@@ -409,7 +417,7 @@ Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global) {
       DCODEC_ASSIGN_OR_RETURN(outputs, BatchOutputs(a->inputs, a->out_dir, "dcd"));
     }
     std::string model = a->model.empty() ? DefaultModelPath() : a->model;
-    DCODEC_ASSIGN_OR_RETURN(auto codec, codec::Codec::Load(model));
+    DCODEC_ASSIGN_OR_RETURN(auto codec, codec::Codec::Load(model, a->device));
     const int threads = ResolveThreads(a->options.tiles.threads);
     if (a->out_dir.empty()) {
       Progress progress("encoding", global.quiet);
@@ -442,6 +450,8 @@ Command AddDecodeCommand(CLI::App& app, const GlobalOptions& global) {
   app.add_option("--format", a->format, "the output's format whatever its name: png | ppm | pgm | pam")
       ->check(CLI::IsMember({"png", "ppm", "pgm", "pam"}));
   app.add_option("--model", a->model, "model file (default: the shipped photo model)");
+  app.add_option("--device", a->device, "where the network runs: cpu, or cuda[:N] where LibTorch has CUDA (the stream is the same; decodes on either)")
+      ->capture_default_str();
   auto* bytes = app.add_option("--bytes", a->bytes, "decode the stages complete within the first N bytes")
                     ->check(WholeNumber(1, uint64_t{1} << 40));
   auto* bpp = app.add_option("--bpp", a->bpp, "decode the stages complete within X bits per pixel")
@@ -492,7 +502,7 @@ Command AddDecodeCommand(CLI::App& app, const GlobalOptions& global) {
       DCODEC_ASSIGN_OR_RETURN(format, ChooseOutputFormat(a->output, a->format));
     }
     std::string model = a->model.empty() ? DefaultModelPath() : a->model;
-    DCODEC_ASSIGN_OR_RETURN(auto codec, codec::Codec::Load(model));
+    DCODEC_ASSIGN_OR_RETURN(auto codec, codec::Codec::Load(model, a->device));
     const int threads = ResolveThreads(a->options.threads);
     if (a->out_dir.empty()) {
       Progress progress("decoding", global.quiet);

@@ -241,8 +241,8 @@ class ScopedTimer {
 
 double Psnr(const Image& a, const Image& b) { return PsnrPlanar(a.data, b.data); }
 
-StatusOr<std::unique_ptr<Codec>> Codec::Load(const std::string& model_path) {
-  DCODEC_ASSIGN_OR_RETURN(std::unique_ptr<Denoiser> denoiser, Denoiser::Load(model_path));
+StatusOr<std::unique_ptr<Codec>> Codec::Load(const std::string& model_path, const std::string& device) {
+  DCODEC_ASSIGN_OR_RETURN(std::unique_ptr<Denoiser> denoiser, Denoiser::Load(model_path, device));
   return std::make_unique<Codec>(std::move(denoiser));
 }
 

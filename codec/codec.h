@@ -198,7 +198,8 @@ class EncodePass {
 class Codec {
  public:
   explicit Codec(std::unique_ptr<Denoiser> denoiser) : denoiser_(std::move(denoiser)) {}
-  static StatusOr<std::unique_ptr<Codec>> Load(const std::string& model_path);
+  // `device`: where the network runs, "cpu" or "cuda[:N]" (Denoiser::Load); streams are the same either way.
+  static StatusOr<std::unique_ptr<Codec>> Load(const std::string& model_path, const std::string& device = "cpu");
 
   const Denoiser& denoiser() const { return *denoiser_; }
   // `options` with every kModelsChain field replaced by the model's (Denoiser::codec_defaults).

@@ -22,6 +22,8 @@ struct Denoiser::Impl {
   model::LoadedModel loaded;
   model::NoiseSchedule schedule;
   CodecDefaults defaults;
+  torch::Device device{torch::kCPU};
+  std::string device_name = "cpu";
 };
 
 namespace {
@@ -71,16 +73,43 @@ StatusOr<CodecDefaults> ReadCodecDefaults(const std::map<std::string, std::strin
 Denoiser::Denoiser(std::unique_ptr<Impl> impl, std::string path) : impl_(std::move(impl)), path_(std::move(path)) {}
 Denoiser::~Denoiser() = default;
 
-StatusOr<std::unique_ptr<Denoiser>> Denoiser::Load(const std::string& model_path) {
+StatusOr<std::unique_ptr<Denoiser>> Denoiser::Load(const std::string& model_path, const std::string& device) {
+  torch::Device torch_device(torch::kCPU);
+  if (device != "cpu") {
+    if (device != "cuda" && device.rfind("cuda:", 0) != 0) {
+      return InvalidArgument("--device must be cpu, cuda or cuda:N, not '" + device + "'");
+    }
+    if (!torch::cuda::is_available()) {
+      return InvalidArgument("--device " + device + ": this build's LibTorch has no CUDA device (use --device cpu)");
+    }
+    try {
+      torch_device = torch::Device(device);
+    } catch (const c10::Error& e) {
+      return InvalidArgument("--device " + device + ": " + e.what_without_backtrace());
+    }
+    // Float32 as on the CPU: no TF32 (10-bit mantissas would move ε far past the portable margin), and the same
+    // cuDNN algorithms every run.
+    at::globalContext().setAllowTF32CuBLAS(false);
+    at::globalContext().setAllowTF32CuDNN(false);
+    at::globalContext().setBenchmarkCuDNN(false);
+    at::globalContext().setDeterministicCuDNN(true);
+  }
   DCODEC_ASSIGN_OR_RETURN(model::LoadedModel loaded, model::LoadModel(model_path));
   if (loaded.info.config.in_channels != 3) return InvalidInput(model_path + ": the codec needs an RGB model");
   loaded.net->eval();
+  try {
+    loaded.net->to(torch_device);
+  } catch (const c10::Error& e) {
+    return InvalidArgument("--device " + device + ": cannot place the model there: " + e.what_without_backtrace());
+  }
   auto schedule = model::NoiseSchedule::Make(loaded.info.schedule, loaded.info.num_steps);
   auto defaults = ReadCodecDefaults(loaded.info.metadata, loaded.info.num_steps);
   if (!defaults.ok()) return defaults.status().Prefixed(model_path);
-  auto impl = std::unique_ptr<Impl>(new Impl{std::move(loaded), schedule, *defaults});
+  auto impl = std::unique_ptr<Impl>(new Impl{std::move(loaded), schedule, *defaults, torch_device, device});
   return std::unique_ptr<Denoiser>(new Denoiser(std::move(impl), model_path));
 }
+
+const std::string& Denoiser::device() const { return impl_->device_name; }
 
 uint64_t Denoiser::model_id() const { return impl_->loaded.model_id; }
 bool Denoiser::has_scale_head() const {
@@ -117,6 +146,7 @@ Status Denoiser::PredictEps(const float* x_t, int width, int height, int t, cons
   const int tiles_x = (width + ts - 1) / ts, tiles_y = (height + ts - 1) / ts;
   const int num_tiles = tiles_x * tiles_y;
   const size_t plane = static_cast<size_t>(width) * height;
+  if (impl_->device.is_cuda()) return PredictEpsOnDevice(x_t, width, height, t, tiles, eps_out, log_scale_out);
   std::atomic<int> next{0};
   std::vector<std::string> errors(tiles.threads);
 
@@ -171,6 +201,80 @@ Status Denoiser::PredictEps(const float* x_t, int width, int height, int t, cons
   }
   for (const auto& err : errors) {
     if (!err.empty()) return Internal("model evaluation failed: " + err);
+  }
+  return Status::Ok();
+}
+
+// The GPU: the same tiles (the same context around each, so the same values up to float rounding), those of one
+// context size stacked into batches; one host thread drives the device.
+Status Denoiser::PredictEpsOnDevice(const float* x_t, int width, int height, int t, const TileOptions& tiles,
+                                    float* eps_out, float* log_scale_out) const {
+  const int ts = tiles.tile_size;
+  const int tiles_x = (width + ts - 1) / ts, tiles_y = (height + ts - 1) / ts;
+  const size_t plane = static_cast<size_t>(width) * height;
+  struct Tile {
+    int x0, y0, x1, y1, cx0, cy0, cw, ch;
+  };
+  std::map<std::pair<int, int>, std::vector<Tile>> by_size;
+  for (int ty = 0; ty < tiles_y; ++ty) {
+    for (int tx = 0; tx < tiles_x; ++tx) {
+      Tile tile;
+      tile.x0 = tx * ts;
+      tile.y0 = ty * ts;
+      tile.x1 = std::min(width, tile.x0 + ts);
+      tile.y1 = std::min(height, tile.y0 + ts);
+      tile.cx0 = std::max(0, tile.x0 - tiles.margin);
+      tile.cy0 = std::max(0, tile.y0 - tiles.margin);
+      tile.cw = std::min(width, tile.x1 + tiles.margin) - tile.cx0;
+      tile.ch = std::min(height, tile.y1 + tiles.margin) - tile.cy0;
+      by_size[{tile.cw, tile.ch}].push_back(tile);
+    }
+  }
+  // About 64 MB of input a batch: large enough to fill the device, small enough for any of them.
+  torch::NoGradGuard no_grad;
+  try {
+    for (const auto& [size, group] : by_size) {
+      const auto [cw, ch] = size;
+      const size_t per_tile = 3 * static_cast<size_t>(cw) * ch;
+      const size_t batch = std::clamp<size_t>((size_t{16} << 20) / per_tile, 1, 64);
+      for (size_t first = 0; first < group.size(); first += batch) {
+        const size_t count = std::min(batch, group.size() - first);
+        torch::Tensor input = torch::empty({static_cast<int64_t>(count), 3, ch, cw}, torch::kFloat32);
+        float* in = input.data_ptr<float>();
+        for (size_t b = 0; b < count; ++b) {
+          const Tile& tile = group[first + b];
+          for (int c = 0; c < 3; ++c) {
+            for (int y = 0; y < ch; ++y) {
+              std::copy_n(x_t + c * plane + static_cast<size_t>(tile.cy0 + y) * width + tile.cx0, cw,
+                          in + ((b * 3 + c) * ch + y) * static_cast<size_t>(cw));
+            }
+          }
+        }
+        torch::Tensor tt = torch::full({static_cast<int64_t>(count)}, static_cast<float>(t), torch::kFloat32);
+        torch::Tensor out = impl_->loaded.net->forward(input.to(impl_->device), tt.to(impl_->device))
+                                .to(torch::kCPU)
+                                .contiguous();
+        const float* e = out.data_ptr<float>();
+        const int64_t out_channels = out.size(1);
+        const bool head = log_scale_out && out_channels == 6;
+        for (size_t b = 0; b < count; ++b) {
+          const Tile& tile = group[first + b];
+          const float* eb = e + b * out_channels * static_cast<size_t>(ch) * cw;
+          for (int c = 0; c < 3; ++c) {
+            for (int y = tile.y0; y < tile.y1; ++y) {
+              for (int x = tile.x0; x < tile.x1; ++x) {
+                const size_t dst = c * plane + static_cast<size_t>(y) * width + x;
+                const size_t src = (static_cast<size_t>(c) * ch + (y - tile.cy0)) * cw + (x - tile.cx0);
+                eps_out[dst] = eb[src];
+                if (head) log_scale_out[dst] = eb[src + 3 * static_cast<size_t>(ch) * cw];
+              }
+            }
+          }
+        }
+      }
+    }
+  } catch (const c10::Error& e) {
+    return Internal(std::string("model evaluation on ") + impl_->device_name + " failed: " + e.what_without_backtrace());
   }
   return Status::Ok();
 }

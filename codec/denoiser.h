@@ -42,7 +42,12 @@ StatusOr<CodecDefaults> ReadCodecDefaults(const std::map<std::string, std::strin
 
 class Denoiser {
  public:
-  static StatusOr<std::unique_ptr<Denoiser>> Load(const std::string& model_path);
+  // `device`: "cpu", or "cuda" / "cuda:N" where LibTorch has CUDA (InvalidArgument otherwise). On a GPU the
+  // network runs in float32 with TF32 off and cuDNN deterministic, tiles of one size batched together; its
+  // output differs from the CPU's by float rounding only, which the portable x̂_0 absorbs (portable.h), so streams
+  // mean the same on either device and decode on the other.
+  static StatusOr<std::unique_ptr<Denoiser>> Load(const std::string& model_path, const std::string& device = "cpu");
+  const std::string& device() const;
   ~Denoiser();
 
   uint64_t model_id() const;
@@ -73,6 +78,8 @@ class Denoiser {
  private:
   struct Impl;
   explicit Denoiser(std::unique_ptr<Impl> impl, std::string path);
+  Status PredictEpsOnDevice(const float* x_t, int width, int height, int t, const TileOptions& tiles, float* eps,
+                            float* log_scale) const;
   std::unique_ptr<Impl> impl_;
   std::string path_;
 };

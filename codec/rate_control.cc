@@ -157,6 +157,7 @@ StatusOr<TargetResult> EncodeToTarget(const Codec& codec, const Image& image, co
     }
     const int last = chain[r.stages.size() - 1];
     curve[last] = by_psnr ? r.stages.back().psnr : r.stream.size() * 8.0 / pixels;
+    out.tried.push_back({last, curve[last]});
     encoded[last] = std::move(r);
     return Status::Ok();
   };
@@ -192,11 +193,18 @@ StatusOr<TargetResult> EncodeToTarget(const Codec& codec, const Image& image, co
       if (feasible(v) || (f && (by_psnr ? t < *f : t > *f))) continue;
       if (!i || (by_psnr ? t < *i : t > *i)) i = t;
     }
-    if (f && encoded.count(*f) && (close_enough(curve[*f]) || (i && std::abs(*f - *i) <= 1))) return finish(*f);
-    if (f && i && !encoded.count(*f)) {  // a prefix estimate (biased: its chain is longer): make it exact first
+    if (f && encoded.count(*f) && close_enough(curve[*f])) return finish(*f);
+    // A prefix estimate (biased: its chain is longer) at either end of the bracket is made exact first: towards a
+    // biased infeasible end the interpolation crawls a timestep a trial (7 trials on a dev photo before this).
+    if (f && i && !encoded.count(*f)) {
       DCODEC_RETURN_IF_ERROR(trial(*f));
       continue;
     }
+    if (f && i && !encoded.count(*i)) {
+      DCODEC_RETURN_IF_ERROR(trial(*i));
+      continue;
+    }
+    if (f && i && std::abs(*f - *i) <= 1) return finish(*f);
     int t;
     if (f && i) {
       // Inside the bracket: interpolate between its ends, kept off them. f and i are adjacent points of the curve

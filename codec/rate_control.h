@@ -18,6 +18,9 @@
 #ifndef DCODEC_CODEC_RATE_CONTROL_H_
 #define DCODEC_CODEC_RATE_CONTROL_H_
 
+#include <utility>
+#include <vector>
+
 #include "base/status.h"
 #include "codec/codec.h"
 
@@ -33,6 +36,8 @@ struct TargetResult {
   EncodeResult encoded;
   int t_end = 0;   // the last dithered stage's timestep (0: the lossless stream)
   int trials = 0;         // streams finished: cuts tried (or 1: a plain encode)
+  // Each trial's cut and what it measured (PSNR, or bpp), in the order run.
+  std::vector<std::pair<int, double>> tried;
   int stages_coded = 0;   // chain stages coded in all, the shared pass's and the trials' (pixel stages not counted)
 };
 

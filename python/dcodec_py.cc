@@ -85,8 +85,9 @@ PyObject* damaged_warning = nullptr;  // dcodec.DamagedStreamWarning
 
 class Model {
  public:
-  explicit Model(const std::string& path) {
-    auto codec = dcodec::codec::Codec::Load(path);
+  // device: "cpu", or "cuda" / "cuda:N" where LibTorch has CUDA (ValueError otherwise); streams are the same.
+  Model(const std::string& path, const std::string& device) {
+    auto codec = dcodec::codec::Codec::Load(path, device);
     if (!codec.ok()) Raise(codec.status());
     codec_ = std::move(*codec);
   }
@@ -178,7 +179,7 @@ const Model& DefaultModel() {
   static std::unique_ptr<Model> model;
   std::call_once(once, [] {
     const char* env = std::getenv("DCODEC_MODEL");
-    model = std::make_unique<Model>(env && *env ? env : DCODEC_DEFAULT_MODEL);
+    model = std::make_unique<Model>(env && *env ? env : DCODEC_DEFAULT_MODEL, "cpu");
   });
   return *model;
 }
@@ -193,7 +194,7 @@ PYBIND11_MODULE(dcodec, m) {
   damaged_warning = PyErr_NewException("dcodec.DamagedStreamWarning", PyExc_UserWarning, nullptr);
   m.attr("DamagedStreamWarning") = py::handle(damaged_warning);
   py::class_<Model>(m, "Model")
-      .def(py::init<const std::string&>(), py::arg("path"))
+      .def(py::init<const std::string&, const std::string&>(), py::arg("path"), py::arg("device") = "cpu")
       .def("encode", &Model::Encode, py::arg("image"), py::arg("quality") = 75, py::arg("lossless") = false,
            py::arg("bpp") = 0.0, py::arg("psnr") = 0.0, py::arg("threads") = 1, py::arg("seed") = 0,
            py::arg("metadata") = py::none(),

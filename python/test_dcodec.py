@@ -82,6 +82,13 @@ class DcodecTest(unittest.TestCase):
         with self.assertRaises(ValueError):
             self.model.encode(np.zeros((4, 4, 3), np.uint8), quality=101)
 
+    def test_device_is_checked(self):
+        on_cpu = dcodec.Model(MODEL, device="cpu")
+        image = smooth(8, 8, 3, 2)
+        self.assertEqual(on_cpu.encode(image, lossless=True), self.model.encode(image, lossless=True))
+        with self.assertRaises(ValueError):
+            dcodec.Model(MODEL, device="gpu")
+
     def test_module_functions_use_the_default_model(self):
         os.environ.setdefault("DCODEC_MODEL", MODEL)
         image = smooth(16, 16, 3, 5)

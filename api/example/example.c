@@ -52,7 +52,12 @@ int main(int argc, char** argv) {
   uint8_t rgb[W * H * 3];
   for (int i = 0; i < W * H * 3; ++i) rgb[i] = (uint8_t)((i * 7) % 251);
   dcodec_model* model;
-  if (dcodec_model_open(argv[1], &model) != DCODEC_OK) {
+  /* A device that does not exist is refused by name; "cpu" is what dcodec_model_open uses. */
+  if (dcodec_model_open_on(argv[1], "gpu", &model) != DCODEC_INVALID_ARGUMENT || model != NULL) {
+    fprintf(stderr, "open on 'gpu' was not refused\n");
+    return 1;
+  }
+  if (dcodec_model_open_on(argv[1], "cpu", &model) != DCODEC_OK) {
     fprintf(stderr, "open: %s\n", dcodec_last_error());
     return 1;
   }
