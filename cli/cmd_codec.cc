@@ -12,7 +12,9 @@
 #include "codec/codec.h"
 #include "codec/rate_control.h"
 #include "cli/progress.h"
+#ifndef DCODEC_NO_EVAL
 #include "eval/strip.h"
+#endif
 #include "datasets/image_io.h"
 #include "datasets/metadata.h"
 #include "datasets/png.h"
@@ -286,6 +288,9 @@ Status DecodeFile(const codec::Codec& codec, const DecodeArgs& a, codec::DecodeO
     }
   }
   if (!a.strip.empty()) {
+#ifdef DCODEC_NO_EVAL
+    return Unsupported("--strip: this build has no drawing library (DCODEC_DEVICE_BUILD)");
+#else
     std::vector<eval::StripPanel> panels;
     for (size_t k = 0; k < stages.size(); ++k) {
       char label[96];
@@ -303,6 +308,7 @@ Status DecodeFile(const codec::Codec& codec, const DecodeArgs& a, codec::DecodeO
     }
     DCODEC_ASSIGN_OR_RETURN(Image strip, eval::DrawStrip(panels));
     DCODEC_RETURN_IF_ERROR(WritePng(a.strip, strip, a.force));
+#endif
   }
   if (!result->damage.ok()) {  // --salvage: said even with --quiet, since the file is not what it should be
     Appendf(report, "warning: %s is damaged: %s; wrote the %d stages before the damage (--salvage)\n",

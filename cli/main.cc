@@ -33,8 +33,10 @@ int main(int argc, char** argv) {
   add("train", "train a diffusion model (Algorithm 1)", AddTrainCommand);
   add("sample", "draw samples from a model into a PNG grid", AddSampleCommand);
 #ifndef DCODEC_TRAINER_ONLY
-  add("bench", "encode/decode time and memory at 32x32, 256x256 and 768x512", AddBenchCommand);
+  add("bench", "encode/decode time, where it goes, and memory at a list of sizes", AddBenchCommand);
+#ifndef DCODEC_NO_EVAL  // the device build (scripts/gpu_check.sh) has no evaluation tools
   add("rd", "rate-distortion curves against JPEG, WebP, JPEG XL and AVIF", AddRdCommand);
+#endif
 #endif
   add("nll", "the model's variational bound in bits/dim on a data set", AddNllCommand);
   add("set-defaults", "copy a model, setting the coding chain its streams use by default", AddSetDefaultsCommand);

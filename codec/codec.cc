@@ -142,21 +142,50 @@ void FillPlaneMeans(const uint8_t mean[3], std::vector<float>& x0_hat) {
   for (int p = 0; p < 3; ++p) std::fill(x0_hat.begin() + p * plane, x0_hat.begin() + (p + 1) * plane, PixelToUnit(mean[p]));
 }
 
-// `activity` and the scale head's `log_scale` are not used by the first stage, whose x̂_0 is the planes' means;
-// `log_scale` is empty for a model without a head.
-DitherStage MakeDitherStage(const StageCoefficients& c, uint64_t seed, int j, const std::vector<float>& activity,
-                            const std::vector<int32_t>& log_scale) {
-  return DitherStage{c.coef_x0, c.coef_xt, std::sqrt(12.0 * c.variance), DitherKey(seed, j),
-                     j > 0 ? activity.data() : nullptr, j > 0 && !log_scale.empty() ? log_scale.data() : nullptr};
-}
+// Chain stage j as encoder and decoder both see it once x̂_0 (and the scale head's output) is in: its kind, its
+// coefficients and the stage coder's parameters, the dithered stages' activity context among them. Both sides build
+// their stages here only, so that the two cannot drift. The first stage (x̂_0 = the planes' means) uses neither
+// the activity nor the scale head; `log_scale` is empty for a model without a head. Not copyable: the stage
+// parameters point into the plan's activity.
+class StagePlan {
+ public:
+  StagePlan(const model::NoiseSchedule& schedule, const std::vector<uint16_t>& chain, int gaussian_stages,
+            const bitstream::StreamParams& p, int j, const float* x0_hat, int w, int h,
+            const std::vector<int32_t>& log_scale)
+      : j_(j), gaussian_(j < gaussian_stages), c_(CoefficientsFor(schedule, chain, j)) {
+    if (!gaussian_ && j > 0) activity_ = Activity(x0_hat, w, h);
+    const int32_t* scale = j > 0 && !log_scale.empty() ? log_scale.data() : nullptr;
+    const uint64_t key = DitherKey(p.dither_seed, j);
+    dither_ = DitherStage{c_.coef_x0, c_.coef_xt, std::sqrt(12.0 * c_.variance), key,
+                          j > 0 && !gaussian_ ? activity_.data() : nullptr, scale};
+    gauss_ = GaussianStage{c_.coef_x0,
+                           c_.coef_xt,
+                           std::sqrt(c_.variance),
+                           key ^ 0x6A055CA4D1DA7E00ull,
+                           key ^ 0xC4010E5E1EC70000ull,
+                           static_cast<int>(p.gaussian_index_bits),
+                           p.gaussian_block_quarters / 4.0,
+                           scale};
+  }
+  StagePlan(const StagePlan&) = delete;
+  StagePlan& operator=(const StagePlan&) = delete;
 
-// Gaussian stage j of the chain (gaussian_stage.h).
-GaussianStage MakeGaussianStage(const StageCoefficients& c, const bitstream::StreamParams& p, int j,
-                                const std::vector<int32_t>& log_scale) {
-  return GaussianStage{c.coef_x0, c.coef_xt, std::sqrt(c.variance), DitherKey(p.dither_seed, j) ^ 0x6A055CA4D1DA7E00ull,
-                       DitherKey(p.dither_seed, j) ^ 0xC4010E5E1EC70000ull, static_cast<int>(p.gaussian_index_bits),
-                       p.gaussian_block_quarters / 4.0, j > 0 && !log_scale.empty() ? log_scale.data() : nullptr};
-}
+  int index() const { return j_; }
+  bool gaussian() const { return gaussian_; }
+  const StageCoefficients& coefficients() const { return c_; }
+  const DitherStage& dither() const { return dither_; }
+  const GaussianStage& gauss() const { return gauss_; }
+  BeliefKind belief_kind() const { return j_ > 0 ? BeliefKind::kDithered : BeliefKind::kFirst; }
+
+ private:
+  int j_;
+  bool gaussian_;
+  StageCoefficients c_;
+  std::vector<float> activity_;
+  DitherStage dither_{};
+  GaussianStage gauss_{};
+};
+
 // Its side information: (first stage) the planes' means to 16 levels, 3 × 4 bits, then the scale code, 8 bits.
 double GaussianSideBits(int j) { return (j == 0 ? 12 : 0) + 8; }
 
@@ -394,13 +423,9 @@ Status EncodePass::State::Prepare() {
 Status EncodePass::State::CodeStage() {
   DCODEC_RETURN_IF_ERROR(Prepare());
   const int j = next;
-  const bitstream::StreamParams params = Header().params;
-  const StageCoefficients c = CoefficientsFor(denoiser->schedule(), chain, j);
-  std::vector<float> activity;
-  if (j > 0 && j >= G) activity = Activity(x0_hat.data(), w, h);  // for the dithered stages only
   const std::vector<int32_t> no_scale;
-  const std::vector<int32_t>& scale = head && j > 0 ? log_scale : no_scale;
-  DitherStage st = MakeDitherStage(c, options.seed, j, activity, scale);
+  const StagePlan plan(denoiser->schedule(), chain, G, Header().params, j, x0_hat.data(), w, h,
+                       head ? log_scale : no_scale);
   uint8_t plane_mean[3] = {136, 136, 136};
   if (j == 0) {
     // Before any stage the planes' mean pixels are all that x̂_0 can be: to 16 levels, 12 bits.
@@ -408,30 +433,28 @@ Status EncodePass::State::CodeStage() {
     FillPlaneMeans(plane_mean, x0_hat);
   }
   StageReport report;
-  report.timestep = c.s;
-  report.model_bits = ModelBitsDither(c, x0_hat.data(), pixels.data(), n, j);
+  report.timestep = plan.coefficients().s;
+  report.model_bits = ModelBitsDither(plan.coefficients(), x0_hat.data(), pixels.data(), n, j);
   report.portable_bits = j > 0 ? portable_bits : 0;
   std::vector<float> x_s(n);
-  if (j < G) {
-    const GaussianStage gs = MakeGaussianStage(c, params, j, scale);
+  if (plan.gaussian()) {
     std::optional<ScopedTimer> search_timer(&seconds.search);
-    const uint8_t code = ChooseGaussianScale(gs, x_t.data(), x0_hat.data(), pixels.data(), n);
+    const uint8_t code = ChooseGaussianScale(plan.gauss(), x_t.data(), x0_hat.data(), pixels.data(), n);
     if (j == 0) EncodePlaneMeans(enc, plane_mean);
     bitstream::EncodeUniform(enc, code, 256);
     report.side_bits = GaussianSideBits(j);
     std::vector<uint32_t> indices;
-    EncodeGaussianStage(gs, code, x_t.data(), x0_hat.data(), pixels.data(), n, enc, x_s.data(), &indices,
+    EncodeGaussianStage(plan.gauss(), code, x_t.data(), x0_hat.data(), pixels.data(), n, enc, x_s.data(), &indices,
                         &report.ideal_bits, options.tiles.threads);
     search_timer.reset();
   } else {
-    Belief belief = ChooseDitherBelief(st, cells, x_t.data(), x0_hat.data(), pixels.data(), n);
+    Belief belief = ChooseDitherBelief(plan.dither(), cells, x_t.data(), x0_hat.data(), pixels.data(), n);
     if (j == 0) std::copy(plane_mean, plane_mean + 3, belief.plane_mean);
-    const BeliefKind kind = j > 0 ? BeliefKind::kDithered : BeliefKind::kFirst;
-    EncodeBelief(enc, belief, kind);
-    report.side_bits = BeliefBits(kind);
+    EncodeBelief(enc, belief, plan.belief_kind());
+    report.side_bits = BeliefBits(plan.belief_kind());
     std::vector<int32_t> symbols(n);
-    DCODEC_RETURN_IF_ERROR(EncodeDitherStage(st, belief, cells, x_t.data(), x0_hat.data(), pixels.data(), n, enc,
-                                             x_s.data(), symbols.data(), &report.ideal_bits));
+    DCODEC_RETURN_IF_ERROR(EncodeDitherStage(plan.dither(), belief, cells, x_t.data(), x0_hat.data(), pixels.data(),
+                                             n, enc, x_s.data(), symbols.data(), &report.ideal_bits));
   }
   if (j == 0) report.ideal_bits += alpha_bits;
   EndStage(report, j);
@@ -773,7 +796,6 @@ StatusOr<DecodeResult> Codec::DecodeStages(const uint8_t* data, size_t size, con
   // computes it from the last network pass, the previews' and a prefix's picture (the encoder's reports).
   std::vector<float> x_t(n, 0.0f), x_s(n), x0_hat(n, 0.0f), shown(K > 0 ? n : 0, 0.0f);
   std::vector<int32_t> symbols(n);
-  std::vector<float> activity;
   std::vector<uint8_t> pixels;
   Cells cells(n);
   int decoded = 0;
@@ -918,72 +940,60 @@ StatusOr<DecodeResult> Codec::DecodeStages(const uint8_t* data, size_t size, con
     Image colour = FromPlanarRgb(planes, w, h, header.channels);
     return alpha ? WithAlpha(colour, *alpha) : colour;
   };
-  for (int j = 0; j < std::min(wanted, K) && complete; ++j) {
-    StageCoefficients c = CoefficientsFor(schedule, chain, j);
-    StageReport report;
-    report.timestep = c.s;
-    if (j > 0) {
-      DCODEC_RETURN_IF_ERROR(predict(c.t));
-      if (options.on_prefix) options.on_prefix(j, picture(UnitsToPixels(shown, cells).data()));
-      Status s = make_portable(c.t, j, &report.portable_bits);
-      if (!s.ok()) {
-        DCODEC_RETURN_IF_ERROR(stage_error(s, j));
-        break;
-      }
-      if (j >= G) activity = Activity(x0_hat.data(), w, h);  // for the dithered stages only
-    }
-    if (j < G) {
-      // The side information: the planes' means (first stage), the scale code; then one index a block.
-      Status s = Status::Ok();
+  // Chain stage j's symbols (after its portable prediction): the side information, then one index a block
+  // (Gaussian) or the belief and the dithered symbols; x_s and, for a dithered stage, `narrowed` get the result.
+  // The symbols for formats 3 and 4's check go to *hashed.
+  auto decode_stage = [&](const StagePlan& plan, StageReport& report, Cells& narrowed,
+                          std::vector<uint32_t>* indices) -> Status {
+    const int j = plan.index();
+    double* ideal = options.audit ? &report.ideal_bits : nullptr;
+    if (plan.gaussian()) {
       if (j == 0) {
         uint8_t plane_mean[3];
-        s = DecodePlaneMeans(dec, plane_mean);
-        if (s.ok()) FillPlaneMeans(plane_mean, x0_hat);
+        DCODEC_RETURN_IF_ERROR(DecodePlaneMeans(dec, plane_mean));
+        FillPlaneMeans(plane_mean, x0_hat);
       }
-      auto code = s.ok() ? bitstream::DecodeUniform(dec, 256) : StatusOr<uint32_t>(s);
-      std::vector<uint32_t> indices;
-      if (code.ok()) {
-        report.side_bits = GaussianSideBits(j);
-        ScopedTimer timer(&result.seconds.search);
-        s = DecodeGaussianStage(MakeGaussianStage(c, params, j, log_scale), static_cast<uint8_t>(*code), x_t.data(),
-                                x0_hat.data(), n, dec, x_s.data(), &indices,
-                                options.audit ? &report.ideal_bits : nullptr);
-      } else {
-        s = code.status();
-      }
-      if (j == 0) report.ideal_bits += alpha_bits;
+      DCODEC_ASSIGN_OR_RETURN(const uint32_t code, bitstream::DecodeUniform(dec, 256));
+      report.side_bits = GaussianSideBits(j);
+      ScopedTimer timer(&result.seconds.search);
+      return DecodeGaussianStage(plan.gauss(), static_cast<uint8_t>(code), x_t.data(), x0_hat.data(), n, dec,
+                                 x_s.data(), indices, ideal);
+    }
+    DCODEC_ASSIGN_OR_RETURN(const Belief belief, DecodeBelief(dec, plan.belief_kind()));
+    report.side_bits = BeliefBits(plan.belief_kind());
+    if (j == 0) FillPlaneMeans(belief.plane_mean, x0_hat);
+    return DecodeDitherStage(plan.dither(), belief, narrowed, x_t.data(), x0_hat.data(), n, dec, x_s.data(),
+                             symbols.data(), ideal);
+  };
+  for (int j = 0; j < std::min(wanted, K) && complete; ++j) {
+    StageReport report;
+    report.timestep = chain[j];
+    if (j > 0) {
+      DCODEC_RETURN_IF_ERROR(predict(chain[j - 1]));
+      if (options.on_prefix) options.on_prefix(j, picture(UnitsToPixels(shown, cells).data()));
+      Status s = make_portable(chain[j - 1], j, &report.portable_bits);
       if (!s.ok()) {
         DCODEC_RETURN_IF_ERROR(stage_error(s, j));
         break;
       }
-      chain_hash(j, indices.data(), indices.size());
-      DCODEC_RETURN_IF_ERROR(finish_stage(j, report, &complete));
-      if (!complete) break;
-      x_t.swap(x_s);
-      decoded = j + 1;
-      continue;
     }
-    const BeliefKind kind = j > 0 ? BeliefKind::kDithered : BeliefKind::kFirst;
-    auto belief = DecodeBelief(dec, kind);
-    if (!belief.ok()) {
-      DCODEC_RETURN_IF_ERROR(stage_error(belief.status(), j));
-      break;
-    }
-    report.side_bits = BeliefBits(kind);
-    if (j == 0) FillPlaneMeans(belief->plane_mean, x0_hat);
-    DitherStage st = MakeDitherStage(c, params.dither_seed, j, activity, log_scale);
-    Cells narrowed = cells;  // an incomplete stage must not narrow anything
-    Status s = DecodeDitherStage(st, *belief, narrowed, x_t.data(), x0_hat.data(), n, dec, x_s.data(), symbols.data(),
-                                 options.audit ? &report.ideal_bits : nullptr);
+    const StagePlan plan(schedule, chain, G, params, j, x0_hat.data(), w, h, log_scale);
+    Cells narrowed = plan.gaussian() ? Cells(0) : cells;  // an incomplete stage must not narrow anything
+    std::vector<uint32_t> indices;
+    Status s = decode_stage(plan, report, narrowed, &indices);
     if (j == 0) report.ideal_bits += alpha_bits;
     if (!s.ok()) {
       DCODEC_RETURN_IF_ERROR(stage_error(s, j));
       break;
     }
-    chain_hash(j, symbols.data(), n);
+    if (plan.gaussian()) {
+      chain_hash(j, indices.data(), indices.size());
+    } else {
+      chain_hash(j, symbols.data(), n);
+    }
     DCODEC_RETURN_IF_ERROR(finish_stage(j, report, &complete));
     if (!complete) break;
-    cells = std::move(narrowed);
+    if (!plan.gaussian()) cells = std::move(narrowed);
     x_t.swap(x_s);
     decoded = j + 1;
   }
