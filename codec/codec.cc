@@ -266,6 +266,37 @@ class ScopedTimer {
   std::chrono::steady_clock::time_point start_;
 };
 
+// The kOde / kSample reconstruction: the reverse process from x_s (x0_hat: its prediction) to 0 in
+// options.recon_steps network evaluations, DDIM (η = 0) or ancestral sampling; x0_hat ends as the last prediction.
+Status ReverseToZero(const Denoiser& denoiser, const DecodeOptions& options, const TileOptions& tiles, int s, int w,
+                     int h, std::vector<float>& x_t, std::vector<float>& x0_hat, TimeBreakdown* seconds) {
+  const model::NoiseSchedule& schedule = denoiser.schedule();
+  const size_t n = x_t.size();
+  const int steps = std::clamp(options.recon_steps, 1, s);
+  std::vector<int> ts;
+  for (int i = 0; i <= steps; ++i) ts.push_back(static_cast<int>(std::lround(s * (1.0 - double(i) / steps))));
+  for (int i = 0; i + 1 < static_cast<int>(ts.size()); ++i) {
+    const int t = ts[i], next = ts[i + 1];
+    if (i > 0) {
+      ScopedTimer timer(&seconds->network);
+      DCODEC_RETURN_IF_ERROR(denoiser.PredictX0(x_t.data(), w, h, t, tiles, x0_hat.data()));
+    }
+    if (next == 0) break;
+    const double ab = schedule.alpha_bar(t), ab_next = schedule.alpha_bar(next);
+    const auto post = schedule.posterior(next, t);
+    for (size_t e = 0; e < n; ++e) {
+      if (options.recon == Reconstruction::kOde) {
+        const double eps = (x_t[e] - std::sqrt(ab) * x0_hat[e]) / std::sqrt(1.0 - ab);
+        x_t[e] = static_cast<float>(std::sqrt(ab_next) * x0_hat[e] + std::sqrt(1.0 - ab_next) * eps);
+      } else {
+        const double mean = post.coef_x0 * x0_hat[e] + post.coef_xt * x_t[e];
+        x_t[e] = static_cast<float>(mean + std::sqrt(post.variance) * SampleNormal(options.recon_seed + t, e));
+      }
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 double Psnr(const Image& a, const Image& b) { return PsnrPlanar(a.data, b.data); }
@@ -1047,29 +1078,7 @@ StatusOr<DecodeResult> Codec::DecodeStages(const uint8_t* data, size_t size, con
     }
     if (!result.exact && options.recon != Reconstruction::kMean && s > 1) {
       x0_hat = shown;
-      // Run the reverse process from x_s to 0 in recon_steps evaluations: DDIM (η = 0) or ancestral sampling.
-      int steps = std::clamp(options.recon_steps, 1, s);
-      std::vector<int> ts;
-      for (int i = 0; i <= steps; ++i) ts.push_back(static_cast<int>(std::lround(s * (1.0 - double(i) / steps))));
-      for (int i = 0; i + 1 < static_cast<int>(ts.size()); ++i) {
-        int t = ts[i], next = ts[i + 1];
-        if (i > 0) {
-          ScopedTimer timer(&result.seconds.network);
-          DCODEC_RETURN_IF_ERROR(denoiser_->PredictX0(x_t.data(), w, h, t, tiles, x0_hat.data()));
-        }
-        if (next == 0) break;
-        double ab = schedule.alpha_bar(t), ab_next = schedule.alpha_bar(next);
-        auto post = schedule.posterior(next, t);
-        for (size_t e = 0; e < n; ++e) {
-          if (options.recon == Reconstruction::kOde) {
-            double eps = (x_t[e] - std::sqrt(ab) * x0_hat[e]) / std::sqrt(1.0 - ab);
-            x_t[e] = static_cast<float>(std::sqrt(ab_next) * x0_hat[e] + std::sqrt(1.0 - ab_next) * eps);
-          } else {
-            double mean = post.coef_x0 * x0_hat[e] + post.coef_xt * x_t[e];
-            x_t[e] = static_cast<float>(mean + std::sqrt(post.variance) * SampleNormal(options.recon_seed + t, e));
-          }
-        }
-      }
+      DCODEC_RETURN_IF_ERROR(ReverseToZero(*denoiser_, options, tiles, s, w, h, x_t, x0_hat, &result.seconds));
     }
     if (!result.exact && options.recon != Reconstruction::kMean && s > 1) {
       pixels = UnitsToPixels(x0_hat, cells);
