@@ -734,6 +734,429 @@ int Codec::ResolveGaussianStages(int requested, int K) const {
   return std::min(requested >= 0 ? requested : denoiser_->codec_defaults().gaussian_stages, K);
 }
 
+namespace {
+
+// ---------------------------------------------------------------------------------------------------------------
+// StreamDecoder: one call of Codec::DecodeStages. Open reads and checks the header; Run decodes the opening
+// symbols (alpha plane, sample depth), the chain stage by stage, the pixel stage, and makes the picture. Its
+// members are the decoder's state, its methods the steps that mirror EncodePass's (the stages' parameters come from
+// the same StagePlan).
+
+class StreamDecoder {
+ public:
+  StreamDecoder(const Codec& codec, const DecodeOptions& options, int* good, bool check_length)
+      : codec_(codec), denoiser_(codec.denoiser()), options_(options), good_(good), check_length_(check_length) {}
+
+  Status Open(const uint8_t* data, size_t size);
+  StatusOr<DecodeResult> Run();
+
+ private:
+  // kCorrupt naming stage j: it failed its check, or (ran_out) a whole stream's stage needs data past its end.
+  Status Fail(int j, bool ran_out = false);
+  // Running out of data: the end of a prefix, or in a whole format-5 stream damage.
+  Status RanOut(int j) { return whole_stream_ ? Fail(j, /*ran_out=*/true) : Status::Ok(); }
+  // A stage's decode error: running out of data ends the prefix, anything else is a failed stage.
+  Status StageError(const Status& s, int j) {
+    return s.code() == StatusCode::kTruncated ? RanOut(j) : Fail(j);
+  }
+  // The metadata section (format 6): after stage 1's check symbol, or in a one-stage stream before its final check.
+  Status ReadMetadata();
+  // Ends stage j: its check symbol, or for the stream's last stage the final state. Sets *complete = false if
+  // the data ran out first (a prefix).
+  Status FinishStage(int j, StageReport report, bool* complete);
+  // Ends stage j's part of the check chain: format 5 hashes the coder's digest, formats 3 and 4 the stage's symbols.
+  template <typename T>
+  void ChainHash(int j, const T* stage_symbols, size_t count) {
+    hash_ = header_.has_length() ? StageCheckHash(hash_, j, dec_->digest())
+                                 : StageHash(hash_, j, stage_symbols, count);
+  }
+  // The network at t: `shown_` (x̂_0 as this machine computes it: previews, a prefix's picture).
+  Status Predict(int t);
+  // Stage j's portable x̂_0 (and the scale head's output) from the last prediction and the stream's side information.
+  Status MakePortable(int t, int j, double* bits);
+  // The alpha plane and the sample depth; *complete = false if the data ran out first.
+  Status DecodeOpening(bool* complete);
+  // Chain stage j's symbols (after its portable prediction): the side information, then one index a block
+  // (Gaussian) or the belief and the dithered symbols; x_s_ and, for a dithered stage, `narrowed` get the result.
+  Status DecodeStage(const StagePlan& plan, StageReport& report, Cells& narrowed, std::vector<uint32_t>* indices);
+  // The chain's stages, as many as wanted and complete.
+  Status DecodeChain(bool complete);
+  // The lossless pixel stage after the chain's last (x̂_0 from the prediction at s), and a 16-bit image's low bytes.
+  Status DecodePixels(int s);
+  // A picture from planar RGB, with the alpha plane when there is one.
+  Image Picture(const uint8_t* planes) const {
+    Image colour = FromPlanarRgb(planes, w_, h_, header_.channels);
+    return alpha_ ? WithAlpha(colour, *alpha_) : colour;
+  }
+
+  const Codec& codec_;
+  const Denoiser& denoiser_;
+  const DecodeOptions& options_;
+  int* good_;
+  bool check_length_;
+
+  // From the header.
+  bitstream::StreamHeader header_;
+  ChainOptions chain_options_;
+  std::vector<uint16_t> chain_;
+  TileOptions tiles_;
+  int K_ = 0, N_ = 0, G_ = 0, w_ = 0, h_ = 0, wanted_ = 0;
+  size_t n_ = 0, hb_ = 0, extra_ = 0;
+  uint64_t stream_bytes_ = 0;
+  bool whole_stream_ = false, head_ = false;
+  std::optional<bitstream::AnsDecoder> dec_;
+  uint64_t hash_ = 0;
+
+  // x0_hat_: what the stages' beliefs use (the portable x̂_0, or the planes' means); shown_: x̂_0 as this machine
+  // computes it from the last network pass, the previews' and a prefix's picture (the encoder's reports).
+  std::vector<float> x_t_, x_s_, x0_hat_, shown_, eps_, head_out_;
+  std::vector<int32_t> symbols_, q_, log_scale_;
+  std::vector<uint8_t> pixels_;
+  std::vector<uint8_t> low_;  // the low bytes of 16-bit samples, once the pixel stage has them
+  Cells cells_{0};
+  std::optional<std::vector<uint8_t>> alpha_;
+  double alpha_bits_ = 0;
+  SampleDepth depth_ = SampleDepth::k8;
+  int decoded_ = 0;
+  int predicted_for_ = -1;  // the stages decoded when shown_ was predicted
+  DecodeResult result_;
+};
+
+Status StreamDecoder::Open(const uint8_t* data, size_t size) {
+  *good_ = 0;
+  const size_t usable = options_.max_bytes > 0 ? std::min(size, options_.max_bytes) : size;
+  DCODEC_ASSIGN_OR_RETURN(bitstream::ParsedHeader parsed, bitstream::ParseHeader(data, usable));
+  header_ = parsed.header;
+  // Format 5 says how long the stream is: with all of it, running out of data is damage, not a prefix's end.
+  stream_bytes_ = parsed.stream_bytes();
+  if (header_.has_length() && size > stream_bytes_) {
+    return InvalidInput("trailing garbage: " + std::to_string(size - stream_bytes_) +
+                        " bytes after the stream's end (its header says it has " + std::to_string(stream_bytes_) +
+                        " bytes)");
+  }
+  whole_stream_ = header_.has_length() && usable >= stream_bytes_;
+  const uint64_t model_id = denoiser_.model_id();
+  if (header_.model_tag != static_cast<uint8_t>(model_id)) {
+    char buf[160];
+    std::snprintf(buf, sizeof(buf), "the stream was made with another model (tag %02x), but %016llx (tag %02x) is loaded",
+                  header_.model_tag, static_cast<unsigned long long>(model_id), static_cast<unsigned>(model_id & 0xff));
+    return Status(StatusCode::kModelMismatch, std::string(buf) + " (" + denoiser_.path() + "); pass its --model");
+  }
+  const auto& params = header_.params;
+  ChainOptions chain_options;  // custom = 0: the model's chain
+  if (header_.explicit_params) {
+    chain_options.stages = static_cast<int>(params.chain_stages);
+    chain_options.t_max = static_cast<int>(params.chain_t_max);
+    chain_options.t_min = static_cast<int>(params.chain_t_min);
+    chain_options.t_end = static_cast<int>(params.chain_t_end);
+  }
+  chain_options_ = codec_.ResolveChain(chain_options);
+  auto chain_or = MakeChain(denoiser_.schedule(), chain_options_);
+  if (!chain_or.ok()) {
+    return InvalidInput("the stream's coding chain does not fit the model's schedule: " + chain_or.status().message());
+  }
+  chain_ = *std::move(chain_or);
+  if (uint64_t{header_.width} * header_.height > kMaxCodecPixels) {
+    return InvalidInput("the stream claims " + std::to_string(header_.width) + "x" + std::to_string(header_.height) +
+                        " pixels, more than any encoder of this format writes (2^24)");
+  }
+  tiles_ = TileOptions{static_cast<int>(params.tile_size), static_cast<int>(params.tile_margin), options_.threads};
+  K_ = static_cast<int>(chain_.size());
+  N_ = static_cast<int>(header_.stages);
+  if (N_ > K_ + 1) {
+    return InvalidInput("the stream holds " + std::to_string(header_.stages) + " stages but its chain only " +
+                        std::to_string(K_ + 1));
+  }
+  if (params.gaussian_stages != bitstream::kModelsGaussianStages && static_cast<int>(params.gaussian_stages) > K_) {
+    return InvalidInput("the stream has more Gaussian stages than its chain has stages");
+  }
+  G_ = params.gaussian_stages == bitstream::kModelsGaussianStages ? codec_.ResolveGaussianStages(-1, K_)
+                                                                  : static_cast<int>(params.gaussian_stages);
+  w_ = static_cast<int>(header_.width);
+  h_ = static_cast<int>(header_.height);
+  n_ = 3 * static_cast<size_t>(w_) * h_;
+  hb_ = parsed.header_bytes;
+
+  result_.stages_total = N_;
+  result_.schedule_stages = K_ + 1;
+  result_.header_bytes = hb_;
+  result_.stream_bytes = stream_bytes_;
+  result_.data_bytes = usable;
+  wanted_ = options_.max_stages >= 0 ? std::min(N_, options_.max_stages) : N_;
+
+  // A prefix may end inside a word: the decoder sees the whole words only (the rest belongs to a later stage).
+  const size_t avail = usable - hb_;
+  const size_t whole = avail < header_.state_bytes ? avail : avail - (avail - header_.state_bytes) % 4;
+  extra_ = avail - whole;
+  dec_.emplace(data + hb_, whole, header_.state_bytes);
+  hash_ = HeaderHash(header_, chain_options_, model_id);
+  x_t_.assign(n_, 0.0f);
+  x_s_.resize(n_);
+  x0_hat_.assign(n_, 0.0f);
+  shown_.assign(K_ > 0 ? n_ : 0, 0.0f);
+  symbols_.resize(n_);
+  cells_ = Cells(n_);
+  eps_.resize(K_ > 0 ? n_ : 0);
+  q_.resize(K_ > 0 ? n_ : 0);
+  head_ = K_ > 0 && denoiser_.has_scale_head();
+  head_out_.resize(head_ ? n_ : 0);
+  log_scale_.resize(head_ ? n_ : 0);
+  return Status::Ok();
+}
+
+Status StreamDecoder::ReadMetadata() {
+  DCODEC_ASSIGN_OR_RETURN(std::vector<uint8_t> frame, DecodeMetadataSection(*dec_));
+  bool raw = false;  // format 7 says whether the bytes are a zstd frame or the serialization itself
+  if (!frame.empty() && header_.has_depth()) {
+    DCODEC_ASSIGN_OR_RETURN(raw, DecodeMetadataKind(*dec_));
+  }
+  result_.metadata_read = true;  // the whole section, its kind bit included
+  result_.metadata_bytes = frame.size();
+  if (frame.empty()) return Status::Ok();
+  auto metadata = UnpackMetadata(frame.data(), frame.size(), raw);
+  if (!metadata.ok()) return metadata.status();
+  result_.image.metadata = *std::move(metadata);
+  return Status::Ok();
+}
+
+Status StreamDecoder::Fail(int j, bool ran_out) {
+  *good_ = decoded_;
+  const std::string stage = "stage " + std::to_string(j + 1) + " (t=" + std::to_string(j < K_ ? chain_[j] : 0) + ")";
+  return Corrupt(stage +
+                 (ran_out ? " needs data past the end of the stream, which is complete (" +
+                                std::to_string(stream_bytes_) + " bytes, as its header says)"
+                          : " fails its check") +
+                 ": the stream is damaged, or this machine computes the model differently from the encoder's "
+                 "(another CPU or library build?)");
+}
+
+Status StreamDecoder::FinishStage(int j, StageReport report, bool* complete) {
+  bitstream::AnsDecoder& dec = *dec_;
+  *complete = false;
+  if (j + 1 < N_) {
+    auto check = bitstream::DecodeUniform(dec, kCheckSymbols);
+    if (!check.ok()) return check.status().code() == StatusCode::kTruncated ? RanOut(j) : Fail(j);
+    if (*check != hash_ % kCheckSymbols) return Fail(j);
+    report.check_bits = std::log2(static_cast<double>(kCheckSymbols));
+  } else {
+    if (header_.has_metadata() && N_ == 1) {
+      Status m = ReadMetadata();
+      if (!m.ok()) return m.code() == StatusCode::kTruncated ? RanOut(j) : Fail(j);
+      hash_ = StageCheckHash(hash_, 1, dec.digest());
+    }
+    const uint32_t final_check = FinalCheck(hash_, static_cast<uint32_t>(N_));
+    Status s = dec.Finish(final_check);
+    if (s.code() == StatusCode::kTruncated) return RanOut(j);
+    if (!header_.has_length() && dec.AtState(final_check) && dec.remaining_bytes() + extra_ > 0) {
+      return InvalidInput("trailing garbage: " + std::to_string(dec.remaining_bytes() + extra_) +
+                          " bytes after the stream's last stage");
+    }
+    if (!s.ok()) return Fail(j);
+    if (check_length_ && header_.has_length() && !whole_stream_) {
+      *good_ = N_;  // every stage passed: the length in the header is what is wrong
+      return Corrupt("the stream's " + std::to_string(N_) + " stages end at byte " +
+                     std::to_string(hb_ + dec.consumed_bytes()) + ", but its header says it has " +
+                     std::to_string(stream_bytes_) + " bytes: the header is damaged");
+    }
+  }
+  report.prefix_bytes = hb_ + dec.needed_bytes();
+  report.payload_bytes = report.prefix_bytes - (result_.stages.empty() ? 0 : result_.stages.back().prefix_bytes);
+  report.bpp = report.prefix_bytes * 8.0 / (static_cast<double>(w_) * h_);
+  result_.stages.push_back(report);
+  if (options_.on_stage) options_.on_stage(static_cast<int>(result_.stages.size()), N_);
+  *complete = true;
+  if (header_.has_metadata() && N_ > 1 && result_.stages.size() == 1) {
+    // After stage 1's check: a prefix may end inside it (then the next stage runs out too), damage fails stage 2.
+    Status m = ReadMetadata();
+    Status s = m.ok() ? m : m.code() == StatusCode::kTruncated ? RanOut(1) : Fail(1);
+    if (!s.ok()) *good_ = 1;  // stage 1 passed its check
+    return s;
+  }
+  return Status::Ok();
+}
+
+Status StreamDecoder::Predict(int t) {
+  ScopedTimer timer(&result_.seconds.network);
+  DCODEC_RETURN_IF_ERROR(
+      denoiser_.PredictEps(x_t_.data(), w_, h_, t, tiles_, eps_.data(), head_ ? head_out_.data() : nullptr));
+  denoiser_.X0FromEps(t, x_t_.data(), eps_.data(), n_, shown_.data());  // as given: previews, pictures
+  predicted_for_ = decoded_;
+  return Status::Ok();
+}
+
+Status StreamDecoder::MakePortable(int t, int j, double* bits) {
+  const PortableGrid grid = GridOf(header_.params);
+  const uint64_t key = PortableKey(header_.params.dither_seed, j);
+  DCODEC_RETURN_IF_ERROR(
+      DecodePortableEps(eps_.data(), n_, grid, key, *dec_, q_.data(), options_.audit ? bits : nullptr));
+  const Denoiser::X0Coefficients xc = denoiser_.X0CoefficientsAt(t);
+  X0FromQuantizedEps(x_t_.data(), q_.data(), n_, xc.coef_xt, xc.coef_eps, grid, x0_hat_.data());
+  if (head_) {
+    DCODEC_RETURN_IF_ERROR(DecodePortableEps(head_out_.data(), n_, {kHeadGridBits, grid.margin_bits},
+                                             ScaleHeadKey(key), *dec_, log_scale_.data(),
+                                             options_.audit ? bits : nullptr));
+  }
+  return Status::Ok();
+}
+
+Status StreamDecoder::DecodeOpening(bool* complete) {
+  // The alpha plane first (alpha_coder.h); a prefix too short for it decodes nothing.
+  *complete = true;
+  if (wanted_ == 0) return Status::Ok();
+  auto decoded_alpha = DecodeAlpha(*dec_, w_, h_, options_.audit ? &alpha_bits_ : nullptr);
+  if (!decoded_alpha.ok()) {
+    if (decoded_alpha.status().code() != StatusCode::kTruncated) return Fail(0);
+    DCODEC_RETURN_IF_ERROR(RanOut(0));
+    *complete = false;
+    return Status::Ok();
+  }
+  alpha_ = *std::move(decoded_alpha);
+  if (alpha_ && !header_.has_length()) hash_ = StageHash(hash_, -1, alpha_->data(), alpha_->size());
+  // The sample depth (format 7, low_byte_coder.h) after it.
+  if (!header_.has_depth()) return Status::Ok();
+  auto decoded_depth = DecodeDepth(*dec_, options_.audit ? &alpha_bits_ : nullptr);
+  if (!decoded_depth.ok()) {
+    if (decoded_depth.status().code() != StatusCode::kTruncated) return Fail(0);
+    DCODEC_RETURN_IF_ERROR(RanOut(0));
+    *complete = false;
+    return Status::Ok();
+  }
+  depth_ = *decoded_depth;
+  result_.sample_bits = depth_ == SampleDepth::k8 ? 8 : 16;
+  return Status::Ok();
+}
+
+Status StreamDecoder::DecodeStage(const StagePlan& plan, StageReport& report, Cells& narrowed,
+                                  std::vector<uint32_t>* indices) {
+  bitstream::AnsDecoder& dec = *dec_;
+  const int j = plan.index();
+  double* ideal = options_.audit ? &report.ideal_bits : nullptr;
+  if (plan.gaussian()) {
+    if (j == 0) {
+      uint8_t plane_mean[3];
+      DCODEC_RETURN_IF_ERROR(DecodePlaneMeans(dec, plane_mean));
+      FillPlaneMeans(plane_mean, x0_hat_);
+    }
+    DCODEC_ASSIGN_OR_RETURN(const uint32_t code, bitstream::DecodeUniform(dec, 256));
+    report.side_bits = GaussianSideBits(j);
+    ScopedTimer timer(&result_.seconds.search);
+    return DecodeGaussianStage(plan.gauss(), static_cast<uint8_t>(code), x_t_.data(), x0_hat_.data(), n_, dec,
+                               x_s_.data(), indices, ideal);
+  }
+  DCODEC_ASSIGN_OR_RETURN(const Belief belief, DecodeBelief(dec, plan.belief_kind()));
+  report.side_bits = BeliefBits(plan.belief_kind());
+  if (j == 0) FillPlaneMeans(belief.plane_mean, x0_hat_);
+  return DecodeDitherStage(plan.dither(), belief, narrowed, x_t_.data(), x0_hat_.data(), n_, dec, x_s_.data(),
+                           symbols_.data(), ideal);
+}
+
+Status StreamDecoder::DecodeChain(bool complete) {
+  for (int j = 0; j < std::min(wanted_, K_) && complete; ++j) {
+    StageReport report;
+    report.timestep = chain_[j];
+    if (j > 0) {
+      DCODEC_RETURN_IF_ERROR(Predict(chain_[j - 1]));
+      if (options_.on_prefix) options_.on_prefix(j, Picture(UnitsToPixels(shown_, cells_).data()));
+      Status s = MakePortable(chain_[j - 1], j, &report.portable_bits);
+      if (!s.ok()) return StageError(s, j);
+    }
+    const StagePlan plan(denoiser_.schedule(), chain_, G_, header_.params, j, x0_hat_.data(), w_, h_, log_scale_);
+    Cells narrowed = plan.gaussian() ? Cells(0) : cells_;  // an incomplete stage must not narrow anything
+    std::vector<uint32_t> indices;
+    Status s = DecodeStage(plan, report, narrowed, &indices);
+    if (j == 0) report.ideal_bits += alpha_bits_;
+    if (!s.ok()) return StageError(s, j);
+    if (plan.gaussian()) {
+      ChainHash(j, indices.data(), indices.size());
+    } else {
+      ChainHash(j, symbols_.data(), n_);
+    }
+    DCODEC_RETURN_IF_ERROR(FinishStage(j, report, &complete));
+    if (!complete) break;
+    if (!plan.gaussian()) cells_ = std::move(narrowed);
+    x_t_.swap(x_s_);
+    decoded_ = j + 1;
+  }
+  return Status::Ok();
+}
+
+Status StreamDecoder::DecodePixels(int s) {
+  bitstream::AnsDecoder& dec = *dec_;
+  StageReport report;
+  report.timestep = 0;
+  Status st = K_ > 0 ? MakePortable(s, K_, &report.portable_bits) : Status::Ok();
+  if (K_ == 0) {
+    uint8_t plane_mean[3];
+    for (int p = 0; p < 3 && st.ok(); ++p) {
+      auto m = bitstream::DecodeUniform(dec, 256);
+      st = m.status();
+      if (m.ok()) plane_mean[p] = static_cast<uint8_t>(*m);
+    }
+    if (st.ok()) FillPlaneMeans(plane_mean, x0_hat_);
+    report.side_bits += 24;
+  }
+  StatusOr<Belief> belief = st.ok() ? DecodeBelief(dec, BeliefKind::kPixels) : StatusOr<Belief>(st);
+  if (st.ok() && !belief.ok()) st = belief.status();
+  if (st.ok()) {
+    report.side_bits += BeliefBits(BeliefKind::kPixels);
+    pixels_.resize(n_);
+    st = DecodePixelStage(*belief, cells_, x0_hat_.data(), w_, h_, dec, pixels_.data(),
+                          options_.audit ? &report.ideal_bits : nullptr, head_ ? log_scale_.data() : nullptr);
+    if (st.ok() && depth_ == SampleDepth::k16) {
+      const Image high = Picture(pixels_.data());
+      low_.resize(high.data.size());
+      st = DecodeLowBytes(dec, high.data.data(), w_, h_, high.channels, low_.data(),
+                          options_.audit ? &report.ideal_bits : nullptr);
+    }
+    if (K_ == 0) report.ideal_bits += alpha_bits_;
+  }
+  if (!st.ok()) return StageError(st, K_);
+  ChainHash(K_, pixels_.data(), n_);
+  bool complete = false;
+  DCODEC_RETURN_IF_ERROR(FinishStage(K_, report, &complete));
+  if (complete) {
+    decoded_ = K_ + 1;
+    result_.exact = true;
+  }
+  return Status::Ok();
+}
+
+StatusOr<DecodeResult> StreamDecoder::Run() {
+  bool complete = true;
+  DCODEC_RETURN_IF_ERROR(DecodeOpening(&complete));
+  DCODEC_RETURN_IF_ERROR(DecodeChain(complete));
+  if (decoded_ == 0 && K_ > 0) {
+    pixels_.assign(n_, 128);
+  } else {
+    const int s = K_ > 0 ? chain_[decoded_ - 1] : 0;
+    if (K_ > 0 && predicted_for_ != decoded_) {  // (a stage that ran out of data has predicted it already)
+      DCODEC_RETURN_IF_ERROR(Predict(s));
+      if (options_.on_prefix) options_.on_prefix(decoded_, Picture(UnitsToPixels(shown_, cells_).data()));
+    }
+    if (decoded_ == K_ && wanted_ > K_) DCODEC_RETURN_IF_ERROR(DecodePixels(s));
+    if (!result_.exact && options_.recon != Reconstruction::kMean && s > 1) {
+      x0_hat_ = shown_;
+      DCODEC_RETURN_IF_ERROR(ReverseToZero(denoiser_, options_, tiles_, s, w_, h_, x_t_, x0_hat_, &result_.seconds));
+      pixels_ = UnitsToPixels(x0_hat_, cells_);
+    } else if (!result_.exact) {
+      // Only complete stages count: a pixel stage that ran out of data shows what its stage count shows.
+      pixels_ = decoded_ == 0 ? std::vector<uint8_t>(n_, 128) : UnitsToPixels(shown_, cells_);
+    }
+  }
+  result_.stages_decoded = decoded_;
+  result_.bytes_used = result_.stages.empty() ? hb_ : result_.stages.back().prefix_bytes;
+  if (decoded_ == 0) alpha_.reset();  // the alpha plane counts with stage 1: no stage, no plane (one picture a prefix)
+  Metadata metadata = std::move(result_.image.metadata);
+  result_.image = Picture(pixels_.data());
+  result_.image.metadata = std::move(metadata);
+  if (result_.exact && depth_ == SampleDepth::k16) result_.image.low = std::move(low_);
+  if (result_.exact && depth_ == SampleDepth::k16Wide) result_.image.low = result_.image.data;
+  if (result_.exact && options_.on_prefix) options_.on_prefix(decoded_, result_.image);
+  return std::move(result_);
+}
+
+}  // namespace
+
 StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const DecodeOptions& options) const {
   const auto start = std::chrono::steady_clock::now();
   int good = 0;
@@ -754,349 +1177,9 @@ StatusOr<DecodeResult> Codec::Decode(const uint8_t* data, size_t size, const Dec
 
 StatusOr<DecodeResult> Codec::DecodeStages(const uint8_t* data, size_t size, const DecodeOptions& options, int* good,
                                            bool check_length) const {
-  *good = 0;
-  size_t usable = options.max_bytes > 0 ? std::min(size, options.max_bytes) : size;
-  DCODEC_ASSIGN_OR_RETURN(bitstream::ParsedHeader parsed, bitstream::ParseHeader(data, usable));
-  const bitstream::StreamHeader& header = parsed.header;
-  // Format 5 says how long the stream is: with all of it, running out of data is damage, not a prefix's end.
-  const uint64_t stream_bytes = parsed.stream_bytes();
-  if (header.has_length() && size > stream_bytes) {
-    return InvalidInput("trailing garbage: " + std::to_string(size - stream_bytes) +
-                        " bytes after the stream's end (its header says it has " + std::to_string(stream_bytes) +
-                        " bytes)");
-  }
-  const bool whole_stream = header.has_length() && usable >= stream_bytes;
-  const uint64_t model_id = denoiser_->model_id();
-  if (header.model_tag != static_cast<uint8_t>(model_id)) {
-    char buf[160];
-    std::snprintf(buf, sizeof(buf), "the stream was made with another model (tag %02x), but %016llx (tag %02x) is loaded",
-                  header.model_tag, static_cast<unsigned long long>(model_id), static_cast<unsigned>(model_id & 0xff));
-    return Status(StatusCode::kModelMismatch, std::string(buf) + " (" + denoiser_->path() + "); pass its --model");
-  }
-  const auto& schedule = denoiser_->schedule();
-  const auto& params = header.params;
-  ChainOptions chain_options;  // custom = 0: the model's chain
-  if (header.explicit_params) {
-    chain_options.stages = static_cast<int>(params.chain_stages);
-    chain_options.t_max = static_cast<int>(params.chain_t_max);
-    chain_options.t_min = static_cast<int>(params.chain_t_min);
-    chain_options.t_end = static_cast<int>(params.chain_t_end);
-  }
-  chain_options = ResolveChain(chain_options);
-  auto chain_or = MakeChain(schedule, chain_options);
-  if (!chain_or.ok()) {
-    return InvalidInput("the stream's coding chain does not fit the model's schedule: " + chain_or.status().message());
-  }
-  const std::vector<uint16_t> chain = *std::move(chain_or);
-  if (uint64_t{header.width} * header.height > kMaxCodecPixels) {
-    return InvalidInput("the stream claims " + std::to_string(header.width) + "x" + std::to_string(header.height) +
-                        " pixels, more than any encoder of this format writes (2^24)");
-  }
-  TileOptions tiles{static_cast<int>(params.tile_size), static_cast<int>(params.tile_margin), options.threads};
-  const int K = static_cast<int>(chain.size());
-  const int N = static_cast<int>(header.stages);
-  if (static_cast<int>(header.stages) > K + 1) {
-    return InvalidInput("the stream holds " + std::to_string(header.stages) + " stages but its chain only " +
-                        std::to_string(K + 1));
-  }
-  if (params.gaussian_stages != bitstream::kModelsGaussianStages && static_cast<int>(params.gaussian_stages) > K) {
-    return InvalidInput("the stream has more Gaussian stages than its chain has stages");
-  }
-  const int G = params.gaussian_stages == bitstream::kModelsGaussianStages
-                    ? ResolveGaussianStages(-1, K)
-                    : static_cast<int>(params.gaussian_stages);
-  const int w = static_cast<int>(header.width), h = static_cast<int>(header.height);
-  const size_t n = 3 * static_cast<size_t>(w) * h;
-  const size_t hb = parsed.header_bytes;
-
-  DecodeResult result;
-  result.stages_total = N;
-  result.schedule_stages = K + 1;
-  result.header_bytes = hb;
-  result.stream_bytes = stream_bytes;
-  result.data_bytes = usable;
-  const int wanted = options.max_stages >= 0 ? std::min(N, options.max_stages) : N;
-
-  // A prefix may end inside a word: the decoder sees the whole words only (the rest belongs to a later stage).
-  const size_t avail = usable - hb;
-  const size_t whole = avail < header.state_bytes ? avail : avail - (avail - header.state_bytes) % 4;
-  const size_t extra = avail - whole;
-  bitstream::AnsDecoder dec(data + hb, whole, header.state_bytes);
-  uint64_t hash = HeaderHash(header, chain_options, model_id);
-  // x0_hat: what the stages' beliefs use (the portable x̂_0, or the planes' means); shown: x̂_0 as this machine
-  // computes it from the last network pass, the previews' and a prefix's picture (the encoder's reports).
-  std::vector<float> x_t(n, 0.0f), x_s(n), x0_hat(n, 0.0f), shown(K > 0 ? n : 0, 0.0f);
-  std::vector<int32_t> symbols(n);
-  std::vector<uint8_t> pixels;
-  Cells cells(n);
-  int decoded = 0;
-  // The metadata section (format 6): after stage 1's check symbol, or in a one-stage stream before its final check.
-  auto read_metadata = [&]() -> Status {
-    DCODEC_ASSIGN_OR_RETURN(std::vector<uint8_t> frame, DecodeMetadataSection(dec));
-    bool raw = false;  // format 7 says whether the bytes are a zstd frame or the serialization itself
-    if (!frame.empty() && header.has_depth()) {
-      DCODEC_ASSIGN_OR_RETURN(raw, DecodeMetadataKind(dec));
-    }
-    result.metadata_read = true;  // the whole section, its kind bit included
-    result.metadata_bytes = frame.size();
-    if (frame.empty()) return Status::Ok();
-    auto metadata = UnpackMetadata(frame.data(), frame.size(), raw);
-    if (!metadata.ok()) return metadata.status();
-    result.image.metadata = *std::move(metadata);
-    return Status::Ok();
-  };
-  auto fail = [&](int j, bool ran_out = false) {
-    *good = decoded;
-    const std::string stage = "stage " + std::to_string(j + 1) + " (t=" + std::to_string(j < K ? chain[j] : 0) + ")";
-    return Corrupt(stage +
-                   (ran_out ? " needs data past the end of the stream, which is complete (" +
-                                  std::to_string(stream_bytes) + " bytes, as its header says)"
-                            : " fails its check") +
-                   ": the stream is damaged, or this machine computes the model differently from the encoder's "
-                   "(another CPU or library build?)");
-  };
-  // Running out of data: the end of a prefix, or in a whole format-5 stream damage.
-  auto ran_out = [&](int j) { return whole_stream ? fail(j, /*ran_out=*/true) : Status::Ok(); };
-  // Ends stage j: its check symbol, or for the stream's last stage the final state. Sets *complete = false if
-  // the data ran out first (a prefix).
-  auto finish_stage = [&](int j, StageReport report, bool* complete) -> Status {
-    *complete = false;
-    if (j + 1 < N) {
-      auto check = bitstream::DecodeUniform(dec, kCheckSymbols);
-      if (!check.ok()) return check.status().code() == StatusCode::kTruncated ? ran_out(j) : fail(j);
-      if (*check != hash % kCheckSymbols) return fail(j);
-      report.check_bits = std::log2(static_cast<double>(kCheckSymbols));
-    } else {
-      if (header.has_metadata() && N == 1) {
-        Status m = read_metadata();
-        if (!m.ok()) return m.code() == StatusCode::kTruncated ? ran_out(j) : fail(j);
-        hash = StageCheckHash(hash, 1, dec.digest());
-      }
-      const uint32_t final_check = FinalCheck(hash, static_cast<uint32_t>(N));
-      Status s = dec.Finish(final_check);
-      if (s.code() == StatusCode::kTruncated) return ran_out(j);
-      if (!header.has_length() && dec.AtState(final_check) && dec.remaining_bytes() + extra > 0) {
-        return InvalidInput("trailing garbage: " + std::to_string(dec.remaining_bytes() + extra) +
-                            " bytes after the stream's last stage");
-      }
-      if (!s.ok()) return fail(j);
-      if (check_length && header.has_length() && !whole_stream) {
-        *good = N;  // every stage passed: the length in the header is what is wrong
-        return Corrupt("the stream's " + std::to_string(N) + " stages end at byte " +
-                       std::to_string(hb + dec.consumed_bytes()) + ", but its header says it has " +
-                       std::to_string(stream_bytes) + " bytes: the header is damaged");
-      }
-    }
-    report.prefix_bytes = hb + dec.needed_bytes();
-    report.payload_bytes = report.prefix_bytes - (result.stages.empty() ? 0 : result.stages.back().prefix_bytes);
-    report.bpp = report.prefix_bytes * 8.0 / (static_cast<double>(w) * h);
-    result.stages.push_back(report);
-    if (options.on_stage) options.on_stage(static_cast<int>(result.stages.size()), N);
-    *complete = true;
-    if (header.has_metadata() && N > 1 && result.stages.size() == 1) {
-      // After stage 1's check: a prefix may end inside it (then the next stage runs out too), damage fails stage 2.
-      Status m = read_metadata();
-      Status s = m.ok() ? m : m.code() == StatusCode::kTruncated ? ran_out(1) : fail(1);
-      if (!s.ok()) *good = 1;  // stage 1 passed its check
-      return s;
-    }
-    return Status::Ok();
-  };
-  // A stage's decode error: running out of data ends the prefix, anything else is a failed stage.
-  auto stage_error = [&](const Status& s, int j) { return s.code() == StatusCode::kTruncated ? ran_out(j) : fail(j); };
-
-  const PortableGrid grid = GridOf(params);
-  std::vector<float> eps(K > 0 ? n : 0);
-  std::vector<int32_t> q(K > 0 ? n : 0);
-  const bool head = K > 0 && denoiser_->has_scale_head();
-  std::vector<float> head_out(head ? n : 0);
-  std::vector<int32_t> log_scale(head ? n : 0);
-  // Ends stage j's part of the check chain: format 5 hashes the coder's digest, formats 3 and 4 the stage's symbols.
-  auto chain_hash = [&](int j, const auto* stage_symbols, size_t count) {
-    hash = header.has_length() ? StageCheckHash(hash, j, dec.digest()) : StageHash(hash, j, stage_symbols, count);
-  };
-  int predicted_for = -1;  // the stages decoded when `shown` was predicted
-  auto predict = [&](int t) -> Status {
-    ScopedTimer timer(&result.seconds.network);
-    DCODEC_RETURN_IF_ERROR(
-        denoiser_->PredictEps(x_t.data(), w, h, t, tiles, eps.data(), head ? head_out.data() : nullptr));
-    denoiser_->X0FromEps(t, x_t.data(), eps.data(), n, shown.data());  // as given: previews, pictures
-    predicted_for = decoded;
-    return Status::Ok();
-  };
-  auto make_portable = [&](int t, int j, double* bits) -> Status {
-    DCODEC_RETURN_IF_ERROR(DecodePortableEps(eps.data(), n, grid, PortableKey(params.dither_seed, j), dec,
-                                             q.data(), options.audit ? bits : nullptr));
-    const Denoiser::X0Coefficients xc = denoiser_->X0CoefficientsAt(t);
-    X0FromQuantizedEps(x_t.data(), q.data(), n, xc.coef_xt, xc.coef_eps, grid, x0_hat.data());
-    if (head) {
-      DCODEC_RETURN_IF_ERROR(DecodePortableEps(head_out.data(), n, {kHeadGridBits, grid.margin_bits},
-                                               ScaleHeadKey(PortableKey(params.dither_seed, j)), dec,
-                                               log_scale.data(), options.audit ? bits : nullptr));
-    }
-    return Status::Ok();
-  };
-
-  // The alpha plane first (alpha_coder.h); a prefix too short for it decodes nothing.
-  std::optional<std::vector<uint8_t>> alpha;
-  double alpha_bits = 0;
-  bool complete = true;
-  if (wanted > 0) {
-    auto decoded_alpha = DecodeAlpha(dec, w, h, options.audit ? &alpha_bits : nullptr);
-    if (!decoded_alpha.ok()) {
-      if (decoded_alpha.status().code() != StatusCode::kTruncated) return fail(0);
-      DCODEC_RETURN_IF_ERROR(ran_out(0));
-      complete = false;
-    } else {
-      alpha = *std::move(decoded_alpha);
-      if (alpha && !header.has_length()) hash = StageHash(hash, -1, alpha->data(), alpha->size());
-    }
-  }
-  // The sample depth (format 7, low_byte_coder.h) after it.
-  SampleDepth depth = SampleDepth::k8;
-  if (wanted > 0 && complete && header.has_depth()) {
-    auto decoded_depth = DecodeDepth(dec, options.audit ? &alpha_bits : nullptr);
-    if (!decoded_depth.ok()) {
-      if (decoded_depth.status().code() != StatusCode::kTruncated) return fail(0);
-      DCODEC_RETURN_IF_ERROR(ran_out(0));
-      complete = false;
-    } else {
-      depth = *decoded_depth;
-      result.sample_bits = depth == SampleDepth::k8 ? 8 : 16;
-    }
-  }
-  std::vector<uint8_t> low;  // the low bytes of 16-bit samples, once the pixel stage has them
-  // A picture from planar RGB, with the alpha plane when there is one.
-  auto picture = [&](const uint8_t* planes) {
-    Image colour = FromPlanarRgb(planes, w, h, header.channels);
-    return alpha ? WithAlpha(colour, *alpha) : colour;
-  };
-  // Chain stage j's symbols (after its portable prediction): the side information, then one index a block
-  // (Gaussian) or the belief and the dithered symbols; x_s and, for a dithered stage, `narrowed` get the result.
-  // The symbols for formats 3 and 4's check go to *hashed.
-  auto decode_stage = [&](const StagePlan& plan, StageReport& report, Cells& narrowed,
-                          std::vector<uint32_t>* indices) -> Status {
-    const int j = plan.index();
-    double* ideal = options.audit ? &report.ideal_bits : nullptr;
-    if (plan.gaussian()) {
-      if (j == 0) {
-        uint8_t plane_mean[3];
-        DCODEC_RETURN_IF_ERROR(DecodePlaneMeans(dec, plane_mean));
-        FillPlaneMeans(plane_mean, x0_hat);
-      }
-      DCODEC_ASSIGN_OR_RETURN(const uint32_t code, bitstream::DecodeUniform(dec, 256));
-      report.side_bits = GaussianSideBits(j);
-      ScopedTimer timer(&result.seconds.search);
-      return DecodeGaussianStage(plan.gauss(), static_cast<uint8_t>(code), x_t.data(), x0_hat.data(), n, dec,
-                                 x_s.data(), indices, ideal);
-    }
-    DCODEC_ASSIGN_OR_RETURN(const Belief belief, DecodeBelief(dec, plan.belief_kind()));
-    report.side_bits = BeliefBits(plan.belief_kind());
-    if (j == 0) FillPlaneMeans(belief.plane_mean, x0_hat);
-    return DecodeDitherStage(plan.dither(), belief, narrowed, x_t.data(), x0_hat.data(), n, dec, x_s.data(),
-                             symbols.data(), ideal);
-  };
-  for (int j = 0; j < std::min(wanted, K) && complete; ++j) {
-    StageReport report;
-    report.timestep = chain[j];
-    if (j > 0) {
-      DCODEC_RETURN_IF_ERROR(predict(chain[j - 1]));
-      if (options.on_prefix) options.on_prefix(j, picture(UnitsToPixels(shown, cells).data()));
-      Status s = make_portable(chain[j - 1], j, &report.portable_bits);
-      if (!s.ok()) {
-        DCODEC_RETURN_IF_ERROR(stage_error(s, j));
-        break;
-      }
-    }
-    const StagePlan plan(schedule, chain, G, params, j, x0_hat.data(), w, h, log_scale);
-    Cells narrowed = plan.gaussian() ? Cells(0) : cells;  // an incomplete stage must not narrow anything
-    std::vector<uint32_t> indices;
-    Status s = decode_stage(plan, report, narrowed, &indices);
-    if (j == 0) report.ideal_bits += alpha_bits;
-    if (!s.ok()) {
-      DCODEC_RETURN_IF_ERROR(stage_error(s, j));
-      break;
-    }
-    if (plan.gaussian()) {
-      chain_hash(j, indices.data(), indices.size());
-    } else {
-      chain_hash(j, symbols.data(), n);
-    }
-    DCODEC_RETURN_IF_ERROR(finish_stage(j, report, &complete));
-    if (!complete) break;
-    if (!plan.gaussian()) cells = std::move(narrowed);
-    x_t.swap(x_s);
-    decoded = j + 1;
-  }
-  if (decoded == 0 && K > 0) {
-    pixels.assign(n, 128);
-  } else {
-    const int s = K > 0 ? chain[decoded - 1] : 0;
-    if (K > 0 && predicted_for != decoded) {  // (a stage that ran out of data has predicted it already)
-      DCODEC_RETURN_IF_ERROR(predict(s));
-      if (options.on_prefix) options.on_prefix(decoded, picture(UnitsToPixels(shown, cells).data()));
-    }
-    if (decoded == K && wanted > K) {
-      StageReport report;
-      report.timestep = 0;
-      Status st = K > 0 ? make_portable(s, K, &report.portable_bits) : Status::Ok();
-      if (K == 0) {
-        uint8_t plane_mean[3];
-        for (int p = 0; p < 3 && st.ok(); ++p) {
-          auto m = bitstream::DecodeUniform(dec, 256);
-          st = m.status();
-          if (m.ok()) plane_mean[p] = static_cast<uint8_t>(*m);
-        }
-        if (st.ok()) FillPlaneMeans(plane_mean, x0_hat);
-        report.side_bits += 24;
-      }
-      StatusOr<Belief> belief = st.ok() ? DecodeBelief(dec, BeliefKind::kPixels) : StatusOr<Belief>(st);
-      if (st.ok() && !belief.ok()) st = belief.status();
-      if (st.ok()) {
-        report.side_bits += BeliefBits(BeliefKind::kPixels);
-        pixels.resize(n);
-        st = DecodePixelStage(*belief, cells, x0_hat.data(), w, h, dec, pixels.data(),
-                              options.audit ? &report.ideal_bits : nullptr, head ? log_scale.data() : nullptr);
-        if (st.ok() && depth == SampleDepth::k16) {
-          const Image high = picture(pixels.data());
-          low.resize(high.data.size());
-          st = DecodeLowBytes(dec, high.data.data(), w, h, high.channels, low.data(),
-                              options.audit ? &report.ideal_bits : nullptr);
-        }
-        if (K == 0) report.ideal_bits += alpha_bits;
-      }
-      if (!st.ok()) {
-        DCODEC_RETURN_IF_ERROR(stage_error(st, K));
-      } else {
-        chain_hash(K, pixels.data(), n);
-        DCODEC_RETURN_IF_ERROR(finish_stage(K, report, &complete));
-        if (complete) {
-          decoded = K + 1;
-          result.exact = true;
-        }
-      }
-    }
-    if (!result.exact && options.recon != Reconstruction::kMean && s > 1) {
-      x0_hat = shown;
-      DCODEC_RETURN_IF_ERROR(ReverseToZero(*denoiser_, options, tiles, s, w, h, x_t, x0_hat, &result.seconds));
-    }
-    if (!result.exact && options.recon != Reconstruction::kMean && s > 1) {
-      pixels = UnitsToPixels(x0_hat, cells);
-    } else if (!result.exact) {
-      // Only complete stages count: a pixel stage that ran out of data shows what its stage count shows.
-      pixels = decoded == 0 ? std::vector<uint8_t>(n, 128) : UnitsToPixels(shown, cells);
-    }
-  }
-  result.stages_decoded = decoded;
-  result.bytes_used = result.stages.empty() ? hb : result.stages.back().prefix_bytes;
-  if (decoded == 0) alpha.reset();  // the alpha plane counts with stage 1: no stage, no plane (one picture a prefix)
-  Metadata metadata = std::move(result.image.metadata);
-  result.image = picture(pixels.data());
-  result.image.metadata = std::move(metadata);
-  if (result.exact && depth == SampleDepth::k16) result.image.low = std::move(low);
-  if (result.exact && depth == SampleDepth::k16Wide) result.image.low = result.image.data;
-  if (result.exact && options.on_prefix) options.on_prefix(decoded, result.image);
-  return result;
+  StreamDecoder decoder(*this, options, good, check_length);
+  DCODEC_RETURN_IF_ERROR(decoder.Open(data, size));
+  return decoder.Run();
 }
 
 
