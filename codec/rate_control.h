@@ -7,9 +7,9 @@
 // EncodeToTarget searches t_end for a PSNR (the smallest stream at or above it) or a rate (the largest stream at or
 // below it, within 5% when the range allows). The PSNR and the log of the bpp are nearly straight lines in
 // λ(t_end) (λ = log-SNR), so the first trial goes where a typical photo meets the target (3.3 dB and ×1.43 bpp a
-// unit of λ, measured on photos/dev with the part-5 photo model), the next ones along the slope of the two points
+// unit of λ, measured on photos/dev with the part-5 photo model), the next ones along the slope of the two trials
 // nearest the target, then inside the bracket; each trial's dithered prefixes add estimated points (an estimate is
-// encoded before it closes a bracket).
+// encoded before it closes a bracket on the feasible side; on the other it only bounds the next step).
 //
 // One pass: every cut chain starts with the model's own stages, so the model's chain is coded once, stage by stage
 // (EncodePass), and each trial continues a copy of it from the last stage it shares with its cut chain: a trial
