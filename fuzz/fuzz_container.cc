@@ -3,7 +3,8 @@
 // Checked beyond "no crash, no sanitizer report": the parser's promises on a success (header values in range,
 // the header inside the input, serializing the parsed header gives back the same bytes). A header that is not
 // custom holds the model's chain, which the container cannot see, so its stage count is bounded by kMaxStages only.
-// A format-5 header's file length holds the header, the state and whole words.
+// A format-5 header's file length holds the header, the state and whole words. A format-8 cut chain may hold
+// one stage more than its base.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -21,7 +22,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const StreamHeader& h = parsed->header;
   if (h.width < 1 || h.width > kMaxDimension || h.height < 1 || h.height > kMaxDimension ||
       uint64_t{h.width} * h.height > kMaxPixels || (h.channels != 1 && h.channels != 3) || h.stages < 1 ||
-      h.stages > kMaxStages || (h.explicit_params && h.stages > h.params.chain_stages + 1) ||
+      h.stages > kMaxStages ||
+      (h.explicit_params && h.stages > h.params.chain_stages + 1 + (h.params.chain_t_end != 0 ? 1 : 0)) ||
+      (h.params.chain_t_end != 0 && (h.version < 8 || !h.explicit_params)) ||
       h.state_bytes < 4 || h.state_bytes > 8 ||
       parsed->header_bytes > size) {
     std::abort();
