@@ -613,6 +613,11 @@ Status EncodePass::Finish(bool pixel_stage) {
   return s_->Prepare();
 }
 StatusOr<EncodeResult> EncodePass::Seal(size_t m) const { return s_->Seal(m); }
+TimeBreakdown EncodePass::seconds() const {
+  TimeBreakdown t = s_->seconds;
+  t.total = std::chrono::duration<double>(std::chrono::steady_clock::now() - s_->start).count();
+  return t;
+}
 
 Status EncodePass::Recut(const ChainOptions& options, int gaussian_stages) {
   DCODEC_ASSIGN_OR_RETURN(std::vector<uint16_t> chain, MakeChain(s_->denoiser->schedule(), options));

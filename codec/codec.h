@@ -97,7 +97,7 @@ struct TimeBreakdown {
 
 struct EncodeResult {
   std::vector<uint8_t> stream;
-  TimeBreakdown seconds;  // of this call (rate control's trials: of the one returned)
+  TimeBreakdown seconds;  // of this call (EncodeToTarget: of its whole search, the shared pass and every trial)
   std::vector<StageReport> stages;
   size_t header_bytes = 0;
   // The image's metadata (Image::metadata) as the stream carries it, compressed, after stage 1 (0: none). It
@@ -187,6 +187,8 @@ class EncodePass {
   Status Finish(bool pixel_stage);
   // The stream of the first m stages (1..stages().size()), with the header of the pass's chain as it is now.
   StatusOr<EncodeResult> Seal(size_t m) const;
+  // The time the pass has spent so far (a copy starts with its original's).
+  TimeBreakdown seconds() const;
 
  private:
   friend class Codec;

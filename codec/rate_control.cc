@@ -1,6 +1,7 @@
 #include "codec/rate_control.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -105,6 +106,8 @@ StatusOr<TargetResult> EncodeToTarget(const Codec& codec, const Image& image, co
   // The model's chain is coded once (the walk); a trial that ends at t continues a copy of the walk from the last
   // stage it shares with the chain cut at t (OptionsEndingAt: the same timesteps and stage kinds), so the network
   // passes and Gaussian searches of those stages run once for all trials.
+  const auto started = std::chrono::steady_clock::now();
+  double trials_network = 0, trials_search = 0;  // the trials' own time, after the stages they shared
   EncodeOptions walk_options = base;
   walk_options.pixel_stage = false;
   DCODEC_ASSIGN_OR_RETURN(EncodePass walker, codec.StartPass(image, walk_options));
@@ -143,12 +146,16 @@ StatusOr<TargetResult> EncodeToTarget(const Codec& codec, const Image& image, co
       ++shared;
     }
     DCODEC_ASSIGN_OR_RETURN(const EncodePass* from, ready_at(shared));
+    const TimeBreakdown before = from->seconds();
     EncodePass pass = *from;
     DCODEC_RETURN_IF_ERROR(pass.Recut(o.chain, G));
     out.stages_coded += static_cast<int>(chain.size()) - pass.coded();
     while (!pass.done()) DCODEC_RETURN_IF_ERROR(pass.Code());
     DCODEC_RETURN_IF_ERROR(pass.Finish(/*pixel_stage=*/false));
     DCODEC_ASSIGN_OR_RETURN(EncodeResult r, pass.Seal(pass.stages().size()));
+    const TimeBreakdown after = pass.seconds();
+    trials_network += after.network - before.network;
+    trials_search += after.search - before.search;
     ++out.trials;
     // Every prefix ends at one of this chain's timesteps: points of the curve (estimates but the last). Only the
     // dithered tail's: a Gaussian prefix is cheaper and worse than a chain that ends at its t with dithered stages.
@@ -166,6 +173,11 @@ StatusOr<TargetResult> EncodeToTarget(const Codec& codec, const Image& image, co
     if (!encoded.count(t)) DCODEC_RETURN_IF_ERROR(trial(t));
     out.t_end = t;
     out.encoded = encoded[t];
+    // Where the whole search's time went: the walk's and every trial's own work after the stages it shared.
+    const TimeBreakdown walk = walker.seconds();
+    out.encoded.seconds.network = walk.network + trials_network;
+    out.encoded.seconds.search = walk.search + trials_search;
+    out.encoded.seconds.total = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return out;
   };
   auto lossless = [&]() -> StatusOr<TargetResult> {

@@ -8,9 +8,11 @@
 #include <chrono>
 #include <cmath>
 #include <deque>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 
 #include "base/file_io.h"
 #include "datasets/training_data.h"
@@ -120,6 +122,36 @@ nlohmann::json OptionsJson(const TrainOptions& o) {
   return j;
 }
 
+// Whether two --data specs name the same data: equal, or the same KIND: prefix and the same directory however it
+// is written (a relative path from here, an absolute one, a symlink).
+bool SameData(const std::string& a, const std::string& b) {
+  if (a == b) return true;
+  const size_t ca = a.find(':'), cb = b.find(':');
+  if (ca == std::string::npos || cb == std::string::npos || a.substr(0, ca) != b.substr(0, cb)) return false;
+  std::error_code error;
+  const bool same = std::filesystem::equivalent(a.substr(ca + 1), b.substr(cb + 1), error);
+  return !error && same;
+}
+
+// The options a checkpoint was written with against these: "" if they agree, else the keys that differ with both
+// values. --data may be written differently if it names the same directory.
+std::string OptionsDiffer(const nlohmann::json& written, const nlohmann::json& now) {
+  std::string out;
+  std::set<std::string> keys;
+  for (const auto& [key, value] : written.items()) keys.insert(key);
+  for (const auto& [key, value] : now.items()) keys.insert(key);
+  for (const std::string& key : keys) {
+    const nlohmann::json a = written.contains(key) ? written[key] : nlohmann::json(nullptr);
+    const nlohmann::json b = now.contains(key) ? now[key] : nlohmann::json(nullptr);
+    if (a == b) continue;
+    if (key == "data" && a.is_string() && b.is_string() && SameData(a.get<std::string>(), b.get<std::string>())) {
+      continue;
+    }
+    out += (out.empty() ? "" : "; ") + key + ": " + a.dump() + " in the checkpoint, " + b.dump() + " now";
+  }
+  return out;
+}
+
 std::string ToHex(uint64_t v) {
   char buf[17];
   std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(v));
@@ -195,9 +227,8 @@ Status ReadCheckpoint(const TrainOptions& options, std::vector<uint8_t>* meta_te
   if (ToHex(XXH64(bytes.data(), bytes.size(), 0)) != meta["xxh64"].get<std::string>()) {
     return Corrupt(path + ": checksum does not match checkpoint.json (corrupt checkpoint)");
   }
-  if (meta["options"] != OptionsJson(options)) {
-    return InvalidArgument(path + ": was written with other training options: " + meta["options"].dump());
-  }
+  const std::string differ = OptionsDiffer(meta["options"], OptionsJson(options));
+  if (!differ.empty()) return InvalidArgument(path + ": was written with other training options (" + differ + ")");
   *meta_text = std::move(*meta_bytes);
   *archive = std::move(bytes);
   return Status::Ok();

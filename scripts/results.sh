@@ -20,7 +20,10 @@ if [[ $what == all || $what == stages ]]; then
     | tee results/stages_cifar10.md
 fi
 if [[ $what == all || $what == bench ]]; then
+  # Lossless (checked bit for bit), then the default quality; where the time goes; peak memory per row.
   build/dcodec bench --image $data/photos/dev/wiki_001.png --threads 2 --repeats 2 | tee results/bench.txt
+  build/dcodec bench --image $data/photos/dev/wiki_001.png --threads 2 --repeats 2 -q 75 --sizes 256x256,768x512 \
+    | tee -a results/bench.txt
 fi
 if [[ $what == all || $what == lossless ]]; then
   # Lossless references on photos/dev: the PNG files as stored (zopfli) and JPEG XL lossless (-d 0 -e 7).

@@ -521,7 +521,9 @@ TEST_F(CodecE2ETest, EveryTruncationIsAPrefixWithOnePicture) {
       ASSERT_EQ(dec->stages_decoded, static_cast<int>(k));
       by_stage.push_back(dec->image);
     }
-    if (std::isinf(stages.back().psnr)) EXPECT_EQ(by_stage.back(), s.image);
+    if (std::isinf(stages.back().psnr)) {
+      EXPECT_EQ(by_stage.back(), s.image);
+    }
     EXPECT_EQ(by_stage.back().metadata, s.image.metadata);
     bool metadata_seen = false;
     for (size_t size = s.encoded.header_bytes; size < stream.size(); ++size) {
@@ -536,7 +538,9 @@ TEST_F(CodecE2ETest, EveryTruncationIsAPrefixWithOnePicture) {
       ASSERT_TRUE(SamePixels(dec->image, by_stage[complete])) << size << " bytes";
       // The metadata comes back with the prefixes that hold all of its section, whole, and only with them.
       ASSERT_EQ(dec->image.metadata, dec->metadata_read ? s.image.metadata : Metadata{}) << size << " bytes";
-      if (dec->metadata_read) ASSERT_GE(complete, 1u);
+      if (dec->metadata_read) {
+        ASSERT_GE(complete, 1u);
+      }
       ASSERT_TRUE(!metadata_seen || dec->metadata_read) << size << " bytes";
       metadata_seen = dec->metadata_read;
       DecodeOptions o;
