@@ -37,9 +37,9 @@ typedef enum {
 
 typedef struct dcodec_model dcodec_model;
 
-const char* dcodec_version(void);     /* "0.1.0" */
-int dcodec_format_version(void);      /* the newest stream format this library writes and reads (8) */
-const char* dcodec_last_error(void);  /* the last failure's message on this thread ("" if none) */
+const char* dcodec_version(void);    /* "0.1.0" */
+int dcodec_format_version(void);     /* the newest stream format this library writes and reads (8) */
+const char* dcodec_last_error(void); /* the last failure's message on this thread ("" if none) */
 void dcodec_free(void* buffer);
 /* Optional, once at the start of main() before any thread starts: keep freed memory in the process for reuse
  * (glibc malloc settings, base/allocator.h). The network frees and reallocates tens of MiB per tile; without this a
@@ -78,12 +78,12 @@ dcodec_status dcodec_metadata_get(const dcodec_metadata* metadata, size_t index,
                                   const uint8_t** value, size_t* size);
 
 typedef struct {
-  int quality;      /* 0..100: PSNR 25 + 0.15 quality dB; 100 = lossless. Default 75 */
-  double bpp;       /* > 0: the largest stream within this rate (overrides quality) */
-  double psnr;      /* > 0: the smallest stream reaching this PSNR (overrides quality) */
-  int lossless;     /* != 0: the whole stream (overrides the above) */
-  int threads;      /* >= 1; default 1 */
-  uint64_t seed;    /* the dither seed; default 0 */
+  int quality;                     /* 0..100: PSNR 25 + 0.15 quality dB; 100 = lossless. Default 75 */
+  double bpp;                      /* > 0: the largest stream within this rate (overrides quality) */
+  double psnr;                     /* > 0: the smallest stream reaching this PSNR (overrides quality) */
+  int lossless;                    /* != 0: the whole stream (overrides the above) */
+  int threads;                     /* >= 1; default 1 */
+  uint64_t seed;                   /* the dither seed; default 0 */
   const dcodec_metadata* metadata; /* kept in the stream; NULL (default): none */
 } dcodec_encode_options;
 void dcodec_encode_options_init(dcodec_encode_options* options);
@@ -99,19 +99,19 @@ dcodec_status dcodec_encode16(const dcodec_model* model, const uint16_t* pixels,
                               const dcodec_encode_options* options, uint8_t** stream, size_t* size);
 
 typedef struct {
-  size_t max_bytes; /* 0: the whole stream; else decode the stages complete within this prefix */
-  int max_stages;   /* < 0: all */
-  int threads;      /* >= 1; default 1 */
-  int salvage;      /* != 0: a damaged stream gives DCODEC_SALVAGED and the stages before the damage */
+  size_t max_bytes;          /* 0: the whole stream; else decode the stages complete within this prefix */
+  int max_stages;            /* < 0: all */
+  int threads;               /* >= 1; default 1 */
+  int salvage;               /* != 0: a damaged stream gives DCODEC_SALVAGED and the stages before the damage */
   dcodec_metadata* metadata; /* not NULL: emptied, then filled with the stream's metadata (none in a prefix that
                                 ends before it). Default NULL */
 } dcodec_decode_options;
 void dcodec_decode_options_init(dcodec_decode_options* options);
 
 /* On success *pixels (free with dcodec_free) holds width × height × channels bytes, interleaved; *exact is 1 when
- * the whole stream was decoded (the encoder's input, bit for bit, and its metadata), and *stages the stages decoded. The same
- * complete stages give the same pixels however they are selected: a cut buffer, max_bytes or max_stages. A stream of
- * 16-bit samples gives their high bytes here, with *exact 0: dcodec_decode16 gives them whole. */
+ * the whole stream was decoded (the encoder's input, bit for bit, and its metadata), and *stages the stages decoded.
+ * The same complete stages give the same pixels however they are selected: a cut buffer, max_bytes or max_stages. A
+ * stream of 16-bit samples gives their high bytes here, with *exact 0: dcodec_decode16 gives them whole. */
 dcodec_status dcodec_decode(const dcodec_model* model, const uint8_t* stream, size_t size,
                             const dcodec_decode_options* options, uint8_t** pixels, int* width, int* height,
                             int* channels, int* exact, int* stages);

@@ -1,6 +1,4 @@
 // The C API (dcodec.h) over codec::Codec.
-#include "api/dcodec.h"
-
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -8,6 +6,7 @@
 #include <new>
 #include <string>
 
+#include "api/dcodec.h"
 #include "base/allocator.h"
 #include "bitstream/container.h"
 #include "codec/codec.h"
@@ -34,14 +33,27 @@ dcodec_status FromStatus(const dcodec::Status& s) {
   if (s.ok()) return DCODEC_OK;
   dcodec_status code = DCODEC_INTERNAL;
   switch (s.code()) {
-    case StatusCode::kInvalidArgument: code = DCODEC_INVALID_ARGUMENT; break;
-    case StatusCode::kIoError: code = DCODEC_IO_ERROR; break;
+    case StatusCode::kInvalidArgument:
+      code = DCODEC_INVALID_ARGUMENT;
+      break;
+    case StatusCode::kIoError:
+      code = DCODEC_IO_ERROR;
+      break;
     case StatusCode::kInvalidInput:
-    case StatusCode::kTruncated: code = DCODEC_INVALID_INPUT; break;
-    case StatusCode::kCorrupt: code = DCODEC_CORRUPT; break;
-    case StatusCode::kModelMismatch: code = DCODEC_MODEL_MISMATCH; break;
-    case StatusCode::kUnsupported: code = DCODEC_UNSUPPORTED; break;
-    default: break;
+    case StatusCode::kTruncated:
+      code = DCODEC_INVALID_INPUT;
+      break;
+    case StatusCode::kCorrupt:
+      code = DCODEC_CORRUPT;
+      break;
+    case StatusCode::kModelMismatch:
+      code = DCODEC_MODEL_MISMATCH;
+      break;
+    case StatusCode::kUnsupported:
+      code = DCODEC_UNSUPPORTED;
+      break;
+    default:
+      break;
   }
   return Fail(code, s.message());
 }
@@ -88,7 +100,7 @@ dcodec_status CheckEncodeArguments(const char* who, const dcodec_model* model, c
 // What dcodec_decode and dcodec_decode16 share: the checks, the options and the decode into *result. DCODEC_OK or
 // DCODEC_SALVAGED (result filled), else an error.
 dcodec_status DecodeStream(const char* who, const dcodec_model* model, const uint8_t* stream, size_t size,
-                          const dcodec_decode_options* options, dcodec::codec::DecodeResult* result) {
+                           const dcodec_decode_options* options, dcodec::codec::DecodeResult* result) {
   dcodec_decode_options o;
   dcodec_decode_options_init(&o);
   if (options) o = *options;
@@ -190,8 +202,8 @@ void dcodec_decode_options_init(dcodec_decode_options* o) {
 
 dcodec_status dcodec_encode(const dcodec_model* model, const uint8_t* pixels, int width, int height, int channels,
                             const dcodec_encode_options* options, uint8_t** stream, size_t* size) {
-  const dcodec_status checked = CheckEncodeArguments("dcodec_encode", model, pixels, width, height, channels,
-                                                     stream, size);
+  const dcodec_status checked =
+      CheckEncodeArguments("dcodec_encode", model, pixels, width, height, channels, stream, size);
   if (checked != DCODEC_OK) return checked;
   try {
     dcodec::Image image(width, height, channels);
@@ -202,10 +214,10 @@ dcodec_status dcodec_encode(const dcodec_model* model, const uint8_t* pixels, in
   }
 }
 
-dcodec_status dcodec_encode16(const dcodec_model* model, const uint16_t* pixels, int width, int height,
-                              int channels, const dcodec_encode_options* options, uint8_t** stream, size_t* size) {
-  const dcodec_status checked = CheckEncodeArguments("dcodec_encode16", model, pixels, width, height, channels,
-                                                     stream, size);
+dcodec_status dcodec_encode16(const dcodec_model* model, const uint16_t* pixels, int width, int height, int channels,
+                              const dcodec_encode_options* options, uint8_t** stream, size_t* size) {
+  const dcodec_status checked =
+      CheckEncodeArguments("dcodec_encode16", model, pixels, width, height, channels, stream, size);
   if (checked != DCODEC_OK) return checked;
   try {
     dcodec::Image image(width, height, channels);

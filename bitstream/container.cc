@@ -119,7 +119,8 @@ Status ValidateHeader(const StreamHeader& h, bool custom) {
   }
   // A cut chain may have one stage more than its base (codec/chain.h); every chain ends with the pixel stage.
   const uint32_t most = p.chain_stages + 1 + (p.chain_t_end != 0 ? 1 : 0);
-  if (most > kMaxStages) return InvalidInput("a cut chain of " + std::to_string(p.chain_stages) + " stages is too long");
+  if (most > kMaxStages)
+    return InvalidInput("a cut chain of " + std::to_string(p.chain_stages) + " stages is too long");
   if (custom && h.stages > most) {
     return InvalidInput(std::to_string(h.stages) + " stages but a chain of only " + std::to_string(most));
   }
@@ -151,7 +152,12 @@ StatusOr<std::vector<uint8_t>> SerializeHeader(const StreamHeader& h) {
   }
   std::vector<uint8_t> out;
   Writer w(out);
-  w.U8(v3 ? kMagicV3 : v4 ? kMagicV4 : h.version == 5 ? kMagicV5 : h.version == 6 ? kMagicV6 : h.version == 7 ? kMagic : kMagicV8);
+  w.U8(v3               ? kMagicV3
+       : v4             ? kMagicV4
+       : h.version == 5 ? kMagicV5
+       : h.version == 6 ? kMagicV6
+       : h.version == 7 ? kMagic
+                        : kMagicV8);
   if (!v3 && !v4) w.Varint(h.file_bytes);
   w.Varint(((uint64_t{h.stages} * 5 + (h.state_bytes - 4)) * 2 + (h.channels == 1 ? 1 : 0)) * 2 + (custom ? 1 : 0));
   w.Varint(h.width - 1);

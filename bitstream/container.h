@@ -1,23 +1,23 @@
 // The .dcd stream container: a short header followed by one sealed ANS stream that carries every stage.
 //
-// Format version 8 (7 for streams that need nothing new). "varint" is LEB128 (7 bits a byte, low first, the high bit set on all but the last byte).
-// A 32x32 image pays 0.008 bpp for every header byte, so the header spends bytes only where it must and
-// everything else (stage boundaries, side information, checks) lives inside the entropy-coded stream, where it
-// costs bits, not bytes. docs/format.md is the prose version; docs/rate_audit.md says where every bit goes.
+// Format version 8 (7 for streams that need nothing new). "varint" is LEB128 (7 bits a byte, low first, the high bit
+// set on all but the last byte). A 32x32 image pays 0.008 bpp for every header byte, so the header spends bytes only
+// where it must and everything else (stage boundaries, side information, checks) lives inside the entropy-coded stream,
+// where it costs bits, not bytes. docs/format.md is the prose version; docs/rate_audit.md says where every bit goes.
 //
 //   size    field
 //   1       magic and version: 0xDB (format 8: format 7 with one more custom field, chain_t_end, so that a
 //           chain may end between two of its stages; the encoder writes it only for such streams, else format 7;
-//           two bits from 0xDD, 0xDE and 0xD8, four from 0xD4, one from 0xD3, the oldest format read). 0xDD (format 7: two bits from 0xDE, 0xD8 and 0xD4 and three from 0xD3, so that no
-//           single bit flip turns it into a readable older one). Formats 7 and 6 have format 5's header. Format 6
-//           (0xDE, two bits from the older ones) adds to the stream the metadata section after stage 1
-//           (codec/metadata_coder.h); format 7 also the sample depth after the alpha plane and, for 16-bit
-//           samples, their low bytes after the pixel stage's pixels (codec/low_byte_coder.h). Format 5 (0xD8: not
-//           0xD5, for the same reason) is read too, and formats 4 (0xD4) and 3 (0xD3): the same header without the file length;
-//           format 3 also without the Gaussian stages' three parameters, which it takes as gaussian_stages = 0
-//           (every stage dithered). Version 2 (0xD2, the same header without the stream's portable x̂_0) and
-//           version 1 streams (89 44 43 44) are refused as "written by an older dcodec"; 0xD5..0xDF other than
-//           0xD8, 0xDB, 0xDD and 0xDE are later versions (kUnsupported)
+//           two bits from 0xDD, 0xDE and 0xD8, four from 0xD4, one from 0xD3, the oldest format read). 0xDD (format 7:
+//           two bits from 0xDE, 0xD8 and 0xD4 and three from 0xD3, so that no single bit flip turns it into a readable
+//           older one). Formats 7 and 6 have format 5's header. Format 6 (0xDE, two bits from the older ones) adds to
+//           the stream the metadata section after stage 1 (codec/metadata_coder.h); format 7 also the sample depth
+//           after the alpha plane and, for 16-bit samples, their low bytes after the pixel stage's pixels
+//           (codec/low_byte_coder.h). Format 5 (0xD8: not 0xD5, for the same reason) is read too, and formats 4 (0xD4)
+//           and 3 (0xD3): the same header without the file length; format 3 also without the Gaussian stages' three
+//           parameters, which it takes as gaussian_stages = 0 (every stage dithered). Version 2 (0xD2, the same header
+//           without the stream's portable x̂_0) and version 1 streams (89 44 43 44) are refused as "written by an older
+//           dcodec"; 0xD5..0xDF other than 0xD8, 0xDB, 0xDD and 0xDE are later versions (kUnsupported)
 //   varint  F (formats 5 to 7): the bytes of the whole file, this header included. A decoder that has them all knows
 //           the file is complete: a stage that then runs out of data, or fails its check, is damage, never the
 //           end of a prefix. F comes first so that a flip in any later header field leaves it intact
@@ -73,7 +73,7 @@ constexpr uint8_t kMagicV5 = 0xD8;  // two bits from 0xD4 and three from 0xD3
 constexpr uint8_t kMagicV4 = 0xD4;
 constexpr uint8_t kMagicV3 = 0xD3;
 constexpr uint8_t kMagicV1[4] = {0x89, 'D', 'C', 'D'};
-constexpr uint8_t kFormatVersion = 8;  // the newest read and written
+constexpr uint8_t kFormatVersion = 8;      // the newest read and written
 constexpr uint8_t kFormatVersionBase = 7;  // what a stream without format 8's field is written as
 constexpr uint32_t kMaxDimension = 65535;
 constexpr uint64_t kMaxPixels = uint64_t{1} << 28;

@@ -117,11 +117,11 @@ TEST(ContainerTest, Format5CarriesTheFileLength) {
   h.file_bytes = kMaxFileBytes + 1;
   EXPECT_FALSE(SerializeHeader(h).ok());
   EXPECT_EQ(ParseCode({0xdd, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 0x6c, 3, 1, 8}),
-            StatusCode::kInvalidInput);                                                 // over 7 bytes
+            StatusCode::kInvalidInput);                                                      // over 7 bytes
   EXPECT_EQ(ParseCode({0xdd, 0x85, 0x81, 0x00, 0x6c, 3, 1, 8}), StatusCode::kInvalidInput);  // not minimal
-  EXPECT_EQ(ParseCode({0xdd, 0x86, 0x01, 0x6c, 3, 1, 8}), StatusCode::kInvalidInput);  // 134: no whole words
+  EXPECT_EQ(ParseCode({0xdd, 0x86, 0x01, 0x6c, 3, 1, 8}), StatusCode::kInvalidInput);        // 134: no whole words
   EXPECT_TRUE(ParseHeader(std::vector<uint8_t>{0xdd, 0x0c, 0x6c, 3, 1, 8}.data(), 6).ok());  // 12: no words
-  EXPECT_EQ(ParseCode({0xdd, 0x0b, 0x6c, 3, 1, 8}), StatusCode::kInvalidInput);        // 11: no room for the state
+  EXPECT_EQ(ParseCode({0xdd, 0x0b, 0x6c, 3, 1, 8}), StatusCode::kInvalidInput);  // 11: no room for the state
   EXPECT_EQ(ParseCode({0xdd, 0x85}), StatusCode::kTruncated);
   auto v4 = ParseHeader(std::vector<uint8_t>{0xd4, 0x6c, 0x03, 0x01, 0x08}.data(), 5);
   ASSERT_TRUE(v4.ok());

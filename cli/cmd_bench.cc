@@ -63,7 +63,6 @@ Image MakeBenchImage(const Image* source, int width, int height) {
   return image;
 }
 
-
 // "WxH" → (W, H), each 1..16384.
 StatusOr<std::pair<int, int>> ParseSize(const std::string& text) {
   int w = 0, h = 0;
@@ -115,10 +114,11 @@ Command AddBenchCommand(CLI::App& app, const GlobalOptions& global) {
     const codec::RateTarget target = codec::TargetFor(a->quality, 0, 0, a->quality >= 100);
     std::printf("model %s, %s, %d threads, K = %d, quality %d\n", model.c_str(), a->device.c_str(), a->threads,
                 codec->ResolveChain(a->options.chain).stages, a->quality);
-    std::printf("encode and decode: wall seconds (net: the denoiser; search: Gaussian candidates; rest: coder, "
-                "beliefs, copies); peak: resident MiB during the row\n");
-    std::printf("%-10s %7s %6s | %8s %7s %7s %7s | %8s %7s %7s %7s | %7s\n", "size", "bpp", "trials", "encode",
-                "net", "search", "rest", "decode", "net", "search", "rest", "peak");
+    std::printf(
+        "encode and decode: wall seconds (net: the denoiser; search: Gaussian candidates; rest: coder, "
+        "beliefs, copies); peak: resident MiB during the row\n");
+    std::printf("%-10s %7s %6s | %8s %7s %7s %7s | %8s %7s %7s %7s | %7s\n", "size", "bpp", "trials", "encode", "net",
+                "search", "rest", "decode", "net", "search", "rest", "peak");
     for (auto [w, h] : sizes) {
       ResetPeakRss();
       Image image = MakeBenchImage(a->image.empty() ? nullptr : &source, w, h);
@@ -145,9 +145,9 @@ Command AddBenchCommand(CLI::App& app, const GlobalOptions& global) {
       char size[32];
       std::snprintf(size, sizeof(size), "%dx%d", w, h);
       std::printf("%-10s %7.3f %6d | %8.2f %7.2f %7.2f %7.2f | %8.2f %7.2f %7.2f %7.2f | %7.0f\n", size,
-                  bytes * 8.0 / (static_cast<double>(w) * h), trials, best_enc.total, best_enc.network,
-                  best_enc.search, best_enc.total - best_enc.network - best_enc.search, best_dec.total,
-                  best_dec.network, best_dec.search, best_dec.rest(), PeakRssMiB());
+                  bytes * 8.0 / (static_cast<double>(w) * h), trials, best_enc.total, best_enc.network, best_enc.search,
+                  best_enc.total - best_enc.network - best_enc.search, best_dec.total, best_dec.network,
+                  best_dec.search, best_dec.rest(), PeakRssMiB());
       std::fflush(stdout);
     }
     return Status::Ok();

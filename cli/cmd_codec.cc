@@ -9,9 +9,9 @@
 #include "bitstream/container.h"
 #include "cli/batch.h"
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "codec/codec.h"
 #include "codec/rate_control.h"
-#include "cli/progress.h"
 #ifndef DCODEC_NO_EVAL
 #include "eval/strip.h"
 #endif
@@ -41,30 +41,32 @@ nlohmann::json AuditJson(const std::vector<codec::StageReport>& stages, size_t h
     const auto& s = stages[j];
     const size_t meta = j == metadata_row ? metadata_bytes : 0;
     const double fixed = s.payload_bytes - s.ideal_bits / 8.0 - static_cast<double>(meta);
-    nlohmann::json row = {{"stage", j + 1},
-                          {"timestep", s.timestep},
-                          {"bytes", s.payload_bytes},
-                          {"cumulative_bytes", s.prefix_bytes},
-                          {"cumulative_bpp", s.bpp},
-                          {"ideal_bits", s.ideal_bits},
-                          {"side_bits", s.side_bits},
-                          {"check_bits", s.check_bits},
-                          {"portable_bits", s.portable_bits},
-                          {"header_bytes", j == 0 ? header_bytes : 0},
-                          {"fixed_bytes", fixed},
-                          {"flush_bytes",
-                           fixed - (j == 0 ? header_bytes : 0) - (s.side_bits + s.check_bits + s.portable_bits) / 8.0}};
+    nlohmann::json row = {
+        {"stage", j + 1},
+        {"timestep", s.timestep},
+        {"bytes", s.payload_bytes},
+        {"cumulative_bytes", s.prefix_bytes},
+        {"cumulative_bpp", s.bpp},
+        {"ideal_bits", s.ideal_bits},
+        {"side_bits", s.side_bits},
+        {"check_bits", s.check_bits},
+        {"portable_bits", s.portable_bits},
+        {"header_bytes", j == 0 ? header_bytes : 0},
+        {"fixed_bytes", fixed},
+        {"flush_bytes", fixed - (j == 0 ? header_bytes : 0) - (s.side_bits + s.check_bits + s.portable_bits) / 8.0}};
     if (s.model_bits > 0) row["model_bits"] = s.model_bits;
     if (meta > 0) row["metadata_bytes"] = meta;
     if (s.open_bits > 0 || s.timestep == 0) row["open_bits"] = s.open_bits;
-    if (s.psnr != 0 && !std::isnan(s.psnr)) row["psnr"] = std::isinf(s.psnr) ? nlohmann::json("lossless") : nlohmann::json(s.psnr);
+    if (s.psnr != 0 && !std::isnan(s.psnr))
+      row["psnr"] = std::isinf(s.psnr) ? nlohmann::json("lossless") : nlohmann::json(s.psnr);
     out.push_back(row);
   }
   return out;
 }
 
 void PrintAudit(const nlohmann::json& rows, double pixels, FILE* f) {
-  std::fprintf(f, "stage     t    bytes  cum.bytes  cum.bpp   ideal-bpp  side+check  portable  fixed-B  model-bpp  PSNR\n");
+  std::fprintf(
+      f, "stage     t    bytes  cum.bytes  cum.bpp   ideal-bpp  side+check  portable  fixed-B  model-bpp  PSNR\n");
   double ideal = 0, fixed = 0;
   size_t metadata = 0;
   for (const auto& r : rows) {
@@ -79,12 +81,12 @@ void PrintAudit(const nlohmann::json& rows, double pixels, FILE* f) {
                  r["timestep"].get<int>(), r["bytes"].get<int>(), r["cumulative_bytes"].get<int>(),
                  r["cumulative_bpp"].get<double>(), r["ideal_bits"].get<double>() / pixels,
                  r["side_bits"].get<double>() + r["check_bits"].get<double>(), r.value("portable_bits", 0.0),
-                 r["fixed_bytes"].get<double>(),
-                 model.c_str(), psnr.c_str());
+                 r["fixed_bytes"].get<double>(), model.c_str(), psnr.c_str());
   }
   if (!rows.empty()) {
     const std::string meta = metadata > 0 ? " + " + std::to_string(metadata) + " metadata" : "";
-    std::fprintf(f, "total: %d bytes = %.1f ideal%s + %.1f fixed (header, side information, portability, checks, "
+    std::fprintf(f,
+                 "total: %d bytes = %.1f ideal%s + %.1f fixed (header, side information, portability, checks, "
                  "flush)\n",
                  rows.back()["cumulative_bytes"].get<int>(), ideal / 8.0, meta.c_str(), fixed);
   }
@@ -163,8 +165,8 @@ Status EncodeFile(const codec::Codec& codec, const EncodeArgs& a, const codec::E
     what = buf;
   }
   DCODEC_RETURN_IF_ERROR(WriteOutputBytes(out, result.stream, a.force));
-  const nlohmann::json audit = AuditJson(result.stages, result.header_bytes, image.num_pixels(),
-                                         result.metadata_bytes, static_cast<uint32_t>(result.stages.size()));
+  const nlohmann::json audit = AuditJson(result.stages, result.header_bytes, image.num_pixels(), result.metadata_bytes,
+                                         static_cast<uint32_t>(result.stages.size()));
   std::string& text = *report;
   if (global.verbose) {
     char* buffer = nullptr;
@@ -184,13 +186,13 @@ Status EncodeFile(const codec::Codec& codec, const EncodeArgs& a, const codec::E
   }
   if (!a.report.empty()) {
     const nlohmann::json json_report = {{"image", in},
-                                   {"width", image.width},
-                                   {"height", image.height},
-                                   {"bytes", result.stream.size()},
-                                   {"header_bytes", result.header_bytes},
-                                   {"metadata", DescribeMetadata(image.metadata)},
-                                   {"metadata_bytes", result.metadata_bytes},
-                                   {"stages", audit}};
+                                        {"width", image.width},
+                                        {"height", image.height},
+                                        {"bytes", result.stream.size()},
+                                        {"header_bytes", result.header_bytes},
+                                        {"metadata", DescribeMetadata(image.metadata)},
+                                        {"metadata_bytes", result.metadata_bytes},
+                                        {"stages", audit}};
     const std::string json = json_report.dump(1) + "\n";
     DCODEC_RETURN_IF_ERROR(WriteFileAtomic(a.report, std::vector<uint8_t>(json.begin(), json.end()), true));
   }
@@ -316,12 +318,12 @@ Status DecodeFile(const codec::Codec& codec, const DecodeArgs& a, codec::DecodeO
   }
   if (global.quiet) return Status::Ok();
   const bool wide = result->image.sixteen_bit();
-  const char* exact = !result->exact   ? ""
+  const char* exact = !result->exact  ? ""
                       : metadata_lost ? (wide ? ": lossless 16-bit pixels (the metadata not written)"
                                               : ": lossless pixels (the metadata not written)")
                                       : (wide ? ": lossless, 16-bit" : ": lossless");
-  Appendf(report, "Decoded %d of %d stages (%zu bytes, %.3f bpp)%s\n", result->stages_decoded,
-          result->schedule_stages, result->bytes_used, result->bytes_used * 8.0 / result->image.num_pixels(), exact);
+  Appendf(report, "Decoded %d of %d stages (%zu bytes, %.3f bpp)%s\n", result->stages_decoded, result->schedule_stages,
+          result->bytes_used, result->bytes_used * 8.0 / result->image.num_pixels(), exact);
   const bool asked_for_less = a.bytes > 0 || a.bpp > 0 || a.stage >= 0;
   if (!asked_for_less && result->damage.ok() && result->stages_decoded < result->stages_total) {
     if (result->stream_bytes > 0) {
@@ -342,19 +344,25 @@ Status DecodeFile(const codec::Codec& codec, const DecodeArgs& a, codec::DecodeO
 
 Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global) {
   auto a = std::make_shared<EncodeArgs>();
-  app.add_option("input", a->inputs, "images: PNG (8/16-bit grey or RGB, with or without alpha), JPEG or PNM "
+  app.add_option("input", a->inputs,
+                 "images: PNG (8/16-bit grey or RGB, with or without alpha), JPEG or PNM "
                  "(PGM, PPM, PAM), told apart by their bytes; - reads standard input")
       ->required();
-  app.add_option("--report", a->report, "write the rate audit (per stage: bytes, ideal bits, fixed bytes, the model's "
+  app.add_option("--report", a->report,
+                 "write the rate audit (per stage: bytes, ideal bits, fixed bytes, the model's "
                  "own cost, PSNR) as JSON to this file");
   auto* output = app.add_option("-o,--output", a->output, "output .dcd stream (- writes standard output)");
-  app.add_option("--out-dir", a->out_dir, "write each input's stream to DIR/NAME.dcd (several inputs: the model "
+  app.add_option("--out-dir", a->out_dir,
+                 "write each input's stream to DIR/NAME.dcd (several inputs: the model "
                  "loads once, files run in parallel within --threads, a bad file does not stop the others)")
       ->excludes(output);
   app.add_option("--model", a->model, "model file (default: the shipped photo model)");
-  app.add_option("--device", a->device, "where the network runs: cpu, or cuda[:N] where LibTorch has CUDA (the stream is the same; decodes on either)")
+  app.add_option(
+         "--device", a->device,
+         "where the network runs: cpu, or cuda[:N] where LibTorch has CUDA (the stream is the same; decodes on either)")
       ->capture_default_str();
-  app.add_option("--stages", a->options.chain.stages, "stages K before the lossless pixel stage (0: the pixels "
+  app.add_option("--stages", a->options.chain.stages,
+                 "stages K before the lossless pixel stage (0: the pixels "
                  "alone; default: the model's, 4 unless its file says otherwise)")
       ->check(WholeNumber(0, 63));
   app.add_option("--t-max", a->options.chain.t_max, "first timestep of the coding chain (default: the model's, 400)")
@@ -374,7 +382,8 @@ Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global) {
                  "a Gaussian stage's block: its expected KL in quarter bits (0: by image size, 56 to 32)")
       ->check(WholeNumber(0, 255))
       ->capture_default_str();
-  auto* quality = app.add_option("-q,--quality", a->quality, "quality 0..100: PSNR 25 + 0.15 q dB (100: lossless); "
+  auto* quality = app.add_option("-q,--quality", a->quality,
+                                 "quality 0..100: PSNR 25 + 0.15 q dB (100: lossless); "
                                  "the default is 75 (36.25 dB)")
                       ->check(WholeNumber(0, 100));
   auto* lossless = app.add_flag("--lossless", a->lossless, "the whole stream: every stage, then the exact pixels")
@@ -389,32 +398,36 @@ Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global) {
       ->excludes(quality)
       ->excludes(lossless);
   a->options.tiles.threads = 0;
-  app.add_option("--threads", a->options.tiles.threads, "threads, 0 = all cores (tiles in parallel; the stream "
+  app.add_option("--threads", a->options.tiles.threads,
+                 "threads, 0 = all cores (tiles in parallel; the stream "
                  "does not depend on it)")
-      ->check(WholeNumber(0, 1024))->capture_default_str();
+      ->check(WholeNumber(0, 1024))
+      ->capture_default_str();
   app.add_option("--tile", a->options.tiles.tile_size, "tile size in pixels")
       ->check(WholeNumber(16, 4096))
       ->capture_default_str();
-  app.add_option("--seed", a->options.seed, "dither seed")
-      ->check(WholeNumber(0, UINT64_MAX))
-      ->capture_default_str();
+  app.add_option("--seed", a->options.seed, "dither seed")->check(WholeNumber(0, UINT64_MAX))->capture_default_str();
   app.add_option("--portable-margin", a->options.portable_margin_bits,
                  "decodable where the network's output differs by less than 2^-BITS (each bit less doubles the "
                  "portability side information)")
       ->check(WholeNumber(8, 30))
       ->capture_default_str();
   app.add_flag("-f,--force", a->force, "overwrite the output file");
-  app.add_flag("--8bit", a->eight_bit, "code a 16-bit PNG or PNM as 8 bits, the high byte of each sample (not "
+  app.add_flag("--8bit", a->eight_bit,
+               "code a 16-bit PNG or PNM as 8 bits, the high byte of each sample (not "
                "lossless)");
-  app.add_flag("--strip", a->strip, "leave the image's metadata out of the stream (colour profile and colour "
+  app.add_flag("--strip", a->strip,
+               "leave the image's metadata out of the stream (colour profile and colour "
                "chunks, EXIF, XMP, text): by default all of it is kept and written back on decode");
-  app.add_flag("--auto-orient", a->auto_orient, "turn the pixels upright as the EXIF orientation says (and set it "
+  app.add_flag("--auto-orient", a->auto_orient,
+               "turn the pixels upright as the EXIF orientation says (and set it "
                "to 1) instead of keeping the orientation as metadata");
   return [a, &global]() -> Status {
     const size_t n = a->inputs.size();
     if (a->out_dir.empty() && a->output.empty()) return InvalidArgument("-o OUT.dcd (or --out-dir DIR) is required");
     if (a->out_dir.empty() && n > 1) {
-      return InvalidArgument(std::to_string(n) + " inputs: name a directory for their streams with --out-dir DIR "
+      return InvalidArgument(std::to_string(n) +
+                             " inputs: name a directory for their streams with --out-dir DIR "
                              "(-o names one output)");
     }
     if (n > 1 && !a->report.empty()) return InvalidArgument("--report takes one input (use -v for each file's audit)");
@@ -447,16 +460,20 @@ Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global) {
 Command AddDecodeCommand(CLI::App& app, const GlobalOptions& global) {
   auto a = std::make_shared<DecodeArgs>();
   app.add_option("input", a->inputs, ".dcd streams (or prefixes of them); - reads standard input")->required();
-  auto* output = app.add_option("-o,--output", a->output, "output image: .png, .ppm (RGB), .pgm (grey) or .pam "
+  auto* output = app.add_option("-o,--output", a->output,
+                                "output image: .png, .ppm (RGB), .pgm (grey) or .pam "
                                 "(any), by its extension; - writes standard output (PNG unless --format)");
-  app.add_option("--out-dir", a->out_dir, "write each input's picture to DIR/NAME.png (or --format's extension; "
+  app.add_option("--out-dir", a->out_dir,
+                 "write each input's picture to DIR/NAME.png (or --format's extension; "
                  "several inputs: the model loads once, files run in parallel within --threads, a bad file does not "
                  "stop the others)")
       ->excludes(output);
   app.add_option("--format", a->format, "the output's format whatever its name: png | ppm | pgm | pam")
       ->check(CLI::IsMember({"png", "ppm", "pgm", "pam"}));
   app.add_option("--model", a->model, "model file (default: the shipped photo model)");
-  app.add_option("--device", a->device, "where the network runs: cpu, or cuda[:N] where LibTorch has CUDA (the stream is the same; decodes on either)")
+  app.add_option(
+         "--device", a->device,
+         "where the network runs: cpu, or cuda[:N] where LibTorch has CUDA (the stream is the same; decodes on either)")
       ->capture_default_str();
   auto* bytes = app.add_option("--bytes", a->bytes, "decode the stages complete within the first N bytes")
                     ->check(WholeNumber(1, uint64_t{1} << 40));
@@ -479,7 +496,8 @@ Command AddDecodeCommand(CLI::App& app, const GlobalOptions& global) {
       ->check(WholeNumber(0, 1024))
       ->capture_default_str();
   app.add_option("--all-stages", a->all_stages, "also write every decoded stage's picture to DIR/stage_K.png");
-  app.add_option("--strip", a->strip, "also write the stages side by side, labelled with bpp (and PSNR against the "
+  app.add_option("--strip", a->strip,
+                 "also write the stages side by side, labelled with bpp (and PSNR against the "
                  "exact image when the whole stream is decoded), to this PNG");
   app.add_flag("-f,--force", a->force, "overwrite the output file");
   app.add_flag("--salvage", a->options.salvage,
@@ -488,16 +506,21 @@ Command AddDecodeCommand(CLI::App& app, const GlobalOptions& global) {
     const size_t n = a->inputs.size();
     if (a->out_dir.empty() && a->output.empty()) return InvalidArgument("-o OUT (or --out-dir DIR) is required");
     if (a->out_dir.empty() && n > 1) {
-      return InvalidArgument(std::to_string(n) + " inputs: name a directory for their pictures with --out-dir DIR "
+      return InvalidArgument(std::to_string(n) +
+                             " inputs: name a directory for their pictures with --out-dir DIR "
                              "(-o names one output)");
     }
     if (!a->out_dir.empty() && (!a->all_stages.empty() || !a->strip.empty())) {
       return InvalidArgument("--all-stages and --strip take one input and -o");
     }
-    if (a->recon == "mean") a->options.recon = codec::Reconstruction::kMean;
-    else if (a->recon == "ode") a->options.recon = codec::Reconstruction::kOde;
-    else if (a->recon == "sample") a->options.recon = codec::Reconstruction::kSample;
-    else return InvalidArgument("--recon '" + a->recon + "': expected mean, ode or sample");
+    if (a->recon == "mean")
+      a->options.recon = codec::Reconstruction::kMean;
+    else if (a->recon == "ode")
+      a->options.recon = codec::Reconstruction::kOde;
+    else if (a->recon == "sample")
+      a->options.recon = codec::Reconstruction::kSample;
+    else
+      return InvalidArgument("--recon '" + a->recon + "': expected mean, ode or sample");
     std::vector<std::string> outputs = {a->output};
     OutputFormat format = OutputFormat::kPng;
     if (!a->out_dir.empty()) {
@@ -549,20 +572,26 @@ Command AddInfoCommand(CLI::App& app, const GlobalOptions& global) {
     char tag[8];
     std::snprintf(tag, sizeof(tag), "%02x", h.model_tag);
     const bool models_g = p.gaussian_stages == bitstream::kModelsGaussianStages;
-    nlohmann::json j = {{"file", a->input},           {"bytes", data.size()},
+    nlohmann::json j = {{"file", a->input},
+                        {"bytes", data.size()},
                         {"format_version", h.version},
-                        {"width", h.width},           {"height", h.height},
-                        {"channels", h.channels},     {"model_tag", tag},
-                        {"stages_in_stream", h.stages}, {"dither_seed", p.dither_seed},
-                        {"tile_size", p.tile_size},   {"tile_margin", p.tile_margin},
+                        {"width", h.width},
+                        {"height", h.height},
+                        {"channels", h.channels},
+                        {"model_tag", tag},
+                        {"stages_in_stream", h.stages},
+                        {"dither_seed", p.dither_seed},
+                        {"tile_size", p.tile_size},
+                        {"tile_margin", p.tile_margin},
                         {"chain", h.explicit_params ? nlohmann::json{{"stages", p.chain_stages},
                                                                      {"t_max", p.chain_t_max},
                                                                      {"t_min", p.chain_t_min},
                                                                      {"t_end", p.chain_t_end}}
                                                     : nlohmann::json("model")},
-                        {"gaussian", {{"stages", models_g ? nlohmann::json("model") : nlohmann::json(p.gaussian_stages)},
-                                      {"index_bits", p.gaussian_index_bits},
-                                      {"block_quarters", p.gaussian_block_quarters}}},
+                        {"gaussian",
+                         {{"stages", models_g ? nlohmann::json("model") : nlohmann::json(p.gaussian_stages)},
+                          {"index_bits", p.gaussian_index_bits},
+                          {"block_quarters", p.gaussian_block_quarters}}},
                         {"header_bytes", parsed->header_bytes}};
     // Format 5 gives the file's length: the file is whole, cut short (a prefix), or longer (trailing garbage).
     const uint64_t stream_bytes = parsed->stream_bytes();
@@ -606,15 +635,14 @@ Command AddInfoCommand(CLI::App& app, const GlobalOptions& global) {
     std::string length_text;
     if (stream_bytes > 0) {
       length_text = data.size() == stream_bytes ? ", complete"
-                    : data.size() < stream_bytes ? ", cut short: a prefix of " + std::to_string(stream_bytes) + " bytes"
-                                                 : ", " + std::to_string(data.size() - stream_bytes) +
-                                                       " bytes of trailing garbage after its " +
-                                                       std::to_string(stream_bytes);
+                    : data.size() < stream_bytes
+                        ? ", cut short: a prefix of " + std::to_string(stream_bytes) + " bytes"
+                        : ", " + std::to_string(data.size() - stream_bytes) + " bytes of trailing garbage after its " +
+                              std::to_string(stream_bytes);
     }
     const bool sixteen = j.contains("sample_bits") && j["sample_bits"].get<int>() == 16;
-    std::printf("%s: dcodec stream (format %d), %u x %u, %s%s, %zu bytes (%.4f bpp)%s\n", a->input.c_str(),
-                h.version, h.width, h.height, h.channels == 3 ? "RGB" : "grey", sixteen ? ", 16-bit" : "",
-                data.size(),
+    std::printf("%s: dcodec stream (format %d), %u x %u, %s%s, %zu bytes (%.4f bpp)%s\n", a->input.c_str(), h.version,
+                h.width, h.height, h.channels == 3 ? "RGB" : "grey", sixteen ? ", 16-bit" : "", data.size(),
                 data.size() * 8.0 / pixels, length_text.c_str());
     const std::string g_text = models_g ? "the model's" : std::to_string(p.gaussian_stages);
     char chain_text[120];
@@ -630,11 +658,11 @@ Command AddInfoCommand(CLI::App& app, const GlobalOptions& global) {
     } else {
       std::snprintf(chain_text, sizeof(chain_text), "(the model's chain");
     }
-    std::printf("model tag %s, %u stages %s; Gaussian stages first: %s, 2^%u candidates "
-                "a block of %.2f bits), dither seed %llu, tiles %u+%u, header %zu bytes\n",
-                tag, h.stages, chain_text, g_text.c_str(),
-                p.gaussian_index_bits, p.gaussian_block_quarters / 4.0,
-                static_cast<unsigned long long>(p.dither_seed), p.tile_size, p.tile_margin, parsed->header_bytes);
+    std::printf(
+        "model tag %s, %u stages %s; Gaussian stages first: %s, 2^%u candidates "
+        "a block of %.2f bits), dither seed %llu, tiles %u+%u, header %zu bytes\n",
+        tag, h.stages, chain_text, g_text.c_str(), p.gaussian_index_bits, p.gaussian_block_quarters / 4.0,
+        static_cast<unsigned long long>(p.dither_seed), p.tile_size, p.tile_margin, parsed->header_bytes);
     if (j.contains("metadata")) {
       if (j["metadata"].is_null()) {
         std::printf("metadata: not in this prefix (it follows stage 1)\n");

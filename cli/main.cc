@@ -2,8 +2,8 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
-#include <new>
 #include <map>
+#include <new>
 
 #include "base/allocator.h"
 #include "cli/commands.h"

@@ -40,8 +40,8 @@ size_t KeptBeforeCut(const std::vector<uint16_t>& base, int t_end);
 // The coefficients of dithered stage j of `chain`: stage 0 codes x_{τ_K} from nothing (q(x_τ|x_0): coef_xt = 0),
 // stage j > 0 codes x_{chain[j]} given x_{chain[j-1]} (the posterior q(x_s | x_t, x_0)).
 struct StageCoefficients {
-  int t;          // the timestep we come from (0 for stage 0: nothing known)
-  int s;          // the timestep this stage delivers
+  int t;           // the timestep we come from (0 for stage 0: nothing known)
+  int s;           // the timestep this stage delivers
   double coef_x0;  // mean of x_s = coef_x0 * x_0 + coef_xt * x_t
   double coef_xt;
   double variance;  // of x_s around that mean

@@ -69,10 +69,10 @@ TEST(ChainTest, CutChainsKeepTheStagesAboveTheCut) {
     EXPECT_TRUE(chain.ok()) << t_end;
     return chain.ok() ? *chain : std::vector<uint16_t>{};
   };
-  EXPECT_EQ(cut(100), (std::vector<uint16_t>{400, 162, 100}));     // 162 − 100 = 62 >= (162 − 45) / 2
-  EXPECT_EQ(cut(150), (std::vector<uint16_t>{400, 150}));          // 150 is nearer to 162 than to 45: 162 dropped
-  EXPECT_EQ(cut(45), (std::vector<uint16_t>{400, 162, 45}));       // at a stage: the uncut chain's prefix
-  EXPECT_EQ(cut(8), (std::vector<uint16_t>{400, 162, 45, 8}));     // below the last stage: 10 − 8 < (10 − 0) / 2
+  EXPECT_EQ(cut(100), (std::vector<uint16_t>{400, 162, 100}));      // 162 − 100 = 62 >= (162 − 45) / 2
+  EXPECT_EQ(cut(150), (std::vector<uint16_t>{400, 150}));           // 150 is nearer to 162 than to 45: 162 dropped
+  EXPECT_EQ(cut(45), (std::vector<uint16_t>{400, 162, 45}));        // at a stage: the uncut chain's prefix
+  EXPECT_EQ(cut(8), (std::vector<uint16_t>{400, 162, 45, 8}));      // below the last stage: 10 − 8 < (10 − 0) / 2
   EXPECT_EQ(cut(3), (std::vector<uint16_t>{400, 162, 45, 10, 3}));  // one stage more than the base
   EXPECT_EQ(cut(400), (std::vector<uint16_t>{400}));
   EXPECT_EQ(cut(700), (std::vector<uint16_t>{700}));

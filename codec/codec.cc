@@ -12,8 +12,8 @@
 #include "bitstream/container.h"
 #include "bitstream/leaky_quantizer.h"
 #include "codec/alpha_coder.h"
-#include "codec/low_byte_coder.h"
 #include "codec/gaussian_stage.h"
+#include "codec/low_byte_coder.h"
 #include "codec/metadata_coder.h"
 #include "codec/portable.h"
 #include "codec/stage_coder.h"
@@ -139,7 +139,8 @@ void PlaneMeans(const std::vector<uint8_t>& planar, uint8_t mean[3], bool exact 
 
 void FillPlaneMeans(const uint8_t mean[3], std::vector<float>& x0_hat) {
   const size_t plane = x0_hat.size() / 3;
-  for (int p = 0; p < 3; ++p) std::fill(x0_hat.begin() + p * plane, x0_hat.begin() + (p + 1) * plane, PixelToUnit(mean[p]));
+  for (int p = 0; p < 3; ++p)
+    std::fill(x0_hat.begin() + p * plane, x0_hat.begin() + (p + 1) * plane, PixelToUnit(mean[p]));
 }
 
 // Chain stage j as encoder and decoder both see it once x̂_0 (and the scale head's output) is in: its kind, its
@@ -156,8 +157,9 @@ class StagePlan {
     if (!gaussian_ && j > 0) activity_ = Activity(x0_hat, w, h);
     const int32_t* scale = j > 0 && !log_scale.empty() ? log_scale.data() : nullptr;
     const uint64_t key = DitherKey(p.dither_seed, j);
-    dither_ = DitherStage{c_.coef_x0, c_.coef_xt, std::sqrt(12.0 * c_.variance), key,
-                          j > 0 && !gaussian_ ? activity_.data() : nullptr, scale};
+    dither_ = DitherStage{
+        c_.coef_x0, c_.coef_xt, std::sqrt(12.0 * c_.variance), key, j > 0 && !gaussian_ ? activity_.data() : nullptr,
+        scale};
     gauss_ = GaussianStage{c_.coef_x0,
                            c_.coef_xt,
                            std::sqrt(c_.variance),
@@ -332,7 +334,7 @@ struct EncodePass::State {
   Cells cells{0};
   bitstream::AnsEncoder enc;
   struct StageEnd {
-    int stage;                  // the stage's index (the pixel stage: K)
+    int stage;                         // the stage's index (the pixel stage: K)
     size_t before_check, after_check;  // symbols before and after its check symbol
     uint64_t hash;
   };
@@ -342,8 +344,8 @@ struct EncodePass::State {
   size_t meta_begin = 0, meta_end = 0;
   double alpha_bits = 0;
   TimeBreakdown seconds;
-  int next = 0;           // the next chain stage to code
-  bool prepared = false;  // stage `next`'s prediction and portable side information are in
+  int next = 0;              // the next chain stage to code
+  bool prepared = false;     // stage `next`'s prediction and portable side information are in
   double portable_bits = 0;  // those of the prepared stage
   bool pixels_coded = false;
 
@@ -484,8 +486,8 @@ Status EncodePass::State::CodeStage() {
     EncodeBelief(enc, belief, plan.belief_kind());
     report.side_bits = BeliefBits(plan.belief_kind());
     std::vector<int32_t> symbols(n);
-    DCODEC_RETURN_IF_ERROR(EncodeDitherStage(plan.dither(), belief, cells, x_t.data(), x0_hat.data(), pixels.data(),
-                                             n, enc, x_s.data(), symbols.data(), &report.ideal_bits));
+    DCODEC_RETURN_IF_ERROR(EncodeDitherStage(plan.dither(), belief, cells, x_t.data(), x0_hat.data(), pixels.data(), n,
+                                             enc, x_s.data(), symbols.data(), &report.ideal_bits));
   }
   if (j == 0) report.ideal_bits += alpha_bits;
   EndStage(report, j);
@@ -654,7 +656,9 @@ StatusOr<EncodePass> Codec::StartPass(const Image& image, const EncodeOptions& o
   }
   if (options.gaussian.stages < -1 || options.gaussian.index_bits < 0 || options.gaussian.index_bits > 16 ||
       options.gaussian.block_quarters < 0 || options.gaussian.block_quarters > 255) {
-    return InvalidArgument("encode: Gaussian stages must be >= 0 (or -1: the model's), their index bits 1..16 and blocks 1..255 quarter bits");
+    return InvalidArgument(
+        "encode: Gaussian stages must be >= 0 (or -1: the model's), their index bits 1..16 and blocks 1..255 quarter "
+        "bits");
   }
   auto s = std::make_unique<EncodePass::State>();
   s->start = std::chrono::steady_clock::now();
@@ -725,7 +729,6 @@ StatusOr<EncodeResult> Codec::Encode(const Image& image, const EncodeOptions& op
   return sealed;
 }
 
-
 ChainOptions Codec::ResolveChain(const ChainOptions& options) const {
   const CodecDefaults& d = denoiser_->codec_defaults();
   ChainOptions c = options;
@@ -761,9 +764,7 @@ class StreamDecoder {
   // Running out of data: the end of a prefix, or in a whole format-5 stream damage.
   Status RanOut(int j) { return whole_stream_ ? Fail(j, /*ran_out=*/true) : Status::Ok(); }
   // A stage's decode error: running out of data ends the prefix, anything else is a failed stage.
-  Status StageError(const Status& s, int j) {
-    return s.code() == StatusCode::kTruncated ? RanOut(j) : Fail(j);
-  }
+  Status StageError(const Status& s, int j) { return s.code() == StatusCode::kTruncated ? RanOut(j) : Fail(j); }
   // The metadata section (format 6): after stage 1's check symbol, or in a one-stage stream before its final check.
   Status ReadMetadata();
   // Ends stage j: its check symbol, or for the stream's last stage the final state. Sets *complete = false if
@@ -772,8 +773,7 @@ class StreamDecoder {
   // Ends stage j's part of the check chain: format 5 hashes the coder's digest, formats 3 and 4 the stage's symbols.
   template <typename T>
   void ChainHash(int j, const T* stage_symbols, size_t count) {
-    hash_ = header_.has_length() ? StageCheckHash(hash_, j, dec_->digest())
-                                 : StageHash(hash_, j, stage_symbols, count);
+    hash_ = header_.has_length() ? StageCheckHash(hash_, j, dec_->digest()) : StageHash(hash_, j, stage_symbols, count);
   }
   // The network at t: `shown_` (x̂_0 as this machine computes it: previews, a prefix's picture).
   Status Predict(int t);
@@ -843,7 +843,8 @@ Status StreamDecoder::Open(const uint8_t* data, size_t size) {
   const uint64_t model_id = denoiser_.model_id();
   if (header_.model_tag != static_cast<uint8_t>(model_id)) {
     char buf[160];
-    std::snprintf(buf, sizeof(buf), "the stream was made with another model (tag %02x), but %016llx (tag %02x) is loaded",
+    std::snprintf(buf, sizeof(buf),
+                  "the stream was made with another model (tag %02x), but %016llx (tag %02x) is loaded",
                   header_.model_tag, static_cast<unsigned long long>(model_id), static_cast<unsigned>(model_id & 0xff));
     return Status(StatusCode::kModelMismatch, std::string(buf) + " (" + denoiser_.path() + "); pass its --model");
   }
@@ -997,9 +998,8 @@ Status StreamDecoder::MakePortable(int t, int j, double* bits) {
   const Denoiser::X0Coefficients xc = denoiser_.X0CoefficientsAt(t);
   X0FromQuantizedEps(x_t_.data(), q_.data(), n_, xc.coef_xt, xc.coef_eps, grid, x0_hat_.data());
   if (head_) {
-    DCODEC_RETURN_IF_ERROR(DecodePortableEps(head_out_.data(), n_, {kHeadGridBits, grid.margin_bits},
-                                             ScaleHeadKey(key), *dec_, log_scale_.data(),
-                                             options_.audit ? bits : nullptr));
+    DCODEC_RETURN_IF_ERROR(DecodePortableEps(head_out_.data(), n_, {kHeadGridBits, grid.margin_bits}, ScaleHeadKey(key),
+                                             *dec_, log_scale_.data(), options_.audit ? bits : nullptr));
   }
   return Status::Ok();
 }
@@ -1186,6 +1186,5 @@ StatusOr<DecodeResult> Codec::DecodeStages(const uint8_t* data, size_t size, con
   DCODEC_RETURN_IF_ERROR(decoder.Open(data, size));
   return decoder.Run();
 }
-
 
 }  // namespace dcodec::codec

@@ -1,14 +1,14 @@
 // dcodec's progressive codec: the public contract of codec/ (no LibTorch in this header).
 //
 // Encode sends x_{τ_K}, then x_{τ_{j-1}} given x_{τ_j} along the coding chain (the first ones Gaussian stages, see
-// gaussian_stage.h, the others dithered stages, see stage_coder.h), then the 8-bit pixels given x̂_0(x_{τ_1}). The stages follow each other in one sealed rANS
-// stream (bitstream/ans.h) behind the short header of bitstream/container.h; each stage starts with its belief
-// shape (entropy_model.h) and, unless it is the stream's last, ends with a 9-bit check symbol; the stream's
-// initial state holds a 31-bit check of everything. Any prefix of a stream decodes to its complete stages; the
-// whole stream decodes to the exact input. The image's metadata (colour profile, EXIF, ...) follows stage 1
-// (metadata_coder.h), and comes back with every prefix that holds it. A 16-bit image (Image::low) is coded as its
-// high bytes, with the low bytes after the pixel stage's pixels (low_byte_coder.h): previews are 8-bit, the
-// whole stream gives the 16-bit samples back.
+// gaussian_stage.h, the others dithered stages, see stage_coder.h), then the 8-bit pixels given x̂_0(x_{τ_1}). The
+// stages follow each other in one sealed rANS stream (bitstream/ans.h) behind the short header of
+// bitstream/container.h; each stage starts with its belief shape (entropy_model.h) and, unless it is the stream's last,
+// ends with a 9-bit check symbol; the stream's initial state holds a 31-bit check of everything. Any prefix of a stream
+// decodes to its complete stages; the whole stream decodes to the exact input. The image's metadata (colour profile,
+// EXIF, ...) follows stage 1 (metadata_coder.h), and comes back with every prefix that holds it. A 16-bit image
+// (Image::low) is coded as its high bytes, with the low bytes after the pixel stage's pixels (low_byte_coder.h):
+// previews are 8-bit, the whole stream gives the 16-bit samples back.
 //
 // Checks: h_0 = xxh64 of (width, height, channels, the stream parameters, the 64-bit model id);
 // h_j = xxh64(h_{j-1}, j, stage j's symbols); stage j's check symbol is h_j mod 2^9; the stream's initial state
@@ -43,8 +43,8 @@ struct GaussianOptions {
   // (a 32x32 image: 0.2 G candidate values a stage), 14 and 48 up to 2^16, and 10 and 32 above (a 768x512 photo:
   // 1.2 G). Measured on 100 held-out CIFAR images: BD-rate against WebP +12.3% (12 bits, 10), +10.3% (14, 12),
   // +7.5% (16, 14): the pick's cost over the KL is about the 2 bits a block above the budget.
-  int index_bits = 0;       // 0: auto; else 1..16
-  int block_quarters = 0;   // 0: auto; else 1..255
+  int index_bits = 0;      // 0: auto; else 1..16
+  int block_quarters = 0;  // 0: auto; else 1..255
 };
 
 struct EncodeOptions {
@@ -53,13 +53,13 @@ struct EncodeOptions {
   double target_bpp = 0;   // > 0: keep the stages whose prefix fits in this many bits per pixel (at least one)
   double target_psnr = 0;  // > 0: end at the first stage whose reconstruction reaches this PSNR (dB)
   TileOptions tiles;
-  uint64_t seed = 0;       // the dither seed
+  uint64_t seed = 0;  // the dither seed
   // The portable x̂_0's margin: a decoder whose ε differs from the encoder's by less than 2^-portable_margin_bits
   // decodes the stream (codec/portable.h). 17 covers every CPU kernel measured here with a factor 1.7 to spare;
   // each bit less doubles the side information (about 0.4% of a CIFAR stream at 17).
   int portable_margin_bits = 17;
-  // A whole (lossless) stream only: if coding the pixels alone (chain.stages = 0, x̂_0 = the planes' means, no network) takes
-  // less than half the bytes of the progressive stream, write that instead. Such images (flat or synthetic ones:
+  // A whole (lossless) stream only: if coding the pixels alone (chain.stages = 0, x̂_0 = the planes' means, no network)
+  // takes less than half the bytes of the progressive stream, write that instead. Such images (flat or synthetic ones:
   // a flat grey 32x32 takes 20 bytes instead of about 870) gain nothing from a preview that costs more than the image.
   bool pixels_only_if_half = true;
   // False: the stream ends with the chain's last dithered stage (lossy; the last StageReport's psnr is its
@@ -72,19 +72,19 @@ struct EncodeOptions {
 // Where a stage's bits go (the rate audit, docs/rate_audit.md). Real bytes = ideal + side + check bits plus
 // the coder's flush and the header, which together are the fixed cost.
 struct StageReport {
-  int timestep = 0;         // the x_t this stage delivers (0: the exact pixels)
-  size_t payload_bytes = 0; // prefix_bytes minus the previous prefix_bytes (the header counts with stage 1)
-  size_t prefix_bytes = 0;  // bytes a decoder needs for this stage and all before it (header included)
-  double bpp = 0;           // prefix_bytes * 8 / pixels
-  double ideal_bits = 0;    // Σ −log2 P of this stage's symbols under the integer model
-  double side_bits = 0;     // the belief shape's symbols
-  double check_bits = 0;    // the check symbol (9, or 0 for the stream's last stage)
-  double portable_bits = 0; // the portable x̂_0's side information (portable.h): the cost of decoding anywhere
-  double model_bits = 0;    // what the model itself says the stage costs: the KL of q(x_s | x_t, x_0) from
-                            // p_θ(x_s | x_t) with σ̃² (Algorithm 3's ideal), or for the pixels the discretized
-                            // Gaussian at the best single σ, without cells
-  double open_bits = 0;     // Σ log2 |cell| after this stage: how much of the image is still unknown
-  double psnr = 0;          // of the default (mean) reconstruction from this prefix; +inf when exact
+  int timestep = 0;          // the x_t this stage delivers (0: the exact pixels)
+  size_t payload_bytes = 0;  // prefix_bytes minus the previous prefix_bytes (the header counts with stage 1)
+  size_t prefix_bytes = 0;   // bytes a decoder needs for this stage and all before it (header included)
+  double bpp = 0;            // prefix_bytes * 8 / pixels
+  double ideal_bits = 0;     // Σ −log2 P of this stage's symbols under the integer model
+  double side_bits = 0;      // the belief shape's symbols
+  double check_bits = 0;     // the check symbol (9, or 0 for the stream's last stage)
+  double portable_bits = 0;  // the portable x̂_0's side information (portable.h): the cost of decoding anywhere
+  double model_bits = 0;     // what the model itself says the stage costs: the KL of q(x_s | x_t, x_0) from
+                             // p_θ(x_s | x_t) with σ̃² (Algorithm 3's ideal), or for the pixels the discretized
+                             // Gaussian at the best single σ, without cells
+  double open_bits = 0;      // Σ log2 |cell| after this stage: how much of the image is still unknown
+  double psnr = 0;           // of the default (mean) reconstruction from this prefix; +inf when exact
 };
 
 // Where a call's time went (wall seconds; `dcodec bench` prints it). network: the denoiser's passes (and the
@@ -108,11 +108,11 @@ struct EncodeResult {
 enum class Reconstruction { kMean, kOde, kSample };
 
 struct DecodeOptions {
-  size_t max_bytes = 0;    // 0: the whole stream; else only the stages complete within this prefix
-  int max_stages = -1;     // -1: all; else at most this many stages
+  size_t max_bytes = 0;  // 0: the whole stream; else only the stages complete within this prefix
+  int max_stages = -1;   // -1: all; else at most this many stages
   Reconstruction recon = Reconstruction::kMean;
-  int recon_steps = 10;    // network evaluations for kOde / kSample
-  uint64_t recon_seed = 0; // kSample's noise
+  int recon_steps = 10;     // network evaluations for kOde / kSample
+  uint64_t recon_seed = 0;  // kSample's noise
   int threads = 1;
   // Called with the mean reconstruction after each decoded stage (stage counts 1, 2, …; the last call for a
   // complete stream carries the exact image). Costs nothing extra: the decoder computes these anyway.
@@ -132,18 +132,18 @@ struct DecodeResult {
   Image image;
   TimeBreakdown seconds;
   int stages_decoded = 0;
-  int stages_total = 0;    // stages present in the file
-  int schedule_stages = 0; // stages the encoder planned (chain + pixel stage)
-  size_t bytes_used = 0;   // header + the decoded stages
+  int stages_total = 0;     // stages present in the file
+  int schedule_stages = 0;  // stages the encoder planned (chain + pixel stage)
+  size_t bytes_used = 0;    // header + the decoded stages
   size_t header_bytes = 0;
   // Format 5: the bytes of the whole stream, from its header (0 for formats 3 and 4, which do not say). Fewer
   // bytes given (a cut file, or DecodeOptions::max_bytes) are a prefix; exactly these many are the whole stream,
   // in which a stage that runs out of data or fails its check is damage (kCorrupt), never the end of a prefix.
   uint64_t stream_bytes = 0;
-  size_t data_bytes = 0;   // the bytes the decoder was given (the file, or max_bytes of it)
+  size_t data_bytes = 0;  // the bytes the decoder was given (the file, or max_bytes of it)
   // With DecodeOptions::salvage: why the stages after stages_decoded are not shown (ok: the stream is sound).
   Status damage;
-  bool exact = false;      // the pixel stage was decoded: the image is the encoder's input (metadata included)
+  bool exact = false;  // the pixel stage was decoded: the image is the encoder's input (metadata included)
   // Format 6: the metadata section was in the data (image.metadata is the stream's; a prefix that ends before it
   // has none), and its compressed bytes (0: the stream has no metadata).
   bool metadata_read = false;

@@ -1,13 +1,12 @@
 #include "codec/denoiser.h"
 
-#include <nlohmann/json.hpp>
-
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <utility>
@@ -64,8 +63,7 @@ StatusOr<CodecDefaults> ReadCodecDefaults(const std::map<std::string, std::strin
       d.gaussian_stages < 0 || d.gaussian_stages > 63) {
     return InvalidInput("its codec record asks for an impossible chain: " + std::to_string(d.chain_stages) +
                         " stages from t = " + std::to_string(d.chain_t_max) + " to " + std::to_string(d.chain_t_min) +
-                        " (T = " + std::to_string(num_steps) + "), " + std::to_string(d.gaussian_stages) +
-                        " Gaussian");
+                        " (T = " + std::to_string(num_steps) + "), " + std::to_string(d.gaussian_stages) + " Gaussian");
   }
   return d;
 }
@@ -138,8 +136,8 @@ Denoiser::X0Coefficients Denoiser::X0CoefficientsAt(int t) const {
   return {1.0 / std::sqrt(ab), std::sqrt(1.0 - ab) / std::sqrt(ab)};
 }
 
-Status Denoiser::PredictEps(const float* x_t, int width, int height, int t, const TileOptions& tiles,
-                            float* eps_out, float* log_scale_out) const {
+Status Denoiser::PredictEps(const float* x_t, int width, int height, int t, const TileOptions& tiles, float* eps_out,
+                            float* log_scale_out) const {
   if (t < 1 || t > impl_->schedule.num_steps()) return Internal("PredictX0: timestep out of range");
   if (tiles.tile_size < 16 || tiles.margin < 0 || tiles.threads < 1) return InvalidArgument("bad tile options");
   const int ts = tiles.tile_size;
@@ -251,9 +249,8 @@ Status Denoiser::PredictEpsOnDevice(const float* x_t, int width, int height, int
           }
         }
         torch::Tensor tt = torch::full({static_cast<int64_t>(count)}, static_cast<float>(t), torch::kFloat32);
-        torch::Tensor out = impl_->loaded.net->forward(input.to(impl_->device), tt.to(impl_->device))
-                                .to(torch::kCPU)
-                                .contiguous();
+        torch::Tensor out =
+            impl_->loaded.net->forward(input.to(impl_->device), tt.to(impl_->device)).to(torch::kCPU).contiguous();
         const float* e = out.data_ptr<float>();
         const int64_t out_channels = out.size(1);
         const bool head = log_scale_out && out_channels == 6;
@@ -274,7 +271,8 @@ Status Denoiser::PredictEpsOnDevice(const float* x_t, int width, int height, int
       }
     }
   } catch (const c10::Error& e) {
-    return Internal(std::string("model evaluation on ") + impl_->device_name + " failed: " + e.what_without_backtrace());
+    return Internal(std::string("model evaluation on ") + impl_->device_name +
+                    " failed: " + e.what_without_backtrace());
   }
   return Status::Ok();
 }

@@ -35,10 +35,10 @@ struct RateTarget {
 struct TargetResult {
   EncodeResult encoded;
   int t_end = 0;   // the last dithered stage's timestep (0: the lossless stream)
-  int trials = 0;         // streams finished: cuts tried (or 1: a plain encode)
+  int trials = 0;  // streams finished: cuts tried (or 1: a plain encode)
   // Each trial's cut and what it measured (PSNR, or bpp), in the order run.
   std::vector<std::pair<int, double>> tried;
-  int stages_coded = 0;   // chain stages coded in all, the shared pass's and the trials' (pixel stages not counted)
+  int stages_coded = 0;  // chain stages coded in all, the shared pass's and the trials' (pixel stages not counted)
 };
 
 // The options of EncodeToTarget's trial that ends at t_end: `requested` with ChainEndingAt's chain (from the

@@ -24,14 +24,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       uint64_t{h.width} * h.height > kMaxPixels || (h.channels != 1 && h.channels != 3) || h.stages < 1 ||
       h.stages > kMaxStages ||
       (h.explicit_params && h.stages > h.params.chain_stages + 1 + (h.params.chain_t_end != 0 ? 1 : 0)) ||
-      (h.params.chain_t_end != 0 && (h.version < 8 || !h.explicit_params)) ||
-      h.state_bytes < 4 || h.state_bytes > 8 ||
+      (h.params.chain_t_end != 0 && (h.version < 8 || !h.explicit_params)) || h.state_bytes < 4 || h.state_bytes > 8 ||
       parsed->header_bytes > size) {
     std::abort();
   }
   auto again = SerializeHeader(h);
-  if (!again.ok() || again->size() != parsed->header_bytes ||
-      std::memcmp(again->data(), data, again->size()) != 0) {
+  if (!again.ok() || again->size() != parsed->header_bytes || std::memcmp(again->data(), data, again->size()) != 0) {
     std::abort();
   }
   if (h.has_length()) {

@@ -100,11 +100,19 @@ double LearningRate(const TrainOptions& options, int64_t step) {
 namespace {
 
 nlohmann::json OptionsJson(const TrainOptions& o) {
-  nlohmann::json j = {{"data", o.data},     {"crop", o.crop},          {"max_downscale", o.max_downscale},
-          {"preset", o.preset}, {"schedule", o.schedule}, {"T", o.num_steps_diffusion},
-          {"batch_size", o.batch_size}, {"lr", o.lr},     {"warmup", o.warmup},
-          {"grad_clip", o.grad_clip},   {"ema_decay", o.ema_decay}, {"seed", o.seed},
-          {"init", o.init_model}};
+  nlohmann::json j = {{"data", o.data},
+                      {"crop", o.crop},
+                      {"max_downscale", o.max_downscale},
+                      {"preset", o.preset},
+                      {"schedule", o.schedule},
+                      {"T", o.num_steps_diffusion},
+                      {"batch_size", o.batch_size},
+                      {"lr", o.lr},
+                      {"warmup", o.warmup},
+                      {"grad_clip", o.grad_clip},
+                      {"ema_decay", o.ema_decay},
+                      {"seed", o.seed},
+                      {"init", o.init_model}};
   if (o.lr_schedule != "constant") {
     j["lr_schedule"] = o.lr_schedule;
     j["lr_min"] = o.lr_min;
@@ -325,8 +333,8 @@ Status Train(const TrainOptions& options, const std::function<void(const TrainPr
   DCODEC_ASSIGN_OR_RETURN(BetaSchedule schedule_kind, ParseBetaSchedule(options.schedule));
   const DistributedOptions& dist = options.distributed;
   if (options.batch_size < dist.world_size) {
-    return InvalidArgument("--batch " + std::to_string(options.batch_size) + " (the global batch) is smaller than the " +
-                           std::to_string(dist.world_size) + " ranks");
+    return InvalidArgument("--batch " + std::to_string(options.batch_size) +
+                           " (the global batch) is smaller than the " + std::to_string(dist.world_size) + " ranks");
   }
   torch::Device device(torch::kCPU);
   if (options.device == "cuda") {
@@ -439,8 +447,7 @@ Status Train(const TrainOptions& options, const std::function<void(const TrainPr
   while (s.step < options.steps) {
     std::mt19937_64 rng(StepSeed(options.seed, s.step));
     torch::manual_seed(StepSeed(dropout_seed, s.step));
-    data->SampleSlice(static_cast<int>(global_batch), static_cast<int>(r0), static_cast<int>(count), rng,
-                      batch.data());
+    data->SampleSlice(static_cast<int>(global_batch), static_cast<int>(r0), static_cast<int>(count), rng, batch.data());
     torch::Tensor x0 = torch::from_blob(batch.data(), {count, 3, crop, crop}, torch::kUInt8)
                            .to(device)
                            .to(torch::kFloat32)
@@ -467,9 +474,8 @@ Status Train(const TrainOptions& options, const std::function<void(const TrainPr
       const torch::Tensor chain_x0 = x0.narrow(0, c_begin - r0, c_count);
       if (options.scale_head) {
         auto whole = [&forward](const torch::Tensor& x, const torch::Tensor& t) { return forward(x, t, false); };
-        Diffusion::ChainLoss part =
-            diffusion.LossChainWithRate(whole, config.in_channels, chain_x0, options.chain, gen, slice,
-                                        options.gaussian_stages);
+        Diffusion::ChainLoss part = diffusion.LossChainWithRate(whole, config.in_channels, chain_x0, options.chain, gen,
+                                                                slice, options.gaussian_stages);
         // (The config has the head, so the rate is defined.)
         rate_value = part.rate.item<double>() * static_cast<double>(c_count) / static_cast<double>(n_chain);
         add((part.mse + options.rate_weight * part.rate) * weight(c_count));
@@ -537,8 +543,8 @@ Status Train(const TrainOptions& options, const std::function<void(const TrainPr
         DCODEC_RETURN_IF_ERROR(group->AllReduceMax(range));
         if (range[0].item<double>() != -range[1].item<double>()) {
           return Internal("rank " + std::to_string(rank) + ": the ranks' weights have diverged at step " +
-                          std::to_string(s.step) + " (checksums " + std::to_string(-range[1].item<double>()) +
-                          " .. " + std::to_string(range[0].item<double>()) + ")");
+                          std::to_string(s.step) + " (checksums " + std::to_string(-range[1].item<double>()) + " .. " +
+                          std::to_string(range[0].item<double>()) + ")");
         }
       }
       s.train_seconds = seconds_before + std::chrono::duration<double>(Clock::now() - run_start).count();
@@ -547,9 +553,14 @@ Status Train(const TrainOptions& options, const std::function<void(const TrainPr
       last_checkpoint = Clock::now();
     }
     double window_seconds = std::chrono::duration<double>(Clock::now() - window_start).count();
-    TrainProgress progress{s.step,    options.steps, recent_sum / recent.size(), recent_rate_sum / recent.size(),
+    TrainProgress progress{s.step,
+                           options.steps,
+                           recent_sum / recent.size(),
+                           recent_rate_sum / recent.size(),
                            window_seconds > 0 ? window_images / window_seconds : 0.0,
-                           lr,        checkpoint,    skipped,
+                           lr,
+                           checkpoint,
+                           skipped,
                            world};
     if (window_seconds > 30) {
       window_start = Clock::now();

@@ -1,6 +1,7 @@
 #include "model/trainer.h"
 
 #include <gtest/gtest.h>
+#include <torch/torch.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -10,8 +11,6 @@
 #include "datasets/png.h"
 #include "model/model_file.h"
 #include "model/unet.h"
-
-#include <torch/torch.h>
 
 namespace dcodec::model {
 namespace {
@@ -205,7 +204,7 @@ TEST(TrainerTest, Bf16AutocastTrainsTheSameModelInFloat32Weights) {
     any_diff = any_diff || !torch::equal(pa[i].value(), pb[i].value());
     max_diff = std::max(max_diff, (pa[i].value() - pb[i].value()).abs().max().item<double>());
   }
-  EXPECT_TRUE(any_diff);    // autocast really ran in bf16
+  EXPECT_TRUE(any_diff);      // autocast really ran in bf16
   EXPECT_LT(max_diff, 2e-2);  // four Adam steps of 1e-3 each, from the same start
   auto meta = ReadJson(b + "/checkpoint.json");
   EXPECT_EQ(meta["precision"], "bf16");
@@ -228,11 +227,11 @@ TEST(TrainerTest, LearningRateWarmsUpThenFollowsItsSchedule) {
   EXPECT_DOUBLE_EQ(LearningRate(o, 109), 1e-3);  // constant
   o.lr_schedule = "cosine";
   o.lr_min = 1e-5;
-  EXPECT_DOUBLE_EQ(LearningRate(o, 4), 5e-4);     // the warm-up is the same
-  EXPECT_DOUBLE_EQ(LearningRate(o, 9), 1e-3);     // the cosine starts at lr
+  EXPECT_DOUBLE_EQ(LearningRate(o, 4), 5e-4);                    // the warm-up is the same
+  EXPECT_DOUBLE_EQ(LearningRate(o, 9), 1e-3);                    // the cosine starts at lr
   EXPECT_NEAR(LearningRate(o, 59), 0.5 * (1e-3 + 1e-5), 1e-12);  // half way
-  EXPECT_DOUBLE_EQ(LearningRate(o, 109), 1e-5);   // and ends at lr_min on the last step
-  EXPECT_DOUBLE_EQ(LearningRate(o, 500), 1e-5);   // past --steps (a resumed run's old steps) it stays there
+  EXPECT_DOUBLE_EQ(LearningRate(o, 109), 1e-5);                  // and ends at lr_min on the last step
+  EXPECT_DOUBLE_EQ(LearningRate(o, 500), 1e-5);  // past --steps (a resumed run's old steps) it stays there
   for (int64_t step = 10; step < 109; ++step) EXPECT_LT(LearningRate(o, step + 1), LearningRate(o, step)) << step;
 }
 

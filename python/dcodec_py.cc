@@ -195,23 +195,25 @@ PYBIND11_MODULE(dcodec, m) {
   m.attr("DamagedStreamWarning") = py::handle(damaged_warning);
   py::class_<Model>(m, "Model")
       .def(py::init<const std::string&, const std::string&>(), py::arg("path"), py::arg("device") = "cpu")
-      .def("encode", &Model::Encode, py::arg("image"), py::arg("quality") = 75, py::arg("lossless") = false,
-           py::arg("bpp") = 0.0, py::arg("psnr") = 0.0, py::arg("threads") = 1, py::arg("seed") = 0,
-           py::arg("metadata") = py::none(),
-           "Encode a uint8 or uint16 array (H×W or H×W×C, C in 1..4) to .dcd bytes (uint16: 16-bit samples, lossless at "
-           "the stream's end): quality 0..100 (PSNR 25 + 0.15 q dB, "
-           "100 lossless), or an exact bpp or psnr target, or lossless=True. metadata: (kind, key, bytes) tuples "
-           "kept in the stream (kinds icc, srgb, gama, chrm, cicp, exif, xmp, text).")
+      .def(
+          "encode", &Model::Encode, py::arg("image"), py::arg("quality") = 75, py::arg("lossless") = false,
+          py::arg("bpp") = 0.0, py::arg("psnr") = 0.0, py::arg("threads") = 1, py::arg("seed") = 0,
+          py::arg("metadata") = py::none(),
+          "Encode a uint8 or uint16 array (H×W or H×W×C, C in 1..4) to .dcd bytes (uint16: 16-bit samples, lossless at "
+          "the stream's end): quality 0..100 (PSNR 25 + 0.15 q dB, "
+          "100 lossless), or an exact bpp or psnr target, or lossless=True. metadata: (kind, key, bytes) tuples "
+          "kept in the stream (kinds icc, srgb, gama, chrm, cicp, exif, xmp, text).")
       .def("decode", &Model::Decode, py::arg("data"), py::arg("max_bytes") = 0, py::arg("max_stages") = -1,
            py::arg("threads") = 1, py::arg("salvage") = false, py::arg("with_metadata") = false,
-           "Decode .dcd bytes (or the stages complete within max_bytes) to a uint8 array (uint16 for the whole stream of "
+           "Decode .dcd bytes (or the stages complete within max_bytes) to a uint8 array (uint16 for the whole stream "
+           "of "
            "16-bit samples; with_metadata=True: "
            "(array, [(kind, key, bytes), ...])). A damaged stream raises CorruptStreamError, or with salvage=True "
            "gives the stages before the damage and a DamagedStreamWarning.");
   m.def(
       "encode",
-      [](const py::array& image, int quality, bool lossless,
-         double bpp, double psnr, int threads, uint64_t seed, const py::object& metadata) {
+      [](const py::array& image, int quality, bool lossless, double bpp, double psnr, int threads, uint64_t seed,
+         const py::object& metadata) {
         return DefaultModel().Encode(image, quality, lossless, bpp, psnr, threads, seed, metadata);
       },
       py::arg("image"), py::arg("quality") = 75, py::arg("lossless") = false, py::arg("bpp") = 0.0,
@@ -223,6 +225,5 @@ PYBIND11_MODULE(dcodec, m) {
         return DefaultModel().Decode(data, max_bytes, max_stages, threads, salvage, with_metadata);
       },
       py::arg("data"), py::arg("max_bytes") = 0, py::arg("max_stages") = -1, py::arg("threads") = 1,
-      py::arg("salvage") = false, py::arg("with_metadata") = false,
-      "Model.decode with the default model.");
+      py::arg("salvage") = false, py::arg("with_metadata") = false, "Model.decode with the default model.");
 }

@@ -34,19 +34,11 @@ case "${1:-}" in
     ;;
   run)
     shift
-    root=/tmp/dcodec-debroot
-    mkdir -p "$root"
-    for f in "$debs"/*.deb; do
-      if command -v dpkg >/dev/null; then dpkg -x "$f" "$root"; else
-        (t=$(mktemp -d) && cd "$t" && ar x "$OLDPWD/$f" && tar -xf data.tar.* -C "$root" && rm -rf "$t"); fi
-    done
-    torch_prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
-    python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.get_device_name(0))'
-    export LD_LIBRARY_PATH="$root/usr/lib/x86_64-linux-gnu:$(python3 -c 'import torch, os; print(os.path.join(os.path.dirname(torch.__file__), "lib"))'):${LD_LIBRARY_PATH:-}"
+    source scripts/gpu_env.sh
+    gpu_env "$debs"
     start=$(date +%s)
     cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DDCODEC_TRAINER_ONLY=ON \
-      -DCMAKE_PREFIX_PATH="$torch_prefix;$root/usr" -DCMAKE_INCLUDE_PATH="$root/usr/include" \
-      -DCMAKE_LIBRARY_PATH="$root/usr/lib/x86_64-linux-gnu" > "${OUT:-/tmp}/cmake.log" 2>&1 \
+      "${gpu_cmake_paths[@]}" > "${OUT:-/tmp}/cmake.log" 2>&1 \
       || { tail -40 "${OUT:-/tmp}/cmake.log"; exit 1; }
     cmake --build build-gpu -j"$(nproc)" 2>&1 | tail -5
     echo "built in $(( $(date +%s) - start )) s"

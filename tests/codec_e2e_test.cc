@@ -1,11 +1,10 @@
 // End-to-end tests of the progressive codec with a small random model (no trained weights needed).
 #include <gtest/gtest.h>
+#include <torch/torch.h>
 
 #include <cmath>
 #include <map>
 #include <random>
-
-#include <torch/torch.h>
 
 #include "bitstream/container.h"
 #include "codec/codec.h"
@@ -14,8 +13,8 @@
 #include "codec/rate_control.h"
 #include "codec/stage_coder.h"
 #include "datasets/metadata_for_test.h"
-#include "model/diffusion.h"
 #include "datasets/png.h"
+#include "model/diffusion.h"
 #include "model/model_file.h"
 #include "model/trainer.h"
 #include "tests/test_models.h"
@@ -249,8 +248,10 @@ TEST_F(CodecE2ETest, TwoThreadEncodeOneThreadDecodeIdentical) {
     ASSERT_TRUE(full.ok()) << full.status().ToString();
     EXPECT_EQ(full->image, image);
     static Image first_lossy;
-    if (threads == 1) first_lossy = lossy->image;
-    else EXPECT_EQ(lossy->image, first_lossy);
+    if (threads == 1)
+      first_lossy = lossy->image;
+    else
+      EXPECT_EQ(lossy->image, first_lossy);
   }
 }
 
@@ -484,8 +485,8 @@ TEST_F(CodecE2ETest, EverySingleBitFlipIsAnError) {
       std::vector<uint8_t> flipped = stream;
       flipped[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
       auto dec = codec->Decode(flipped.data(), flipped.size(), {});
-      ASSERT_FALSE(dec.ok()) << "bit " << bit << " (byte " << bit / 8 << " of " << stream.size()
-                             << ") decoded to " << dec->stages_decoded << " stages";
+      ASSERT_FALSE(dec.ok()) << "bit " << bit << " (byte " << bit / 8 << " of " << stream.size() << ") decoded to "
+                             << dec->stages_decoded << " stages";
       ++codes[dec.status().code()];
       if (bit / 8 >= s.encoded.header_bytes) {
         // After the header every flip is damage (or, in the state bytes, a state the coder cannot hold).
@@ -493,12 +494,13 @@ TEST_F(CodecE2ETest, EverySingleBitFlipIsAnError) {
             << "bit " << bit << ": " << dec.status().ToString();
       }
     }
-    std::printf("%s: %zu bytes, %zu bits flipped: %d kCorrupt, %d kInvalidInput, %d kModelMismatch, %d other "
-                "errors\n",
-                s.name.c_str(), stream.size(), 8 * stream.size(), codes[StatusCode::kCorrupt],
-                codes[StatusCode::kInvalidInput], codes[StatusCode::kModelMismatch],
-                static_cast<int>(8 * stream.size()) - codes[StatusCode::kCorrupt] - codes[StatusCode::kInvalidInput] -
-                    codes[StatusCode::kModelMismatch]);
+    std::printf(
+        "%s: %zu bytes, %zu bits flipped: %d kCorrupt, %d kInvalidInput, %d kModelMismatch, %d other "
+        "errors\n",
+        s.name.c_str(), stream.size(), 8 * stream.size(), codes[StatusCode::kCorrupt], codes[StatusCode::kInvalidInput],
+        codes[StatusCode::kModelMismatch],
+        static_cast<int>(8 * stream.size()) - codes[StatusCode::kCorrupt] - codes[StatusCode::kInvalidInput] -
+            codes[StatusCode::kModelMismatch]);
   }
 }
 
@@ -587,8 +589,7 @@ TEST_F(CodecE2ETest, TheStreamLengthIsChecked) {
     auto dec = codec->Decode(bytes->data(), bytes->size(), {});
     ASSERT_FALSE(dec.ok()) << delta;
     EXPECT_EQ(dec.status().code(), delta < 0 ? StatusCode::kInvalidInput : StatusCode::kCorrupt) << delta;
-    EXPECT_NE(dec.status().message().find(delta < 0 ? "trailing garbage" : "the header is damaged"),
-              std::string::npos)
+    EXPECT_NE(dec.status().message().find(delta < 0 ? "trailing garbage" : "the header is damaged"), std::string::npos)
         << dec.status().message();
   }
   // The last word replaced by zeros: all bytes are there, so the last stage's failure is damage.
@@ -698,8 +699,7 @@ TEST_F(CodecE2ETest, RecutPassWritesTheStreamOfAFreshEncode) {
     // The stages the cut chain shares with the walk: the same timesteps and kinds.
     int shared = 0;
     while (shared < static_cast<int>(chain->size()) && shared < static_cast<int>(walk.size()) &&
-           (*chain)[shared] == walk[shared] &&
-           (shared < cut.gaussian.stages) == (shared < 3)) {
+           (*chain)[shared] == walk[shared] && (shared < cut.gaussian.stages) == (shared < 3)) {
       ++shared;
     }
     auto walked = codec->StartPass(image, base);
@@ -860,8 +860,8 @@ TEST(ScaleHeadTest, RelaxedRateTracksTheRealCodedSize) {
   Belief belief;
   belief.family = bitstream::Family::kLogistic;
   belief.scale_code = code;
-  DitherStage st{post.coef_x0, post.coef_xt, std::sqrt(12.0 * post.variance), DitherKey(4, 2), nullptr,
-                 log_scale.data()};
+  DitherStage st{post.coef_x0,    post.coef_xt, std::sqrt(12.0 * post.variance),
+                 DitherKey(4, 2), nullptr,      log_scale.data()};
   // The relaxed rates, as the trainer computes them.
   std::vector<float> z_dither(n), s_dither(n), z_pixels(n), s_pixels(n);
   for (size_t i = 0; i < n; ++i) {
@@ -889,9 +889,9 @@ TEST(ScaleHeadTest, RelaxedRateTracksTheRealCodedSize) {
                   .ok());
   const double real_dither = 8.0 * enc.Seal(0).bytes.size();
   bitstream::AnsEncoder pixel_enc;
-  ASSERT_TRUE(EncodePixelStage(belief, Cells(n), x0_hat.data(), pixels.data(), 32, 32, pixel_enc, &ideal,
-                               log_scale.data())
-                  .ok());
+  ASSERT_TRUE(
+      EncodePixelStage(belief, Cells(n), x0_hat.data(), pixels.data(), 32, 32, pixel_enc, &ideal, log_scale.data())
+          .ok());
   const double real_pixels = 8.0 * pixel_enc.Seal(0).bytes.size();
   EXPECT_GT(relaxed_dither, 0.5 * n);  // a stage that costs something: bits per element ~1-3
   EXPECT_NEAR(real_dither / relaxed_dither, 1.0, 0.02) << real_dither << " vs " << relaxed_dither;
