@@ -100,6 +100,10 @@ StatusOr<TargetResult> EncodeToTarget(const Codec& codec, const Image& image, co
   constexpr double kSlopePsnr = 3.3, kSlopeLogBpp = 0.36;
   constexpr double kOffsetPsnr = 19.6, kOffsetLogBpp = -0.88;
   const double default_slope = by_psnr ? kSlopePsnr : kSlopeLogBpp;
+  // A secant step goes this much further than the line through its two points: the PSNR is concave in λ over the
+  // range that matters (its slope falls with λ), so the plain secant stops short. 8 dev photos at quality 75 with
+  // part 9: 20 cuts with 1.0, 19 with 1.3 (one photo 4 → 3), the same with 1.6 on the 6 measured.
+  constexpr double kSecantReach = 1.3;
 
   std::map<int, double> curve;          // t → value (exact for encoded t, prefix estimates otherwise)
   std::map<int, EncodeResult> encoded;  // t → the stream that ends there
@@ -237,15 +241,18 @@ StatusOr<TargetResult> EncodeToTarget(const Codec& codec, const Image& image, co
       for (const auto& [u, r] : encoded) by_distance.push_back({std::fabs(g(curve[u]) - goal), u});
       std::sort(by_distance.begin(), by_distance.end());
       const int t0 = by_distance[0].second;
-      double slope = default_slope;
+      double slope = default_slope, reach = 1.0;
       if (by_distance.size() > 1) {
         const int t1 = by_distance[1].second;
         const double dl = LogSnr(schedule, t0) - LogSnr(schedule, t1);
         const double s = dl != 0 ? (g(curve[t0]) - g(curve[t1])) / dl : 0;
-        if (s > 0.3 * default_slope && s < 3 * default_slope) slope = s;
+        if (s > 0.3 * default_slope && s < 3 * default_slope) {
+          slope = s;
+          reach = kSecantReach;
+        }
       }
       const bool finer = g(curve[t0]) < goal;  // values grow as t falls
-      t = t_at(LogSnr(schedule, t0) + (goal - g(curve[t0])) / slope);
+      t = t_at(LogSnr(schedule, t0) + reach * (goal - g(curve[t0])) / slope);
       t = finer ? std::min(t, t0 - 1) : std::max(t, t0 + 1);
       while (encoded.count(t) && t >= 1 && t <= T) t += finer ? -1 : 1;
       if (t < 1 || t > T) break;  // the range's end is encoded and still short of the target
