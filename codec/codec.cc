@@ -336,11 +336,9 @@ struct EncodePass::State {
   struct StageEnd {
     int stage;                         // the stage's index (the pixel stage: K)
     size_t before_check, after_check;  // symbols before and after its check symbol
-    uint64_t hash;
   };
   std::vector<StageEnd> ends;
   std::vector<StageReport> stages;
-  uint64_t hash = 0;  // the check chain so far, from the header the pass started with
   size_t meta_begin = 0, meta_end = 0;
   double alpha_bits = 0;
   TimeBreakdown seconds;
@@ -402,14 +400,14 @@ bitstream::StreamHeader EncodePass::State::Header() const {
   return header;
 }
 
-// Ends stage j: its check symbol (from the check chain so far), and after stage 1 the metadata section.
+// Ends stage j: a place for its check symbol, which Seal computes for the header the stream gets (a copy of the
+// pass may be recut), and after stage 1 the metadata section.
 void EncodePass::State::EndStage(StageReport report, int j) {
-  hash = StageCheckHash(hash, j, enc.digest());
   const size_t before = enc.num_symbols();
-  bitstream::EncodeUniform(enc, static_cast<uint32_t>(hash % kCheckSymbols), kCheckSymbols);
+  bitstream::EncodeUniform(enc, 0, kCheckSymbols);
   report.check_bits = std::log2(static_cast<double>(kCheckSymbols));
   report.open_bits = cells.OpenBits();
-  ends.push_back({j, before, enc.num_symbols(), hash});
+  ends.push_back({j, before, enc.num_symbols()});
   stages.push_back(report);
   if (ends.size() == 1) {
     meta_begin = enc.num_symbols();
@@ -532,40 +530,28 @@ Status EncodePass::State::CodePixels() {
 
 // Seals the first m stages: the last one's check symbol gives way to the stream's final check. A stream of one
 // stage has no check symbol before its metadata section: the section follows the stage's symbols, and the final
-// check covers it too. The check symbols are those of the header the stream gets: when it differs from the one
-// the pass started with (a recut chain), they are computed again over the same symbols.
+// check covers it too. The check symbols are computed here, from the header the stream gets (the pass's chain as
+// it is now), over the symbols the pass buffered; the metadata section lies between stage 1's check and stage 2.
 StatusOr<EncodeResult> EncodePass::State::Seal(size_t m) const {
   if (m < 1 || m > ends.size()) return Internal("EncodePass::Seal: no such stage");
   bitstream::StreamHeader header = Header();
-  ChainOptions resolved = chain_options;
-  uint64_t h0 = HeaderHash(header, resolved, denoiser->model_id());
+  uint64_t hash = HeaderHash(header, chain_options, denoiser->model_id());
   bitstream::AnsEncoder copy;
-  std::vector<StageEnd> sealed_ends = ends;
-  sealed_ends.resize(m);
-  uint64_t rehash = h0;
   size_t from = 0;
   for (size_t k = 0; k < m; ++k) {
-    copy.Append(enc, from, sealed_ends[k].before_check);
-    rehash = StageCheckHash(rehash, sealed_ends[k].stage, copy.digest());
-    sealed_ends[k].hash = rehash;
-    if (k + 1 < m) {
-      bitstream::EncodeUniform(copy, static_cast<uint32_t>(rehash % kCheckSymbols), kCheckSymbols);
-      from = sealed_ends[k].after_check;
-      if (k == 0) {
-        copy.Append(enc, meta_begin, meta_end);
-        from = meta_end;
-      }
-    }
+    copy.Append(enc, from, ends[k].before_check);
+    hash = StageCheckHash(hash, ends[k].stage, copy.digest());
+    if (k + 1 < m) bitstream::EncodeUniform(copy, static_cast<uint32_t>(hash % kCheckSymbols), kCheckSymbols);
+    from = ends[k].after_check;
   }
-  uint64_t final_hash = sealed_ends[m - 1].hash;
   if (m == 1) {
     copy.Append(enc, meta_begin, meta_end);
-    final_hash = StageCheckHash(final_hash, 1, copy.digest());
+    hash = StageCheckHash(hash, 1, copy.digest());
   }
   std::vector<size_t> marks;
-  for (size_t k = 0; k + 1 < m; ++k) marks.push_back(sealed_ends[k].after_check);
-  marks.push_back(m == 1 ? copy.num_symbols() : sealed_ends[m - 1].before_check);
-  bitstream::AnsEncoder::Sealed sealed = copy.Seal(FinalCheck(final_hash, static_cast<uint32_t>(m)), marks);
+  for (size_t k = 0; k + 1 < m; ++k) marks.push_back(ends[k].after_check);
+  marks.push_back(m == 1 ? copy.num_symbols() : ends[m - 1].before_check);
+  bitstream::AnsEncoder::Sealed sealed = copy.Seal(FinalCheck(hash, static_cast<uint32_t>(m)), marks);
   header.stages = static_cast<uint32_t>(m);
   header.state_bytes = static_cast<uint8_t>(sealed.state_bytes);
   DCODEC_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, bitstream::SerializeHeaderFor(header, sealed.bytes.size()));
@@ -680,7 +666,6 @@ StatusOr<EncodePass> Codec::StartPass(const Image& image, const EncodeOptions& o
   s->cells = Cells(s->n);
   // The metadata section (metadata_coder.h) follows stage 1's check symbol.
   DCODEC_ASSIGN_OR_RETURN(s->metadata, PackMetadata(image.metadata, &s->metadata_raw));
-  s->hash = HeaderHash(s->Header(), s->chain_options, denoiser_->model_id());
   // The alpha plane (or the note that there is none) opens the stream; its bits count with stage 1.
   const std::vector<uint8_t> alpha = HasAlpha(image.channels) ? AlphaPlane(image) : std::vector<uint8_t>();
   EncodeAlpha(s->enc, alpha.empty() ? nullptr : alpha.data(), s->w, s->h, &s->alpha_bits);

@@ -234,9 +234,9 @@ StatusOr<TargetResult> EncodeToTarget(const Codec& codec, const Image& image, co
       t = std::clamp(t_at(lf + frac * (li - lf)), std::min(*f, *i) + 1, std::max(*f, *i) - 1);
     } else {
       // All points on one side (or the far end an estimate): step from the one nearest the target along the slope of
-      // the two nearest (the
-      // default slope with one point, or if theirs is implausible), at least one t towards the target. Encoded
-      // points only: a prefix estimate's bias bends the slope (a dev photo overshot by 18 timesteps with them).
+      // the two nearest (the default slope with one point, or if theirs is implausible), at least one t towards the
+      // target. Encoded points only: a prefix estimate's bias bends the slope (a dev photo overshot by 18 timesteps
+      // with them).
       std::vector<std::pair<double, int>> by_distance;
       for (const auto& [u, r] : encoded) by_distance.push_back({std::fabs(g(curve[u]) - goal), u});
       std::sort(by_distance.begin(), by_distance.end());
