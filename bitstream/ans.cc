@@ -39,25 +39,65 @@ std::vector<uint8_t> AnsEncoder::Finish() {
   return std::move(sealed.bytes);
 }
 
-AnsEncoder::Sealed AnsEncoder::Seal(uint32_t check, const std::vector<size_t>& marks) {
-  // Renormalisation words come out in reverse decode order; collect them, then reverse. emitted_at[i] = 1 if a
-  // word was emitted while encoding symbol i (the decoder reads it right after decoding symbol i).
-  std::vector<uint32_t> words;
-  words.reserve(symbols_.size() / 2 + 16);
-  std::vector<uint8_t> emitted_at(marks.empty() ? 0 : symbols_.size(), 0);
-  uint64_t x = kStateLow | (check & 0x7fffffffu);
-  for (size_t i = symbols_.size(); i-- > 0;) {
-    const uint32_t cum = static_cast<uint32_t>(symbols_[i] >> 32);
-    const uint32_t freq = static_cast<uint32_t>(symbols_[i]);
-    // x_max = ((kStateLow >> kPrecisionBits) << 32) * freq: above it the encoded state would leave [2^31, 2^63).
-    const uint64_t x_max = (uint64_t{freq} << (31 - kPrecisionBits + 32));
-    if (x >= x_max) {
-      words.push_back(static_cast<uint32_t>(x));
-      x >>= 32;
-      if (!emitted_at.empty()) emitted_at[i] = 1;
-    }
-    x = ((x / freq) << kPrecisionBits) + (x % freq) + cum;
+uint64_t AnsEncoder::DigestOf(uint64_t digest, size_t begin, size_t end) const {
+  end = std::min(end, symbols_.size());
+  for (size_t i = begin; i < end; ++i) {
+    digest = DigestStep(digest, static_cast<uint32_t>(symbols_[i] >> 32), static_cast<uint32_t>(symbols_[i]));
   }
+  return digest;
+}
+
+AnsEncoder::Sealed AnsEncoder::Seal(uint32_t check, const std::vector<size_t>& marks) {
+  Sealed sealed = SealSpans({{this, 0, symbols_.size()}}, check, marks);
+  symbols_.clear();
+  digest_ = kDigestStart;
+  digested_ = 0;
+  return sealed;
+}
+
+AnsEncoder::Sealed AnsEncoder::SealSpans(const std::vector<Span>& spans, uint32_t check,
+                                         const std::vector<size_t>& marks) {
+  size_t total = 0;
+  for (const Span& span : spans) total += span.end - span.begin;
+  // A mark m needs the state and the words the decoder reads after symbols 0 .. m-2, i.e. all words but those
+  // emitted while encoding symbols m-1 .. total-1: the count of words out when the encoder (going backwards)
+  // reaches symbol m-2. `pending`: the marks' thresholds k = m - 1 (words emitted at indices >= k are not needed),
+  // largest first.
+  std::vector<std::pair<size_t, size_t>> pending;  // (k, mark index)
+  for (size_t q = 0; q < marks.size(); ++q) {
+    const size_t m = std::min(marks[q], total);
+    pending.push_back({m == 0 ? 0 : m - 1, q});
+  }
+  std::sort(pending.begin(), pending.end());
+  std::vector<size_t> not_needed(marks.size(), 0);
+  // Renormalisation words come out in reverse decode order; collect them, then reverse.
+  std::vector<uint32_t> words;
+  words.reserve(total / 2 + 16);
+  uint64_t x = kStateLow | (check & 0x7fffffffu);
+  size_t i = total;  // index of the next symbol to encode, + 1
+  auto settle = [&]() {
+    while (!pending.empty() && pending.back().first >= i) {
+      not_needed[pending.back().second] = words.size();
+      pending.pop_back();
+    }
+  };
+  for (auto span = spans.rbegin(); span != spans.rend(); ++span) {
+    const std::vector<uint64_t>& symbols = span->source->symbols_;
+    for (size_t s = span->end; s-- > span->begin;) {
+      settle();
+      const uint32_t cum = static_cast<uint32_t>(symbols[s] >> 32);
+      const uint32_t freq = static_cast<uint32_t>(symbols[s]);
+      // x_max = ((kStateLow >> kPrecisionBits) << 32) * freq: above it the encoded state would leave [2^31, 2^63).
+      const uint64_t x_max = (uint64_t{freq} << (31 - kPrecisionBits + 32));
+      if (x >= x_max) {
+        words.push_back(static_cast<uint32_t>(x));
+        x >>= 32;
+      }
+      x = ((x / freq) << kPrecisionBits) + (x % freq) + cum;
+      --i;
+    }
+  }
+  settle();
   Sealed sealed;
   sealed.state_bytes = 4;
   while (sealed.state_bytes < 8 && (x >> (8 * sealed.state_bytes)) != 0) ++sealed.state_bytes;
@@ -65,15 +105,9 @@ AnsEncoder::Sealed AnsEncoder::Seal(uint32_t check, const std::vector<size_t>& m
   out.reserve(8 + 4 * words.size());
   for (int b = 0; b < sealed.state_bytes; ++b) out.push_back(static_cast<uint8_t>(x >> (8 * b)));
   for (auto it = words.rbegin(); it != words.rend(); ++it) AppendWord(out, *it);
-  // The first m symbols need the state and the words read after symbols 0 .. m-2.
-  for (size_t m : marks) {
-    size_t reads = 0;
-    for (size_t i = 0; i + 1 < std::min(m, symbols_.size()); ++i) reads += emitted_at[i];
-    sealed.bytes_needed.push_back(sealed.state_bytes + 4 * reads);
+  for (size_t q = 0; q < marks.size(); ++q) {
+    sealed.bytes_needed.push_back(sealed.state_bytes + 4 * (words.size() - not_needed[q]));
   }
-  symbols_.clear();
-  digest_ = kDigestStart;
-  digested_ = 0;
   return sealed;
 }
 
@@ -88,8 +122,8 @@ AnsDecoder::AnsDecoder(const uint8_t* data, size_t size, int state_bytes) {
   }
   const size_t s = static_cast<size_t>(state_bytes);
   if (size < s) {
-    error_ = Truncated("ANS sub-stream of " + std::to_string(size) + " bytes is shorter than its " +
-                       std::to_string(s) + "-byte state");
+    error_ = Truncated("ANS sub-stream of " + std::to_string(size) + " bytes is shorter than its " + std::to_string(s) +
+                       "-byte state");
     return;
   }
   if ((size - s) % 4 != 0) {

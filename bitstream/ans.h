@@ -49,7 +49,7 @@ namespace dcodec::bitstream {
 constexpr int kPrecisionBits = 24;
 constexpr uint32_t kProbabilityTotal = uint32_t{1} << kPrecisionBits;  // every model's frequencies sum to this
 constexpr uint64_t kStateLow = uint64_t{1} << 31;                      // lower bound of the normalised state
-constexpr uint64_t kInitialState = kStateLow;  // Finish()'s initial state (check 0)
+constexpr uint64_t kInitialState = kStateLow;                          // Finish()'s initial state (check 0)
 constexpr uint64_t kDigestStart = 0x6463646469676573ull;
 
 // One step of the symbol digest ("read me first", 8).
@@ -97,6 +97,17 @@ class AnsEncoder {
   // Encodes all buffered symbols with the initial state kStateLow | (check & 0x7fffffff), writing the final
   // state in as few bytes as it needs. `marks`: symbol counts whose prefix sizes to report. Resets the encoder.
   Sealed Seal(uint32_t check, const std::vector<size_t>& marks = {});
+
+  // Buffered symbols [begin, end) of `source`: a piece of a stream that SealSpans assembles.
+  struct Span {
+    const AnsEncoder* source;
+    size_t begin, end;
+  };
+  // Seal() of the concatenation of `spans`, which stay as they are: a stream assembled from pieces of buffers
+  // (a prefix of stages, symbols replaced) without copying them. `marks` count symbols of the concatenation.
+  static Sealed SealSpans(const std::vector<Span>& spans, uint32_t check, const std::vector<size_t>& marks = {});
+  // The digest continued from `digest` over buffered symbols [begin, end) (digest(): from kDigestStart over all).
+  uint64_t DigestOf(uint64_t digest, size_t begin, size_t end) const;
 
  private:
   std::vector<uint64_t> symbols_;  // cum << 32 | freq

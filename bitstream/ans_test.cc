@@ -213,6 +213,43 @@ TEST(AnsTest, GarbageNeverCrashes) {
   EXPECT_LT(accepted, 5);  // the final-state check rejects garbage with probability ~ 1 - 2^-31
 }
 
+// SealSpans: the stream of the spans' concatenation, byte for byte what Seal makes of a copy, marks included;
+// the pieces' buffers are left as they were (their digests unchanged).
+TEST(AnsTest, SealSpansIsSealOfTheConcatenation) {
+  std::mt19937_64 rng(12);
+  for (int trial = 0; trial < 200; ++trial) {
+    AnsEncoder a, b;
+    const size_t na = rng() % 2000, nb = 1 + rng() % 40;
+    for (size_t i = 0; i < na; ++i) {
+      const Interval s = RandomInterval(rng);
+      a.Put(s.cum, s.freq);
+    }
+    for (size_t i = 0; i < nb; ++i) {
+      const Interval s = RandomInterval(rng);
+      b.Put(s.cum, s.freq);
+    }
+    const uint64_t digest_a = a.digest(), digest_b = b.digest();
+    // a[0, c1) b[0, 1) a[c2, c3) b[1, nb): pieces in any order, an empty one included.
+    const size_t c1 = na ? rng() % (na + 1) : 0, c2 = c1 + (na > c1 ? rng() % (na - c1 + 1) : 0);
+    const size_t c3 = c2 + (na > c2 ? rng() % (na - c2 + 1) : 0);
+    const std::vector<AnsEncoder::Span> spans = {{&a, 0, c1}, {&b, 0, 1}, {&a, c2, c3}, {&b, 1, nb}};
+    AnsEncoder copy;
+    for (const auto& span : spans) copy.Append(*span.source, span.begin, span.end);
+    const size_t total = copy.num_symbols();
+    ASSERT_EQ(copy.digest(), b.DigestOf(a.DigestOf(b.DigestOf(a.DigestOf(kDigestStart, 0, c1), 0, 1), c2, c3), 1, nb));
+    const std::vector<size_t> marks = {total, 0, total / 2, 1, c1 + 1, total + 5};
+    const uint32_t check = static_cast<uint32_t>(rng());
+    const AnsEncoder::Sealed spanned = AnsEncoder::SealSpans(spans, check, marks);
+    const AnsEncoder::Sealed sealed = copy.Seal(check, marks);
+    ASSERT_EQ(spanned.bytes, sealed.bytes) << trial;
+    EXPECT_EQ(spanned.state_bytes, sealed.state_bytes);
+    EXPECT_EQ(spanned.bytes_needed, sealed.bytes_needed) << trial;
+    EXPECT_EQ(a.num_symbols(), na);
+    EXPECT_EQ(a.digest(), digest_a);
+    EXPECT_EQ(b.digest(), digest_b);
+  }
+}
+
 // Seal: minimal state bytes, the 31-bit check, and prefixes that decode their first m symbols.
 TEST(AnsTest, SealedStreamsCheckThemselvesAndDecodeFromPrefixes) {
   std::mt19937_64 rng(11);

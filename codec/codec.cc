@@ -536,22 +536,35 @@ StatusOr<EncodeResult> EncodePass::State::Seal(size_t m) const {
   if (m < 1 || m > ends.size()) return Internal("EncodePass::Seal: no such stage");
   bitstream::StreamHeader header = Header();
   uint64_t hash = HeaderHash(header, chain_options, denoiser->model_id());
-  bitstream::AnsEncoder copy;
-  size_t from = 0;
+  // The sealed stream is the pass's buffer in pieces, the check symbols in between (no copy of the buffer).
+  bitstream::AnsEncoder checks;
+  std::vector<bitstream::AnsEncoder::Span> spans;
+  uint64_t digest = bitstream::kDigestStart;
+  size_t from = 0, count = 0;
+  auto add = [&](const bitstream::AnsEncoder& source, size_t begin, size_t end) {
+    spans.push_back({&source, begin, end});
+    digest = source.DigestOf(digest, begin, end);
+    count += end - begin;
+  };
+  std::vector<size_t> marks;
   for (size_t k = 0; k < m; ++k) {
-    copy.Append(enc, from, ends[k].before_check);
-    hash = StageCheckHash(hash, ends[k].stage, copy.digest());
-    if (k + 1 < m) bitstream::EncodeUniform(copy, static_cast<uint32_t>(hash % kCheckSymbols), kCheckSymbols);
+    add(enc, from, ends[k].before_check);
+    hash = StageCheckHash(hash, ends[k].stage, digest);
+    if (k + 1 < m) {
+      const size_t check_begin = checks.num_symbols();
+      bitstream::EncodeUniform(checks, static_cast<uint32_t>(hash % kCheckSymbols), kCheckSymbols);
+      add(checks, check_begin, checks.num_symbols());
+      marks.push_back(count);
+    }
     from = ends[k].after_check;
   }
   if (m == 1) {
-    copy.Append(enc, meta_begin, meta_end);
-    hash = StageCheckHash(hash, 1, copy.digest());
+    add(enc, meta_begin, meta_end);
+    hash = StageCheckHash(hash, 1, digest);
   }
-  std::vector<size_t> marks;
-  for (size_t k = 0; k + 1 < m; ++k) marks.push_back(ends[k].after_check);
-  marks.push_back(m == 1 ? copy.num_symbols() : ends[m - 1].before_check);
-  bitstream::AnsEncoder::Sealed sealed = copy.Seal(FinalCheck(hash, static_cast<uint32_t>(m)), marks);
+  marks.push_back(count);
+  const bitstream::AnsEncoder::Sealed sealed =
+      bitstream::AnsEncoder::SealSpans(spans, FinalCheck(hash, static_cast<uint32_t>(m)), marks);
   header.stages = static_cast<uint32_t>(m);
   header.state_bytes = static_cast<uint8_t>(sealed.state_bytes);
   DCODEC_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, bitstream::SerializeHeaderFor(header, sealed.bytes.size()));
