@@ -21,14 +21,13 @@ void AnsEncoder::Put(uint32_t cum, uint32_t freq) {
   // Release builds: keep the arithmetic defined for a caller bug; the resulting stream then fails to decode.
   if (freq == 0 || freq > kProbabilityTotal) freq = 1;
   if (cum > kProbabilityTotal - freq) cum = kProbabilityTotal - freq;
-  symbols_.push_back(uint64_t{cum} << 32 | freq);
+  Push(uint64_t{cum} << 32 | freq);
 }
 
 uint64_t AnsEncoder::digest() {
-  for (; digested_ < symbols_.size(); ++digested_) {
-    digest_ = DigestStep(digest_, static_cast<uint32_t>(symbols_[digested_] >> 32),
-                         static_cast<uint32_t>(symbols_[digested_]));
-  }
+  const size_t n = num_symbols();
+  if (digested_ < n) digest_ = DigestOf(digest_, digested_, n);
+  digested_ = n;
   return digest_;
 }
 
@@ -39,17 +38,34 @@ std::vector<uint8_t> AnsEncoder::Finish() {
   return std::move(sealed.bytes);
 }
 
+void AnsEncoder::Truncate(size_t m) {
+  if (m >= num_symbols()) return;
+  const size_t c = m >> kChunkBits;
+  if (c < full_.size()) {  // the new last chunk: a copy of the start of a shared one
+    last_.assign(full_[c]->begin(), full_[c]->begin() + static_cast<ptrdiff_t>(m & (kChunk - 1)));
+    full_.resize(c);
+  } else {
+    last_.resize(m - full_.size() * kChunk);
+  }
+  if (digested_ > m) {
+    digest_ = kDigestStart;
+    digested_ = 0;
+  }
+}
+
 uint64_t AnsEncoder::DigestOf(uint64_t digest, size_t begin, size_t end) const {
-  end = std::min(end, symbols_.size());
+  end = std::min(end, num_symbols());
   for (size_t i = begin; i < end; ++i) {
-    digest = DigestStep(digest, static_cast<uint32_t>(symbols_[i] >> 32), static_cast<uint32_t>(symbols_[i]));
+    const uint64_t symbol = Symbol(i);
+    digest = DigestStep(digest, static_cast<uint32_t>(symbol >> 32), static_cast<uint32_t>(symbol));
   }
   return digest;
 }
 
 AnsEncoder::Sealed AnsEncoder::Seal(uint32_t check, const std::vector<size_t>& marks) {
-  Sealed sealed = SealSpans({{this, 0, symbols_.size()}}, check, marks);
-  symbols_.clear();
+  Sealed sealed = SealSpans({{this, 0, num_symbols()}}, check, marks);
+  full_.clear();
+  last_.clear();
   digest_ = kDigestStart;
   digested_ = 0;
   return sealed;
@@ -82,11 +98,11 @@ AnsEncoder::Sealed AnsEncoder::SealSpans(const std::vector<Span>& spans, uint32_
     }
   };
   for (auto span = spans.rbegin(); span != spans.rend(); ++span) {
-    const std::vector<uint64_t>& symbols = span->source->symbols_;
     for (size_t s = span->end; s-- > span->begin;) {
       settle();
-      const uint32_t cum = static_cast<uint32_t>(symbols[s] >> 32);
-      const uint32_t freq = static_cast<uint32_t>(symbols[s]);
+      const uint64_t symbol = span->source->Symbol(s);
+      const uint32_t cum = static_cast<uint32_t>(symbol >> 32);
+      const uint32_t freq = static_cast<uint32_t>(symbol);
       // x_max = ((kStateLow >> kPrecisionBits) << 32) * freq: above it the encoded state would leave [2^31, 2^63).
       const uint64_t x_max = (uint64_t{freq} << (31 - kPrecisionBits + 32));
       if (x >= x_max) {

@@ -40,6 +40,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "base/status.h"
@@ -65,23 +66,15 @@ class AnsEncoder {
   // cum + freq <= 2^24 (checked with assert in debug builds; Finish() skips nothing, so callers must obey).
   void Put(uint32_t cum, uint32_t freq);
 
-  size_t num_symbols() const { return symbols_.size(); }
+  size_t num_symbols() const { return full_.size() * kChunk + last_.size(); }
   // The digest of the symbols buffered so far, in order (as AnsDecoder::digest() after decoding them).
   uint64_t digest();
   // Keeps the first m buffered symbols (m >= num_symbols(): no change). The digest follows (recomputed on the
   // next digest() when it covered dropped symbols).
-  void Truncate(size_t m) {
-    if (m >= symbols_.size()) return;
-    symbols_.resize(m);
-    if (digested_ > m) {
-      digest_ = kDigestStart;
-      digested_ = 0;
-    }
-  }
+  void Truncate(size_t m);
   // Appends other's buffered symbols [begin, end), in order.
   void Append(const AnsEncoder& other, size_t begin, size_t end) {
-    symbols_.insert(symbols_.end(), other.symbols_.begin() + static_cast<ptrdiff_t>(begin),
-                    other.symbols_.begin() + static_cast<ptrdiff_t>(end));
+    for (size_t i = begin; i < end; ++i) Push(other.Symbol(i));
   }
 
   // Encodes all buffered symbols and returns the sub-stream with its 8-byte state and check 0 (see "read me
@@ -110,9 +103,26 @@ class AnsEncoder {
   uint64_t DigestOf(uint64_t digest, size_t begin, size_t end) const;
 
  private:
-  std::vector<uint64_t> symbols_;  // cum << 32 | freq
+  // The buffered symbols (cum << 32 | freq) in chunks: the full ones are immutable and shared by copies of the
+  // encoder, so that a copy (an encoder that goes on from a common prefix) costs the last chunk only, and the buffer
+  // grows without reallocating what it holds.
+  static constexpr int kChunkBits = 18;  // 2^18 symbols: 2 MiB a chunk
+  static constexpr size_t kChunk = size_t{1} << kChunkBits;
+  uint64_t Symbol(size_t i) const {
+    const size_t c = i >> kChunkBits;
+    return c < full_.size() ? (*full_[c])[i & (kChunk - 1)] : last_[i - full_.size() * kChunk];
+  }
+  void Push(uint64_t symbol) {
+    last_.push_back(symbol);
+    if (last_.size() == kChunk) {
+      full_.push_back(std::make_shared<const std::vector<uint64_t>>(std::move(last_)));
+      last_ = {};
+    }
+  }
+  std::vector<std::shared_ptr<const std::vector<uint64_t>>> full_;
+  std::vector<uint64_t> last_;
   uint64_t digest_ = kDigestStart;
-  size_t digested_ = 0;  // symbols_[0, digested_) are in digest_
+  size_t digested_ = 0;  // symbols [0, digested_) are in digest_
 };
 
 // Reads one sealed sub-stream. `data` must stay alive while the decoder is used.

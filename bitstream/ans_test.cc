@@ -213,6 +213,44 @@ TEST(AnsTest, GarbageNeverCrashes) {
   EXPECT_LT(accepted, 5);  // the final-state check rejects garbage with probability ~ 1 - 2^-31
 }
 
+// Buffers of more than one chunk (2^18 symbols): copies share the full chunks and go on independently, Truncate
+// cuts inside a shared chunk without touching the other copy, and every buffer seals to what a fresh encoder of the
+// same symbols seals to.
+TEST(AnsTest, CopiesOfLongBuffersGoOnIndependently) {
+  std::mt19937_64 rng(13);
+  const size_t n = 700000;  // two full chunks and a part
+  std::vector<Interval> symbols(n);
+  AnsEncoder a;
+  for (auto& s : symbols) {
+    s = RandomInterval(rng);
+    a.Put(s.cum, s.freq);
+  }
+  AnsEncoder b = a, c = a;
+  b.Put(7, 9);         // b goes on
+  c.Truncate(300000);  // c cuts inside the second chunk...
+  c.Put(1000, 2000);   // ...and goes on differently
+  ASSERT_EQ(a.num_symbols(), n);
+  ASSERT_EQ(b.num_symbols(), n + 1);
+  ASSERT_EQ(c.num_symbols(), 300001u);
+  auto fresh = [&](size_t count, std::vector<Interval> tail) {
+    AnsEncoder e;
+    for (size_t i = 0; i < count; ++i) e.Put(symbols[i].cum, symbols[i].freq);
+    for (const Interval& s : tail) e.Put(s.cum, s.freq);
+    return e;
+  };
+  AnsEncoder fa = fresh(n, {}), fb = fresh(n, {{7, 9}}), fc = fresh(300000, {{1000, 2000}});
+  EXPECT_EQ(a.digest(), fa.digest());
+  EXPECT_EQ(b.digest(), fb.digest());
+  EXPECT_EQ(c.digest(), fc.digest());
+  const std::vector<size_t> marks = {1, 262144, 262145, 300001, n};
+  const AnsEncoder::Sealed sc = c.Seal(5, marks);
+  EXPECT_EQ(sc.bytes, fc.Seal(5, marks).bytes);
+  EXPECT_EQ(b.Finish(), fb.Finish());
+  const std::vector<uint8_t> bytes = a.Finish();
+  EXPECT_EQ(bytes, fa.Finish());
+  EXPECT_TRUE(DecodeAll(bytes, symbols).ok());
+}
+
 // SealSpans: the stream of the spans' concatenation, byte for byte what Seal makes of a copy, marks included;
 // the pieces' buffers are left as they were (their digests unchanged).
 TEST(AnsTest, SealSpansIsSealOfTheConcatenation) {

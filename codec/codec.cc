@@ -437,13 +437,15 @@ Status EncodePass::State::Prepare() {
   stages.back().psnr = PsnrPlanar(UnitsToPixels(x0_hat, cells), pixels);
   // ...then on the portable grid, with its side information (portable.h), for the next stage's beliefs.
   const PortableGrid grid = GridOf(Header().params);
-  std::vector<int32_t> q(n);
+  // q on the grid lives until x̂_0 is made of it: in log_scale's place, which the scale head fills after.
+  std::vector<int32_t> no_head;
+  std::vector<int32_t>& q = head ? log_scale : no_head;
+  q.resize(n);
   portable_bits = 0;
   EncodePortableEps(eps.data(), n, grid, PortableKey(options.seed, next), enc, q.data(), &portable_bits);
   const Denoiser::X0Coefficients xc = denoiser->X0CoefficientsAt(t);
   X0FromQuantizedEps(x_t.data(), q.data(), n, xc.coef_xt, xc.coef_eps, grid, x0_hat.data());
   if (head) {
-    log_scale.resize(n);
     EncodePortableEps(head_out.data(), n, {kHeadGridBits, grid.margin_bits},
                       ScaleHeadKey(PortableKey(options.seed, next)), enc, log_scale.data(), &portable_bits);
   }
@@ -812,8 +814,10 @@ class StreamDecoder {
 
   // x0_hat_: what the stages' beliefs use (the portable x̂_0, or the planes' means); shown_: x̂_0 as this machine
   // computes it from the last network pass, the previews' and a prefix's picture (the encoder's reports).
-  std::vector<float> x_t_, x_s_, x0_hat_, shown_, eps_, head_out_;
-  std::vector<int32_t> symbols_, q_, log_scale_;
+  // x_s_ holds ε_θ from Predict until MakePortable has read it, then the next stage's sample; symbols_ holds the
+  // portable q until x̂_0 is made of it, then a dithered stage's symbols (one plane each less at 12 MP: 144 MB).
+  std::vector<float> x_t_, x_s_, x0_hat_, shown_, head_out_;
+  std::vector<int32_t> symbols_, log_scale_;
   std::vector<uint8_t> pixels_;
   std::vector<uint8_t> low_;  // the low bytes of 16-bit samples, once the pixel stage has them
   Cells cells_{0};
@@ -900,8 +904,6 @@ Status StreamDecoder::Open(const uint8_t* data, size_t size) {
   shown_.assign(K_ > 0 ? n_ : 0, 0.0f);
   symbols_.resize(n_);
   cells_ = Cells(n_);
-  eps_.resize(K_ > 0 ? n_ : 0);
-  q_.resize(K_ > 0 ? n_ : 0);
   head_ = K_ > 0 && denoiser_.has_scale_head();
   head_out_.resize(head_ ? n_ : 0);
   log_scale_.resize(head_ ? n_ : 0);
@@ -982,8 +984,8 @@ Status StreamDecoder::FinishStage(int j, StageReport report, bool* complete) {
 Status StreamDecoder::Predict(int t) {
   ScopedTimer timer(&result_.seconds.network);
   DCODEC_RETURN_IF_ERROR(
-      denoiser_.PredictEps(x_t_.data(), w_, h_, t, tiles_, eps_.data(), head_ ? head_out_.data() : nullptr));
-  denoiser_.X0FromEps(t, x_t_.data(), eps_.data(), n_, shown_.data());  // as given: previews, pictures
+      denoiser_.PredictEps(x_t_.data(), w_, h_, t, tiles_, x_s_.data(), head_ ? head_out_.data() : nullptr));
+  denoiser_.X0FromEps(t, x_t_.data(), x_s_.data(), n_, shown_.data());  // as given: previews, pictures
   predicted_for_ = decoded_;
   return Status::Ok();
 }
@@ -992,9 +994,9 @@ Status StreamDecoder::MakePortable(int t, int j, double* bits) {
   const PortableGrid grid = GridOf(header_.params);
   const uint64_t key = PortableKey(header_.params.dither_seed, j);
   DCODEC_RETURN_IF_ERROR(
-      DecodePortableEps(eps_.data(), n_, grid, key, *dec_, q_.data(), options_.audit ? bits : nullptr));
+      DecodePortableEps(x_s_.data(), n_, grid, key, *dec_, symbols_.data(), options_.audit ? bits : nullptr));
   const Denoiser::X0Coefficients xc = denoiser_.X0CoefficientsAt(t);
-  X0FromQuantizedEps(x_t_.data(), q_.data(), n_, xc.coef_xt, xc.coef_eps, grid, x0_hat_.data());
+  X0FromQuantizedEps(x_t_.data(), symbols_.data(), n_, xc.coef_xt, xc.coef_eps, grid, x0_hat_.data());
   if (head_) {
     DCODEC_RETURN_IF_ERROR(DecodePortableEps(head_out_.data(), n_, {kHeadGridBits, grid.margin_bits}, ScaleHeadKey(key),
                                              *dec_, log_scale_.data(), options_.audit ? bits : nullptr));
