@@ -178,7 +178,11 @@ Status EncodeFile(const codec::Codec& codec, const EncodeArgs& a, const codec::E
       for (size_t i = 0; i < r.tried.size(); ++i) {
         std::fprintf(f, "%s t=%d: %.3f", i == 0 ? " (cuts tried:" : ",", r.tried[i].first, r.tried[i].second);
       }
-      std::fprintf(f, "%s\n", r.tried.empty() ? "" : ")");
+      std::fprintf(f, "%s", r.tried.empty() ? "" : ")");
+      if (r.proxy_trials > 0) {
+        std::fprintf(f, "; %d of them on a proxy of sampled squares", r.proxy_trials);
+      }
+      std::fprintf(f, "\n");
       std::fclose(f);
       text.assign(buffer, size);
     }

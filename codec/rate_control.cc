@@ -70,8 +70,11 @@ EncodeOptions OptionsEndingAt(const Codec& codec, const EncodeOptions& requested
   return o;
 }
 
-StatusOr<TargetResult> EncodeToTarget(const Codec& codec, const Image& image, const EncodeOptions& requested,
-                                      const RateTarget& target) {
+namespace {
+
+// EncodeToTarget's search over cuts on the picture itself.
+StatusOr<TargetResult> SearchTarget(const Codec& codec, const Image& image, const EncodeOptions& requested,
+                                    const RateTarget& target) {
   EncodeOptions base = requested;
   base.chain = codec.ResolveChain(requested.chain);
   const bool by_psnr = target.psnr > 0;
@@ -285,6 +288,107 @@ StatusOr<TargetResult> EncodeToTarget(const Codec& codec, const Image& image, co
   }
   if (!best) return by_psnr ? lossless() : finish(curve.rbegin()->first);
   return finish(*best);
+}
+
+// A picture of about `proxy_pixels` made of tile_size² squares sampled evenly over `image` (a grid of gx × gy, in
+// the image's aspect ratio), side by side: what a big picture's search runs on. Sample bytes only (the cut does
+// not depend on 16-bit low bytes or metadata).
+Image ProxyOf(const Image& image, int tile, size_t proxy_pixels) {
+  const double aspect = static_cast<double>(image.width) / image.height;
+  const double squares = static_cast<double>(proxy_pixels) / (static_cast<double>(tile) * tile);
+  const int gx = std::clamp(static_cast<int>(std::lround(std::sqrt(squares * aspect))), 1, image.width / tile);
+  const int gy = std::clamp(static_cast<int>(std::lround(squares / gx)), 1, image.height / tile);
+  Image proxy;
+  proxy.width = gx * tile;
+  proxy.height = gy * tile;
+  proxy.channels = image.channels;
+  const size_t c = static_cast<size_t>(image.channels);
+  proxy.data.resize(proxy.num_pixels() * c);
+  for (int by = 0; by < gy; ++by) {
+    // The square's top-left corner: evenly spread, on the tile grid where the picture allows.
+    const int sy = gy == 1 ? (image.height - tile) / 2 : by * (image.height - tile) / (gy - 1) / tile * tile;
+    for (int bx = 0; bx < gx; ++bx) {
+      const int sx = gx == 1 ? (image.width - tile) / 2 : bx * (image.width - tile) / (gx - 1) / tile * tile;
+      for (int y = 0; y < tile; ++y) {
+        const uint8_t* from = image.data.data() + (static_cast<size_t>(sy + y) * image.width + sx) * c;
+        uint8_t* to = proxy.data.data() + (static_cast<size_t>(by * tile + y) * proxy.width + bx * tile) * c;
+        std::copy_n(from, tile * c, to);
+      }
+    }
+  }
+  return proxy;
+}
+
+}  // namespace
+
+StatusOr<TargetResult> EncodeToTarget(const Codec& codec, const Image& image, const EncodeOptions& requested,
+                                      const RateTarget& target) {
+  const int tile = requested.tiles.tile_size;
+  if (target.proxy_pixels == 0 || image.num_pixels() <= 2 * target.proxy_pixels || tile < 16 ||
+      image.width < 2 * tile || image.height < 2 * tile) {
+    return SearchTarget(codec, image, requested, target);
+  }
+  // A big picture: the search runs on a proxy of sampled squares, then the picture is coded once at the cut found,
+  // stepped along the PSNR's (or log bpp's) slope and coded again only while it misses the target.
+  const auto started = std::chrono::steady_clock::now();
+  DCODEC_ASSIGN_OR_RETURN(TargetResult out,
+                          SearchTarget(codec, ProxyOf(image, tile, target.proxy_pixels), requested, target));
+  out.proxy_trials = out.trials;
+  out.tried.clear();
+  TimeBreakdown spent = out.encoded.seconds;  // the proxy's search, then each coding of the picture
+  auto done = [&](EncodeResult r) -> StatusOr<TargetResult> {
+    spent.network += r.seconds.network;
+    spent.search += r.seconds.search;
+    out.encoded = std::move(r);
+    out.encoded.seconds.network = spent.network;
+    out.encoded.seconds.search = spent.search;
+    out.encoded.seconds.total = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    return std::move(out);
+  };
+  const auto& schedule = codec.denoiser().schedule();
+  const double pixels = static_cast<double>(image.num_pixels());
+  const bool by_psnr = target.psnr > 0;
+  if (out.t_end == 0) {  // the target lies beyond the finest dithered stage: the lossless stream
+    EncodeOptions o = requested;
+    o.pixel_stage = true;
+    DCODEC_ASSIGN_OR_RETURN(EncodeResult whole, codec.Encode(image, o));
+    ++out.trials;
+    out.stages_coded += codec.ResolveChain(requested.chain).stages;
+    return done(std::move(whole));
+  }
+  const double kSlope = by_psnr ? 3.3 : 0.36;  // as SearchTarget's default slope, a unit of λ
+  int t = out.t_end;
+  for (int attempt = 0;; ++attempt) {
+    EncodeOptions o = OptionsEndingAt(codec, requested, t);
+    const bool last = attempt == 3;
+    if (last && !by_psnr) o.target_bpp = target.bpp;  // whole stages dropped if it still does not fit
+    DCODEC_ASSIGN_OR_RETURN(EncodeResult r, codec.Encode(image, o));
+    const double v = by_psnr ? r.stages.back().psnr : r.stream.size() * 8.0 / pixels;
+    ++out.trials;
+    out.stages_coded += static_cast<int>(r.stages.size());
+    out.tried.push_back({t, v});
+    const bool fits = by_psnr ? v >= target.psnr : v <= target.bpp;
+    if (fits || last) {
+      out.t_end = t;
+      return done(std::move(r));
+    }
+    spent.network += r.seconds.network;
+    spent.search += r.seconds.search;
+    // Missed: step by the shortfall along the slope (and a little inside the target), at least one timestep.
+    const double g = by_psnr ? v : std::log(v);
+    const double goal = by_psnr ? target.psnr + 0.2 : std::log(0.97 * target.bpp);
+    const int next = NearestT(schedule, LogSnr(schedule, t) + (goal - g) / kSlope, 1, schedule.num_steps());
+    if (by_psnr && t == 1) {  // the finest dithered stage falls short: the lossless stream
+      EncodeOptions lossless = requested;
+      lossless.pixel_stage = true;
+      DCODEC_ASSIGN_OR_RETURN(EncodeResult whole, codec.Encode(image, lossless));
+      ++out.trials;
+      out.t_end = 0;
+      return done(std::move(whole));
+    }
+    t = by_psnr ? std::min(next, t - 1) : std::max(next, t + 1);
+    t = std::clamp(t, 1, schedule.num_steps());
+  }
 }
 
 }  // namespace dcodec::codec

@@ -26,10 +26,19 @@
 
 namespace dcodec::codec {
 
+// Pictures of more than 2·kProxyPixels: the search runs on a proxy of kProxyPixels (squares of the tile size
+// sampled evenly over the picture, side by side), and the picture is coded once at the cut found (again, a step
+// along the slope further, only while it misses the target: a PSNR below it, a rate above it). Time and memory
+// are then one encode's plus the proxy's search; the landing is as close as the proxy predicts (the target is
+// met; on dev photos scaled to 12 MP ... ).
+inline constexpr size_t kProxyPixels = size_t{1} << 20;
+
 struct RateTarget {
   double psnr = 0;  // dB; > 0: the smallest stream whose picture reaches it (0.3 dB above at most, where t and
                     // the stage count, which moves in steps with t, allow)
   double bpp = 0;   // > 0: the largest stream within this many bits per pixel (5% below at most, where t allows)
+  // Pictures of more than twice this many pixels are searched on a proxy of about this many (0: never).
+  size_t proxy_pixels = kProxyPixels;
 };
 
 struct TargetResult {
@@ -39,6 +48,9 @@ struct TargetResult {
   // Each trial's cut and what it measured (PSNR, or bpp), in the order run.
   std::vector<std::pair<int, double>> tried;
   int stages_coded = 0;  // chain stages coded in all, the shared pass's and the trials' (pixel stages not counted)
+  // A big picture's search ran on a proxy (kProxyPixels of sampled squares): its trials (counted in `trials` too);
+  // `tried` then lists the whole picture's codings only. 0: the search ran on the picture.
+  int proxy_trials = 0;
 };
 
 // The options of EncodeToTarget's trial that ends at t_end: `requested` with ChainEndingAt's chain (from the

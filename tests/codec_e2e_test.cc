@@ -671,6 +671,44 @@ TEST_F(CodecE2ETest, RateControlLandsOnPsnrAndBppTargets) {
   EXPECT_EQ(EncodeToTarget(*codec, image, EncodeOptions{}, both).status().code(), StatusCode::kInvalidArgument);
 }
 
+// A big picture's rate control (RateTarget::proxy_pixels, made small here): the search runs on a proxy of sampled
+// squares, then the picture is coded at the cut found, again only while it misses. The stream meets the target,
+// is exactly a plain encode of its cut, and decodes to the PSNR reported.
+TEST_F(CodecE2ETest, BigPicturesAreSearchedOnAProxy) {
+  auto codec = Load(std::string(DCODEC_MODELS_DIR) + "/cifar10.safetensors");
+  const Image image = RandomSmoothImage(128, 64, 3, 78);
+  EncodeOptions base;
+  base.tiles = {32, 8, 2};
+  for (double psnr : {29.0}) {
+    SCOPED_TRACE(psnr);
+    RateTarget target;
+    target.psnr = psnr;
+    target.proxy_pixels = 32 * 32 * 2;  // 8192 pixels > 2 × 2048: a proxy of 2 × 1 squares
+    auto r = EncodeToTarget(*codec, image, base, target);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_GT(r->proxy_trials, 0);
+    ASSERT_GE(r->tried.size(), 1u);  // the codings of the picture itself
+    EXPECT_LE(r->tried.size(), 4u);
+    EXPECT_EQ(r->trials, r->proxy_trials + static_cast<int>(r->tried.size()));
+    ASSERT_GT(r->t_end, 0);
+    EXPECT_EQ(r->tried.back().first, r->t_end);
+    EXPECT_GE(r->encoded.stages.back().psnr, psnr);
+    auto plain = codec->Encode(image, OptionsEndingAt(*codec, base, r->t_end));
+    ASSERT_TRUE(plain.ok());
+    EXPECT_EQ(plain->stream, r->encoded.stream);
+    auto dec = codec->Decode(r->encoded.stream.data(), r->encoded.stream.size(), {});
+    ASSERT_TRUE(dec.ok()) << dec.status().ToString();
+    EXPECT_NEAR(Psnr(dec->image, image), r->encoded.stages.back().psnr, 0.05);
+  }
+  RateTarget rate;
+  rate.bpp = 2.0;
+  rate.proxy_pixels = 32 * 32 * 2;
+  auto r = EncodeToTarget(*codec, image, base, rate);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_GT(r->proxy_trials, 0);
+  EXPECT_LE(r->encoded.stream.size() * 8.0 / image.num_pixels(), 2.0);
+}
+
 TEST(RateControlTest, QualityScale) {
   EXPECT_EQ(QualityToPsnr(75), 36.25);
   EXPECT_EQ(QualityToPsnr(0), 25.0);
