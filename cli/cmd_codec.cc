@@ -121,6 +121,7 @@ struct EncodeArgs {
   codec::EncodeOptions options;
   int quality = -1;
   double bpp = 0, psnr = 0;
+  size_t proxy_pixels = codec::kProxyPixels;
   bool force = false, eight_bit = false, lossless = false, strip = false, auto_orient = false;
 };
 
@@ -146,7 +147,8 @@ Status EncodeFile(const codec::Codec& codec, const EncodeArgs& a, const codec::E
   // The target: --lossless (or --stages 0, or -q 100) codes everything; --bpp, --psnr and -q (default 75)
   // search where the chain ends (codec/rate_control.h).
   const bool whole = a.lossless || options.chain.stages == 0;
-  const codec::RateTarget target = codec::TargetFor(a.quality >= 0 ? a.quality : 75, a.bpp, a.psnr, whole);
+  codec::RateTarget target = codec::TargetFor(a.quality >= 0 ? a.quality : 75, a.bpp, a.psnr, whole);
+  target.proxy_pixels = a.proxy_pixels;
   auto encoded = codec::EncodeFor(codec, image, options, target);
   if (!encoded.ok()) return encoded.status().Prefixed(InputName(in));
   const codec::TargetResult& r = *encoded;
@@ -401,6 +403,9 @@ Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global) {
       ->excludes(bpp)
       ->excludes(quality)
       ->excludes(lossless);
+  app.add_option("--proxy-pixels", a->proxy_pixels,
+                 "pictures over twice this many pixels search their cut on a proxy of about this many (0: never)")
+      ->check(CLI::Range(size_t{0}, size_t{1} << 26));
   a->options.tiles.threads = 0;
   app.add_option("--threads", a->options.tiles.threads,
                  "threads, 0 = all cores (tiles in parallel; the stream "

@@ -485,9 +485,8 @@ Status EncodePass::State::CodeStage() {
     if (j == 0) std::copy(plane_mean, plane_mean + 3, belief.plane_mean);
     EncodeBelief(enc, belief, plan.belief_kind());
     report.side_bits = BeliefBits(plan.belief_kind());
-    std::vector<int32_t> symbols(n);
     DCODEC_RETURN_IF_ERROR(EncodeDitherStage(plan.dither(), belief, cells, x_t.data(), x0_hat.data(), pixels.data(), n,
-                                             enc, x_s.data(), symbols.data(), &report.ideal_bits));
+                                             enc, x_s.data(), /*symbols=*/nullptr, &report.ideal_bits));
   }
   if (j == 0) report.ideal_bits += alpha_bits;
   EndStage(report, j);

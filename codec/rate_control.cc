@@ -324,8 +324,8 @@ Image ProxyOf(const Image& image, int tile, size_t proxy_pixels) {
 StatusOr<TargetResult> EncodeToTarget(const Codec& codec, const Image& image, const EncodeOptions& requested,
                                       const RateTarget& target) {
   const int tile = requested.tiles.tile_size;
-  if (target.proxy_pixels == 0 || image.num_pixels() <= 2 * target.proxy_pixels || tile < 16 ||
-      image.width < 2 * tile || image.height < 2 * tile) {
+  if (target.proxy_pixels == 0 || image.num_pixels() <= 2 * target.proxy_pixels || tile < 16 || image.width < tile ||
+      image.height < tile) {
     return SearchTarget(codec, image, requested, target);
   }
   // A big picture: the search runs on a proxy of sampled squares, then the picture is coded once at the cut found,

@@ -26,11 +26,12 @@
 
 namespace dcodec::codec {
 
-// Pictures of more than 2·kProxyPixels: the search runs on a proxy of kProxyPixels (squares of the tile size
-// sampled evenly over the picture, side by side), and the picture is coded once at the cut found (again, a step
-// along the slope further, only while it misses the target: a PSNR below it, a rate above it). Time and memory
-// are then one encode's plus the proxy's search; the landing is as close as the proxy predicts (the target is
-// met; on dev photos scaled to 12 MP ... ).
+// Pictures of more than 2·kProxyPixels: the search runs on a proxy of about kProxyPixels (squares of the tile size
+// sampled evenly over the picture, side by side), and the picture is coded once at the cut found, and again one
+// step along the slope further only while it misses the target (a PSNR below it, a rate above it), so that the
+// target is met and time and memory are one encode's plus the proxy's search. How well a proxy stands for its
+// picture (measured with one 256² square standing for 512×400 dev photos, quality 75, part-9 model): the same
+// cut for 4 of 5 photos (one after a step, the proxy's cut 0.06 dB short), one 1 dB over (+9% bytes).
 inline constexpr size_t kProxyPixels = size_t{1} << 20;
 
 struct RateTarget {

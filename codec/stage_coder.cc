@@ -15,7 +15,7 @@ Status EncodeDitherStage(const DitherStage& st, const Belief& belief, Cells& cel
     DCODEC_RETURN_IF_ERROR(bitstream::EncodeSymbol(enc, dist, k));
     bits += bitstream::IdealBits(dist, k);
     if (!cells.Narrow(st, i, x_t[i], u, k)) return Internal("dithered stage: the pixel left its own cell");
-    symbols[i] = k;
+    if (symbols) symbols[i] = k;
     x_s[i] = static_cast<float>(st.step * (k - u));
   }
   if (ideal_bits) *ideal_bits += bits;
@@ -45,8 +45,8 @@ Status EncodePixelStage(const Belief& belief, const Cells& cells, const float* x
   std::vector<float> residuals(n);
   double bits = 0;
   for (size_t i = 0; i < n; ++i) {
-    const auto dist = PixelBelief(belief, cells, i, x0_hat[i], ContextOf(residuals.data(), width, height, i),
-                                   log_scale);
+    const auto dist =
+        PixelBelief(belief, cells, i, x0_hat[i], ContextOf(residuals.data(), width, height, i), log_scale);
     DCODEC_RETURN_IF_ERROR(bitstream::EncodeSymbol(enc, dist, pixels[i]));
     bits += bitstream::IdealBits(dist, pixels[i]);
     residuals[i] = Residual(pixels[i], x0_hat[i]);
@@ -61,8 +61,8 @@ Status DecodePixelStage(const Belief& belief, const Cells& cells, const float* x
   std::vector<float> residuals(n);
   double bits = 0;
   for (size_t i = 0; i < n; ++i) {
-    const auto dist = PixelBelief(belief, cells, i, x0_hat[i], ContextOf(residuals.data(), width, height, i),
-                                   log_scale);
+    const auto dist =
+        PixelBelief(belief, cells, i, x0_hat[i], ContextOf(residuals.data(), width, height, i), log_scale);
     DCODEC_ASSIGN_OR_RETURN(int32_t p, bitstream::DecodeSymbol(dec, dist));
     if (ideal_bits) bits += bitstream::IdealBits(dist, p);
     pixels[i] = static_cast<uint8_t>(p);

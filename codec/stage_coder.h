@@ -24,7 +24,8 @@
 namespace dcodec::codec {
 
 // The encoder's half: n elements of x_t, x̂_0 and the pixels (planar, the same order on both sides). Appends
-// the symbols to `enc`, writes x_s and the symbols, narrows the cells, and adds Σ −log2 P to *ideal_bits.
+// the symbols to `enc`, writes x_s and the symbols (`symbols` may be nullptr: not wanted), narrows the cells, and
+// adds Σ −log2 P to *ideal_bits.
 Status EncodeDitherStage(const DitherStage& stage, const Belief& belief, Cells& cells, const float* x_t,
                          const float* x0_hat, const uint8_t* pixels, size_t n, bitstream::AnsEncoder& enc, float* x_s,
                          int32_t* symbols, double* ideal_bits);
@@ -36,8 +37,7 @@ Status DecodeDitherStage(const DitherStage& stage, const Belief& belief, Cells& 
 
 // Three planes of width × height, coded plane by plane, row by row (the causal context of entropy_model.h).
 Status EncodePixelStage(const Belief& belief, const Cells& cells, const float* x0_hat, const uint8_t* pixels, int width,
-                        int height, bitstream::AnsEncoder& enc, double* ideal_bits,
-                        const int32_t* log_scale = nullptr);
+                        int height, bitstream::AnsEncoder& enc, double* ideal_bits, const int32_t* log_scale = nullptr);
 Status DecodePixelStage(const Belief& belief, const Cells& cells, const float* x0_hat, int width, int height,
                         bitstream::AnsDecoder& dec, uint8_t* pixels, double* ideal_bits = nullptr,
                         const int32_t* log_scale = nullptr);
