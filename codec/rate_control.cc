@@ -345,17 +345,19 @@ StatusOr<TargetResult> EncodeToTarget(const Codec& codec, const Image& image, co
     out.encoded.seconds.total = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return std::move(out);
   };
-  const auto& schedule = codec.denoiser().schedule();
-  const double pixels = static_cast<double>(image.num_pixels());
-  const bool by_psnr = target.psnr > 0;
-  if (out.t_end == 0) {  // the target lies beyond the finest dithered stage: the lossless stream
+  auto lossless = [&]() -> StatusOr<TargetResult> {
     EncodeOptions o = requested;
     o.pixel_stage = true;
     DCODEC_ASSIGN_OR_RETURN(EncodeResult whole, codec.Encode(image, o));
     ++out.trials;
     out.stages_coded += codec.ResolveChain(requested.chain).stages;
+    out.t_end = 0;
     return done(std::move(whole));
-  }
+  };
+  const auto& schedule = codec.denoiser().schedule();
+  const double pixels = static_cast<double>(image.num_pixels());
+  const bool by_psnr = target.psnr > 0;
+  if (out.t_end == 0) return lossless();       // the target lies beyond the finest dithered stage
   const double kSlope = by_psnr ? 3.3 : 0.36;  // as SearchTarget's default slope, a unit of λ
   int t = out.t_end;
   for (int attempt = 0;; ++attempt) {
@@ -378,16 +380,10 @@ StatusOr<TargetResult> EncodeToTarget(const Codec& codec, const Image& image, co
     const double g = by_psnr ? v : std::log(v);
     const double goal = by_psnr ? target.psnr + 0.2 : std::log(0.97 * target.bpp);
     const int next = NearestT(schedule, LogSnr(schedule, t) + (goal - g) / kSlope, 1, schedule.num_steps());
-    if (by_psnr && t == 1) {  // the finest dithered stage falls short: the lossless stream
-      EncodeOptions lossless = requested;
-      lossless.pixel_stage = true;
-      DCODEC_ASSIGN_OR_RETURN(EncodeResult whole, codec.Encode(image, lossless));
-      ++out.trials;
-      out.t_end = 0;
-      return done(std::move(whole));
-    }
-    t = by_psnr ? std::min(next, t - 1) : std::max(next, t + 1);
-    t = std::clamp(t, 1, schedule.num_steps());
+    if (by_psnr && t == 1) return lossless();  // the finest dithered stage falls short
+    const int stepped = std::clamp(by_psnr ? std::min(next, t - 1) : std::max(next, t + 1), 1, schedule.num_steps());
+    if (stepped == t) attempt = 2;  // the coarsest cut is over the rate: the next coding is the last
+    t = stepped;
   }
 }
 

@@ -707,6 +707,18 @@ TEST_F(CodecE2ETest, BigPicturesAreSearchedOnAProxy) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_GT(r->proxy_trials, 0);
   EXPECT_LE(r->encoded.stream.size() * 8.0 / image.num_pixels(), 2.0);
+  // Beyond the finest dithered stage: the lossless stream of the picture.
+  RateTarget exact;
+  exact.psnr = 90;
+  exact.proxy_pixels = 32 * 32 * 2;
+  auto whole = EncodeToTarget(*codec, image, base, exact);
+  ASSERT_TRUE(whole.ok()) << whole.status().ToString();
+  EXPECT_GT(whole->proxy_trials, 0);
+  EXPECT_EQ(whole->t_end, 0);
+  auto dec = codec->Decode(whole->encoded.stream.data(), whole->encoded.stream.size(), {});
+  ASSERT_TRUE(dec.ok());
+  EXPECT_TRUE(dec->exact);
+  EXPECT_EQ(dec->image, image);
 }
 
 TEST(RateControlTest, QualityScale) {
