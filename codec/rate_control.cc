@@ -15,6 +15,9 @@ double LogSnr(const model::NoiseSchedule& s, int t) {
   return std::log(ab / (1.0 - ab));
 }
 
+// The PSNR and the log of the bpp a unit of λ (photos/dev with the part-5 photo model): the search's default slopes.
+constexpr double kSlopePsnr = 3.3, kSlopeLogBpp = 0.36;
+
 // The t in [lo, hi] whose log-SNR is nearest to `target`.
 int NearestT(const model::NoiseSchedule& s, double target, int lo, int hi) {
   int best = lo;
@@ -100,7 +103,6 @@ StatusOr<TargetResult> SearchTarget(const Codec& codec, const Image& image, cons
   const double goal = by_psnr ? target.psnr + 0.1 : std::log(0.98 * target.bpp);  // a little inside the target
   // For the first guess: g a unit of λ, and g at λ = 0 (the same photos; the PSNR's offset refitted with the part-8
   // model at quality 75, where three dev photos meet the target at t = 17, 21 and 25: 18.7 → 19.6 dB).
-  constexpr double kSlopePsnr = 3.3, kSlopeLogBpp = 0.36;
   constexpr double kOffsetPsnr = 19.6, kOffsetLogBpp = -0.88;
   const double default_slope = by_psnr ? kSlopePsnr : kSlopeLogBpp;
   // A secant step goes this much further than the line through its two points: the PSNR is concave in λ over the
@@ -357,8 +359,8 @@ StatusOr<TargetResult> EncodeToTarget(const Codec& codec, const Image& image, co
   const auto& schedule = codec.denoiser().schedule();
   const double pixels = static_cast<double>(image.num_pixels());
   const bool by_psnr = target.psnr > 0;
-  if (out.t_end == 0) return lossless();       // the target lies beyond the finest dithered stage
-  const double kSlope = by_psnr ? 3.3 : 0.36;  // as SearchTarget's default slope, a unit of λ
+  if (out.t_end == 0) return lossless();  // the target lies beyond the finest dithered stage
+  const double kSlope = by_psnr ? kSlopePsnr : kSlopeLogBpp;
   int t = out.t_end;
   for (int attempt = 0;; ++attempt) {
     EncodeOptions o = OptionsEndingAt(codec, requested, t);
