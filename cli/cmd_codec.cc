@@ -161,9 +161,9 @@ Status EncodeFile(const codec::Codec& codec, const EncodeArgs& a, const codec::E
            MetadataSummary(stripped) + " left out (--strip)";
   }
   if (r.t_end > 0) {
-    char buf[96];
-    std::snprintf(buf, sizeof(buf), "%s, %zu stages to t = %d", FormatPsnr(result.stages.back().psnr).c_str(),
-                  result.stages.size(), r.t_end);
+    char buf[128];
+    std::snprintf(buf, sizeof(buf), "%s, %zu stages to t = %d%s", FormatPsnr(result.stages.back().psnr).c_str(),
+                  result.stages.size(), r.t_end, r.tail == codec::CutTail::kGaussian ? ", Gaussian to the end" : "");
     what = buf;
   }
   DCODEC_RETURN_IF_ERROR(WriteOutputBytes(out, result.stream, a.force));
@@ -178,7 +178,8 @@ Status EncodeFile(const codec::Codec& codec, const EncodeArgs& a, const codec::E
       std::fprintf(f, "rate control: %d trial%s, %d chain stages coded", r.trials, r.trials == 1 ? "" : "s",
                    r.stages_coded);
       for (size_t i = 0; i < r.tried.size(); ++i) {
-        std::fprintf(f, "%s t=%d: %.3f", i == 0 ? " (cuts tried:" : ",", r.tried[i].first, r.tried[i].second);
+        std::fprintf(f, "%s t=%d%s: %.3f", i == 0 ? " (cuts tried:" : ",", r.tried[i].t,
+                     r.tried[i].tail == codec::CutTail::kGaussian ? " Gaussian" : "", r.tried[i].value);
       }
       std::fprintf(f, "%s", r.tried.empty() ? "" : ")");
       if (r.proxy_trials > 0) {

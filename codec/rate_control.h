@@ -2,19 +2,22 @@
 //
 // A stream's rate and quality are set by the timestep t_end of its last stage (its noise level). The stream's
 // chain is the model's cut at t_end (codec/chain.h, ChainOptions::t_end; format 8): the model's timesteps above
-// t_end, then t_end, the last as many of them dithered as the model's chain has (the others Gaussian), so that
-// quality grows steadily as t_end falls; above t_max the stream is one stage at t_end. The stream stays progressive.
+// t_end, then t_end; above t_max the stream is one stage at t_end. The stream stays progressive. Its stages' kinds
+// are the encoder's choice (the header says how many are Gaussian), and two tails are searched (CutTail): the
+// model's (its last stages dithered, as many as the model's chain has, so that quality grows steadily as t_end
+// falls) and Gaussian to the end; the smaller stream that meets the target is kept.
 // EncodeToTarget searches t_end for a PSNR (the smallest stream at or above it) or a rate (the largest stream at or
 // below it, within 5% when the range allows). The PSNR and the log of the bpp are nearly straight lines in
 // λ(t_end) (λ = log-SNR), so the first trial goes where a typical photo meets the target (3.3 dB and ×1.43 bpp a
 // unit of λ, measured on photos/dev with the part-5 photo model), the next ones along the slope of the two trials
 // nearest the target, then inside the bracket; each trial's dithered prefixes add estimated points (an estimate is
-// encoded before it closes a bracket on the feasible side; on the other it only bounds the next step).
+// encoded before it closes a bracket on the feasible side; on the other it only bounds the next step). The
+// Gaussian tail's search starts where the first one ended.
 //
 // One pass: every cut chain starts with the model's own stages, so the model's chain is coded once, stage by stage
 // (EncodePass), and each trial continues a copy of it from the last stage it shares with its cut chain: a trial
-// costs its last few stages (two network passes with the photo model's two dithered stages), not a whole encode.
-// Targets beyond the last dithered stage give the lossless stream when it meets them.
+// costs its last few stages (two network passes with the photo model's two dithered stages, one with a Gaussian
+// tail), not a whole encode. Targets beyond the last stage give the lossless stream when it meets them.
 #ifndef DCODEC_CODEC_RATE_CONTROL_H_
 #define DCODEC_CODEC_RATE_CONTROL_H_
 
@@ -42,12 +45,26 @@ struct RateTarget {
   size_t proxy_pixels = kProxyPixels;
 };
 
+// The kinds of a cut chain's last stages.
+enum class CutTail {
+  kDithered,  // as many dithered stages at the end as the model's (or the requested) chain has, the rest Gaussian
+  kGaussian,  // every stage Gaussian (at most as many as the base chain has stages: a cut below t_min, one stage
+              // longer than its base, keeps its last stage dithered, as the format requires)
+};
+
+struct TriedCut {
+  int t = 0;
+  double value = 0;  // what it measured: its PSNR, or its bpp
+  CutTail tail = CutTail::kDithered;
+};
+
 struct TargetResult {
   EncodeResult encoded;
-  int t_end = 0;   // the last dithered stage's timestep (0: the lossless stream)
-  int trials = 0;  // streams finished: cuts tried (or 1: a plain encode)
-  // Each trial's cut and what it measured (PSNR, or bpp), in the order run.
-  std::vector<std::pair<int, double>> tried;
+  int t_end = 0;                      // the last stage's timestep (0: the lossless stream)
+  CutTail tail = CutTail::kDithered;  // the kind of the stream's last stages
+  int trials = 0;                     // streams finished: cuts tried (or 1: a plain encode)
+  // Each trial's cut and what it measured, in the order run.
+  std::vector<TriedCut> tried;
   int stages_coded = 0;  // chain stages coded in all, the shared pass's and the trials' (pixel stages not counted)
   // A big picture's search ran on a proxy (kProxyPixels of sampled squares): its trials (counted in `trials` too);
   // `tried` then lists the whole picture's codings only. 0: the search ran on the picture.
@@ -55,9 +72,10 @@ struct TargetResult {
 };
 
 // The options of EncodeToTarget's trial that ends at t_end: `requested` with ChainEndingAt's chain (from the
-// resolved requested chain), as many dithered stages at its end as that chain has (the rest Gaussian), and no
-// pixel stage.
-EncodeOptions OptionsEndingAt(const Codec& codec, const EncodeOptions& requested, int t_end);
+// resolved requested chain), its stages' kinds by `tail` (kDithered: as many dithered stages at its end as that
+// chain has, the rest Gaussian), and no pixel stage.
+EncodeOptions OptionsEndingAt(const Codec& codec, const EncodeOptions& requested, int t_end,
+                              CutTail tail = CutTail::kDithered);
 
 // Exactly one of target.psnr, target.bpp must be > 0 (InvalidArgument otherwise). base.chain (resolved:
 // Codec::ResolveChain) gives t_max and the default spacing; its target_bpp / target_psnr must be 0.

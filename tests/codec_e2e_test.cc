@@ -638,7 +638,7 @@ TEST_F(CodecE2ETest, RateControlLandsOnPsnrAndBppTargets) {
     // 0.3 dB where the integer t allows; the chain's stage count moves in steps with t (12 stages, 10 of them
     // Gaussian, for this model), and its PSNR jumps with it.
     EXPECT_LE(r->encoded.stages.back().psnr, psnr + 0.8);
-    EXPECT_LE(r->trials, 10);
+    EXPECT_LE(r->trials, 16);  // two searches (both tails) on one walk
     auto dec = codec->Decode(r->encoded.stream.data(), r->encoded.stream.size(), {});
     ASSERT_TRUE(dec.ok()) << dec.status().ToString();
     EXPECT_EQ(dec->stages_decoded, static_cast<int>(r->encoded.stages.size()));
@@ -654,7 +654,7 @@ TEST_F(CodecE2ETest, RateControlLandsOnPsnrAndBppTargets) {
     EXPECT_LE(real, bpp);
     if (real < 0.95 * bpp) {
       // Within 5% where the integer t allows: then the stream one step finer must overshoot.
-      auto f = codec->Encode(image, OptionsEndingAt(*codec, EncodeOptions{}, r->t_end - 1));
+      auto f = codec->Encode(image, OptionsEndingAt(*codec, EncodeOptions{}, r->t_end - 1, r->tail));
       ASSERT_TRUE(f.ok());
       EXPECT_GT(f->stream.size() * 8.0 / image.num_pixels(), bpp) << "t_end " << r->t_end;
     }
@@ -691,9 +691,10 @@ TEST_F(CodecE2ETest, BigPicturesAreSearchedOnAProxy) {
     EXPECT_LE(r->tried.size(), 4u);
     EXPECT_EQ(r->trials, r->proxy_trials + static_cast<int>(r->tried.size()));
     ASSERT_GT(r->t_end, 0);
-    EXPECT_EQ(r->tried.back().first, r->t_end);
+    EXPECT_EQ(r->tried.back().t, r->t_end);
+    EXPECT_EQ(r->tried.back().tail, r->tail);
     EXPECT_GE(r->encoded.stages.back().psnr, psnr);
-    auto plain = codec->Encode(image, OptionsEndingAt(*codec, base, r->t_end));
+    auto plain = codec->Encode(image, OptionsEndingAt(*codec, base, r->t_end, r->tail));
     ASSERT_TRUE(plain.ok());
     EXPECT_EQ(plain->stream, r->encoded.stream);
     auto dec = codec->Decode(r->encoded.stream.data(), r->encoded.stream.size(), {});
@@ -721,6 +722,43 @@ TEST_F(CodecE2ETest, BigPicturesAreSearchedOnAProxy) {
   EXPECT_EQ(dec->image, image);
 }
 
+// Both tails are searched on one walk (CutTail) and the smaller stream that meets the target is kept: no cut tried
+// that meets it is smaller, and the stream decodes to the PSNR reported.
+TEST_F(CodecE2ETest, RateControlKeepsTheSmallerOfTheTwoTails) {
+  auto codec = Load(std::string(DCODEC_MODELS_DIR) + "/cifar10.safetensors");
+  const Image image = RandomSmoothImage(32, 32, 3, 79);
+  for (double psnr : {27.0, 33.0}) {
+    SCOPED_TRACE(psnr);
+    RateTarget target;
+    target.psnr = psnr;
+    auto r = EncodeToTarget(*codec, image, EncodeOptions{}, target);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_GT(r->t_end, 0);
+    int tails[2] = {0, 0};
+    for (const TriedCut& c : r->tried) {
+      ++tails[c.tail == CutTail::kGaussian];
+      if (c.value < psnr) continue;
+      auto plain = codec->Encode(image, OptionsEndingAt(*codec, EncodeOptions{}, c.t, c.tail));
+      ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+      EXPECT_EQ(plain->stages.back().psnr, c.value);
+      EXPECT_GE(plain->stream.size(), r->encoded.stream.size()) << "t " << c.t;
+    }
+    EXPECT_GT(tails[0], 0);
+    EXPECT_GT(tails[1], 0);
+    auto dec = codec->Decode(r->encoded.stream.data(), r->encoded.stream.size(), {});
+    ASSERT_TRUE(dec.ok()) << dec.status().ToString();
+    EXPECT_NEAR(Psnr(dec->image, image), r->encoded.stages.back().psnr, 0.05);
+  }
+  // A chain of one kind has one tail: a model's chain asked for without Gaussian stages searches one.
+  EncodeOptions dithered;
+  dithered.gaussian.stages = 0;
+  RateTarget target;
+  target.psnr = 30;
+  auto r = EncodeToTarget(*codec, image, dithered, target);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  for (const TriedCut& c : r->tried) EXPECT_EQ(c.tail, CutTail::kDithered);
+}
+
 TEST(RateControlTest, QualityScale) {
   EXPECT_EQ(QualityToPsnr(75), 36.25);
   EXPECT_EQ(QualityToPsnr(0), 25.0);
@@ -739,13 +777,23 @@ TEST_F(CodecE2ETest, RecutPassWritesTheStreamOfAFreshEncode) {
   auto pass = codec->StartPass(image, base);
   ASSERT_TRUE(pass.ok()) << pass.status().ToString();
   const std::vector<uint16_t> walk = pass->chain();
-  for (int t_end : {250, 120, 40, 12, 4}) {
+  for (const auto& [t_end, tail] : std::vector<std::pair<int, CutTail>>{{250, CutTail::kDithered},
+                                                                        {120, CutTail::kDithered},
+                                                                        {40, CutTail::kDithered},
+                                                                        {12, CutTail::kDithered},
+                                                                        {4, CutTail::kDithered},
+                                                                        {120, CutTail::kGaussian},
+                                                                        {12, CutTail::kGaussian},
+                                                                        {4, CutTail::kGaussian}}) {
     SCOPED_TRACE(t_end);
-    const EncodeOptions cut = OptionsEndingAt(*codec, base, t_end);
+    SCOPED_TRACE(tail == CutTail::kGaussian ? "Gaussian tail" : "dithered tail");
+    const EncodeOptions cut = OptionsEndingAt(*codec, base, t_end, tail);
     auto fresh = codec->Encode(image, cut);
     ASSERT_TRUE(fresh.ok()) << fresh.status().ToString();
     auto chain = MakeChain(codec->denoiser().schedule(), cut.chain);
     ASSERT_TRUE(chain.ok());
+    // Gaussian to the end: every stage, but no more than the base chain's 6 (the cut below t_min has 7).
+    if (tail == CutTail::kGaussian) EXPECT_EQ(cut.gaussian.stages, std::min<int>(chain->size(), 6));
     // The stages the cut chain shares with the walk: the same timesteps and kinds.
     int shared = 0;
     while (shared < static_cast<int>(chain->size()) && shared < static_cast<int>(walk.size()) &&
