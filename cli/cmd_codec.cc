@@ -122,6 +122,7 @@ struct EncodeArgs {
   int quality = -1;
   double bpp = 0, psnr = 0;
   size_t proxy_pixels = codec::kProxyPixels;
+  std::string tail = "auto";
   bool force = false, eight_bit = false, lossless = false, strip = false, auto_orient = false;
 };
 
@@ -149,6 +150,7 @@ Status EncodeFile(const codec::Codec& codec, const EncodeArgs& a, const codec::E
   const bool whole = a.lossless || options.chain.stages == 0;
   codec::RateTarget target = codec::TargetFor(a.quality >= 0 ? a.quality : 75, a.bpp, a.psnr, whole);
   target.proxy_pixels = a.proxy_pixels;
+  if (a.tail != "auto") target.tail = a.tail == "gaussian" ? codec::CutTail::kGaussian : codec::CutTail::kDithered;
   auto encoded = codec::EncodeFor(codec, image, options, target);
   if (!encoded.ok()) return encoded.status().Prefixed(InputName(in));
   const codec::TargetResult& r = *encoded;
@@ -407,6 +409,11 @@ Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global) {
   app.add_option("--proxy-pixels", a->proxy_pixels,
                  "pictures over twice this many pixels search their cut on a proxy of about this many (0: never)")
       ->check(CLI::Range(size_t{0}, size_t{1} << 26));
+  app.add_option("--tail", a->tail,
+                 "the last stages of a stream at a quality or rate: auto (both kinds tried, the smaller stream kept), "
+                 "dithered (the model's: one search, faster) or gaussian (to the end)")
+      ->check(CLI::IsMember({"auto", "dithered", "gaussian"}))
+      ->capture_default_str();
   a->options.tiles.threads = 0;
   app.add_option("--threads", a->options.tiles.threads,
                  "threads, 0 = all cores (tiles in parallel; the stream "

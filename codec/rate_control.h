@@ -21,6 +21,7 @@
 #ifndef DCODEC_CODEC_RATE_CONTROL_H_
 #define DCODEC_CODEC_RATE_CONTROL_H_
 
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -37,19 +38,22 @@ namespace dcodec::codec {
 // cut for 4 of 5 photos (one after a step, the proxy's cut 0.06 dB short), one 1 dB over (+9% bytes).
 inline constexpr size_t kProxyPixels = size_t{1} << 20;
 
+// The kinds of a cut chain's last stages.
+enum class CutTail {
+  kDithered,  // as many dithered stages at the end as the model's (or the requested) chain has, the rest Gaussian
+  kGaussian,  // every stage Gaussian (at most as many as the base chain has stages: a cut below t_min, one stage
+              // longer than its base, keeps its last stage dithered, as the format requires)
+};
+
 struct RateTarget {
   double psnr = 0;  // dB; > 0: the smallest stream whose picture reaches it (0.3 dB above at most, where t and
                     // the stage count, which moves in steps with t, allow)
   double bpp = 0;   // > 0: the largest stream within this many bits per pixel (5% below at most, where t allows)
   // Pictures of more than twice this many pixels are searched on a proxy of about this many (0: never).
   size_t proxy_pixels = kProxyPixels;
-};
-
-// The kinds of a cut chain's last stages.
-enum class CutTail {
-  kDithered,  // as many dithered stages at the end as the model's (or the requested) chain has, the rest Gaussian
-  kGaussian,  // every stage Gaussian (at most as many as the base chain has stages: a cut below t_min, one stage
-              // longer than its base, keeps its last stage dithered, as the format requires)
+  // The cut chains' tails searched: both (unset; where the chain has both kinds of stage), or only this one
+  // (kDithered: one search, faster).
+  std::optional<CutTail> tail;
 };
 
 struct TriedCut {

@@ -757,6 +757,15 @@ TEST_F(CodecE2ETest, RateControlKeepsTheSmallerOfTheTwoTails) {
   auto r = EncodeToTarget(*codec, image, dithered, target);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   for (const TriedCut& c : r->tried) EXPECT_EQ(c.tail, CutTail::kDithered);
+  // One tail asked for: that one alone.
+  for (CutTail tail : {CutTail::kDithered, CutTail::kGaussian}) {
+    target.tail = tail;
+    auto one = EncodeToTarget(*codec, image, EncodeOptions{}, target);
+    ASSERT_TRUE(one.ok()) << one.status().ToString();
+    EXPECT_EQ(one->tail, tail);
+    EXPECT_GE(one->encoded.stages.back().psnr, 30);
+    for (const TriedCut& c : one->tried) EXPECT_EQ(c.tail, tail);
+  }
 }
 
 TEST(RateControlTest, QualityScale) {
