@@ -180,8 +180,8 @@ Status EncodeFile(const codec::Codec& codec, const EncodeArgs& a, const codec::E
       std::fprintf(f, "rate control: %d trial%s, %d chain stages coded", r.trials, r.trials == 1 ? "" : "s",
                    r.stages_coded);
       for (size_t i = 0; i < r.tried.size(); ++i) {
-        std::fprintf(f, "%s t=%d%s: %.3f", i == 0 ? " (cuts tried:" : ",", r.tried[i].t,
-                     r.tried[i].tail == codec::CutTail::kGaussian ? " Gaussian" : "", r.tried[i].value);
+        std::fprintf(f, "%s t=%d%s: %.3f dB %.3f bpp", i == 0 ? " (cuts tried:" : ",", r.tried[i].t,
+                     r.tried[i].tail == codec::CutTail::kGaussian ? " Gaussian" : "", r.tried[i].psnr, r.tried[i].bpp);
       }
       std::fprintf(f, "%s", r.tried.empty() ? "" : ")");
       if (r.proxy_trials > 0) {
