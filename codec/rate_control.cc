@@ -177,12 +177,32 @@ StatusOr<TargetResult> SearchTarget(const Codec& codec, const Image& image, cons
   auto t_at = [&](double lambda) { return NearestT(schedule, lambda, 1, T); };
 
   // One search over the cuts whose chains end with `tail`, its first trial at `first_t`. With a `rival` curve (the
-  // other tail's streams: log bpp → PSNR, sorted) it stops after the first trial when that stream lies below the
-  // rival curve (0.15 dB or more at its rate): the two curves run nearly parallel, so the rival would win at the
-  // target too (a dev photo: 1.1 dB below after one trial, 1.3 dB at the end).
+  // other tail's streams: log bpp → PSNR, sorted) it stops at the first trial whose stream lies below the rival
+  // curve (0.15 dB or more at its rate): the rival would win at the target too (dev photos: 1.1 dB below after one
+  // trial and 1.3 dB at the end; 4 dB below after two, where the Gaussian tail's curve is flat).
   auto search = [&](CutTail tail, int first_t, const std::vector<std::pair<double, double>>* rival) -> StatusOr<Found> {
     std::map<int, double> curve;          // t → value (exact for encoded t, prefix estimates otherwise)
     std::map<int, EncodeResult> encoded;  // t → the stream that ends there
+    // Does this stream lie below the rival curve (0.15 dB or more at its rate)? The rival's PSNR there: between its
+    // two points around the rate, or along its nearest segment's slope beyond them (the default slope with one
+    // point, or where theirs is implausible).
+    auto below_rival = [&](const EncodeResult& r) {
+      if (rival == nullptr || rival->empty()) return false;
+      const double x = std::log(r.stream.size() * 8.0 / pixels);
+      const auto& c = *rival;
+      double slope = kSlopePsnr / kSlopeLogBpp;
+      std::pair<double, double> at = c[0];
+      if (c.size() > 1) {
+        size_t k = 1;
+        while (k + 1 < c.size() && c[k].first < x) ++k;
+        const double s = (c[k].second - c[k - 1].second) / std::max(c[k].first - c[k - 1].first, 1e-9);
+        if (s > 0.3 * slope && s < 3 * slope) slope = s;
+        at = std::fabs(x - c[k].first) < std::fabs(x - c[k - 1].first) ? c[k] : c[k - 1];
+      }
+      return r.stages.back().psnr < at.second + slope * (x - at.first) - 0.15;
+    };
+    bool gave_up = false;  // a trial fell below the rival curve
+    int last_t = 0;
     auto trial = [&](int t) -> Status {
       const EncodeOptions o = OptionsEndingAt(codec, base, t, tail);
       DCODEC_ASSIGN_OR_RETURN(std::vector<uint16_t> chain, MakeChain(schedule, o.chain));
@@ -214,6 +234,8 @@ StatusOr<TargetResult> SearchTarget(const Codec& codec, const Image& image, cons
       const int last = chain[r.stages.size() - 1];
       curve[last] = by_psnr ? r.stages.back().psnr : r.stream.size() * 8.0 / pixels;
       out.tried.push_back({last, curve[last], tail, r.stages.back().psnr, r.stream.size() * 8.0 / pixels});
+      gave_up = gave_up || below_rival(r);
+      last_t = last;
       encoded[last] = std::move(r);
       return Status::Ok();
     };
@@ -223,25 +245,7 @@ StatusOr<TargetResult> SearchTarget(const Codec& codec, const Image& image, cons
     };
 
     DCODEC_RETURN_IF_ERROR(trial(first_t));
-    if (rival != nullptr && !rival->empty()) {
-      const EncodeResult& r = encoded.at(first_t);
-      const double x = std::log(r.stream.size() * 8.0 / pixels);
-      // The rival's PSNR at x: between its two points around x, or along its nearest segment's slope (the default
-      // slope with one point, or where theirs is implausible) beyond them.
-      const auto& c = *rival;
-      size_t k = 1;
-      while (k + 1 < c.size() && c[k].first < x) ++k;
-      double slope = kSlopePsnr / kSlopeLogBpp;
-      const double* from = &c[0].first;
-      if (c.size() > 1) {
-        const double s = (c[k].second - c[k - 1].second) / std::max(c[k].first - c[k - 1].first, 1e-9);
-        if (s > 0.3 * slope && s < 3 * slope) slope = s;
-        from = std::fabs(x - c[k].first) < std::fabs(x - c[k - 1].first) ? &c[k].first : &c[k - 1].first;
-      }
-      const double rival_psnr = from[1] + slope * (x - from[0]);
-      if (r.stages.back().psnr < rival_psnr - 0.15) return finish(first_t);
-    }
-    for (int step = 0; step < 12; ++step) {
+    for (int step = 0; step < 12 && !gave_up; ++step) {
       // The bracket. Values fall as t grows; feasible is small t for PSNR and large t for bpp. f: the feasible
       // point nearest the infeasible side, i: the infeasible point nearest beyond it.
       std::optional<int> f, i;
@@ -303,6 +307,7 @@ StatusOr<TargetResult> SearchTarget(const Codec& codec, const Image& image, cons
       }
       DCODEC_RETURN_IF_ERROR(trial(t));
       // The ends of the range: the target beyond the finest stage or beyond the coarsest chain.
+      if (gave_up) break;
       if (t == 1 && (by_psnr ? !feasible(curve[1]) : feasible(curve[1]))) {
         if (by_psnr) return lossless(tail);
         // Even the finest stage fits: the lossless stream may too.
@@ -318,6 +323,7 @@ StatusOr<TargetResult> SearchTarget(const Codec& codec, const Image& image, cons
       if (!feasible(v) || !encoded.count(t)) continue;
       if (!best || (by_psnr ? t > *best : t < *best)) best = t;
     }
+    if (!best && gave_up) return finish(last_t);  // worse than the rival: no lossless stream for it
     if (!best) return by_psnr ? lossless(tail) : finish(curve.rbegin()->first);
     return finish(*best);
   };
