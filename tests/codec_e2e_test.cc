@@ -621,6 +621,13 @@ TEST_F(CodecE2ETest, TargetsEndTheStreamEarly) {
   EXPECT_FALSE(dec->exact);
 }
 
+// Rate control to a PSNR.
+StatusOr<TargetResult> EncodeToPsnr(const Codec& codec, const Image& image, double psnr) {
+  RateTarget target;
+  target.psnr = psnr;
+  return EncodeToTarget(codec, image, EncodeOptions{}, target);
+}
+
 // Rate control with the shipped CIFAR model (codec/rate_control.h): a PSNR target gives the smallest progressive
 // stream at or just above it, a bpp target the largest at or just below it, and targets beyond the dithered stages
 // give the lossless stream. The decoder's picture has the PSNR the encoder reported.
@@ -629,9 +636,7 @@ TEST_F(CodecE2ETest, RateControlLandsOnPsnrAndBppTargets) {
   const Image image = RandomSmoothImage(32, 32, 3, 77);
   for (double psnr : {24.0, 31.0}) {
     SCOPED_TRACE(psnr);
-    RateTarget target;
-    target.psnr = psnr;
-    auto r = EncodeToTarget(*codec, image, EncodeOptions{}, target);
+    auto r = EncodeToPsnr(*codec, image, psnr);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     ASSERT_GT(r->t_end, 0);
     EXPECT_GE(r->encoded.stages.back().psnr, psnr);
@@ -729,9 +734,7 @@ TEST_F(CodecE2ETest, RateControlKeepsTheSmallerOfTheTwoTails) {
   const Image image = RandomSmoothImage(32, 32, 3, 79);
   for (double psnr : {27.0, 33.0}) {
     SCOPED_TRACE(psnr);
-    RateTarget target;
-    target.psnr = psnr;
-    auto r = EncodeToTarget(*codec, image, EncodeOptions{}, target);
+    auto r = EncodeToPsnr(*codec, image, psnr);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     ASSERT_GT(r->t_end, 0);
     int tails[2] = {0, 0};
