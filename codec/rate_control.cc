@@ -202,7 +202,6 @@ StatusOr<TargetResult> SearchTarget(const Codec& codec, const Image& image, cons
       return r.stages.back().psnr < at.second + slope * (x - at.first) - 0.15;
     };
     bool gave_up = false;  // a trial fell below the rival curve
-    int last_t = 0;
     auto trial = [&](int t) -> Status {
       const EncodeOptions o = OptionsEndingAt(codec, base, t, tail);
       DCODEC_ASSIGN_OR_RETURN(std::vector<uint16_t> chain, MakeChain(schedule, o.chain));
@@ -233,9 +232,8 @@ StatusOr<TargetResult> SearchTarget(const Codec& codec, const Image& image, cons
       }
       const int last = chain[r.stages.size() - 1];
       curve[last] = by_psnr ? r.stages.back().psnr : r.stream.size() * 8.0 / pixels;
-      out.tried.push_back({last, curve[last], tail, r.stages.back().psnr, r.stream.size() * 8.0 / pixels});
+      out.tried.push_back({last, tail, r.stages.back().psnr, r.stream.size() * 8.0 / pixels});
       gave_up = gave_up || below_rival(r);
-      last_t = last;
       encoded[last] = std::move(r);
       return Status::Ok();
     };
@@ -323,7 +321,7 @@ StatusOr<TargetResult> SearchTarget(const Codec& codec, const Image& image, cons
       if (!feasible(v) || !encoded.count(t)) continue;
       if (!best || (by_psnr ? t > *best : t < *best)) best = t;
     }
-    if (!best && gave_up) return finish(last_t);  // worse than the rival: no lossless stream for it
+    if (!best && gave_up) return finish(out.tried.back().t);  // worse than the rival: no lossless stream for it
     if (!best) return by_psnr ? lossless(tail) : finish(curve.rbegin()->first);
     return finish(*best);
   };
@@ -446,7 +444,7 @@ StatusOr<TargetResult> EncodeToTarget(const Codec& codec, const Image& image, co
     const double v = by_psnr ? r.stages.back().psnr : r.stream.size() * 8.0 / pixels;
     ++out.trials;
     out.stages_coded += static_cast<int>(r.stages.size());
-    out.tried.push_back({t, v, out.tail, r.stages.back().psnr, r.stream.size() * 8.0 / pixels});
+    out.tried.push_back({t, out.tail, r.stages.back().psnr, r.stream.size() * 8.0 / pixels});
     const bool fits = by_psnr ? v >= target.psnr : v <= target.bpp;
     if (fits || last) {
       out.t_end = t;

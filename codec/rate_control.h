@@ -58,9 +58,8 @@ struct RateTarget {
 
 struct TriedCut {
   int t = 0;
-  double value = 0;  // what it measured: its PSNR, or its bpp
   CutTail tail = CutTail::kDithered;
-  double psnr = 0, bpp = 0;  // both
+  double psnr = 0, bpp = 0;  // what it measured
 };
 
 struct TargetResult {

@@ -740,10 +740,10 @@ TEST_F(CodecE2ETest, RateControlKeepsTheSmallerOfTheTwoTails) {
     int tails[2] = {0, 0};
     for (const TriedCut& c : r->tried) {
       ++tails[c.tail == CutTail::kGaussian];
-      if (c.value < psnr) continue;
+      if (c.psnr < psnr) continue;
       auto plain = codec->Encode(image, OptionsEndingAt(*codec, EncodeOptions{}, c.t, c.tail));
       ASSERT_TRUE(plain.ok()) << plain.status().ToString();
-      EXPECT_EQ(plain->stages.back().psnr, c.value);
+      EXPECT_EQ(plain->stages.back().psnr, c.psnr);
       EXPECT_GE(plain->stream.size(), r->encoded.stream.size()) << "t " << c.t;
     }
     EXPECT_GT(tails[0], 0);
