@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -204,6 +205,37 @@ TEST(ContainerTest, Format8CarriesACutChain) {
   EXPECT_EQ(ParseCode(prefix), StatusCode::kTruncated);
 }
 
+// Format 9 has format 8's header (its stream differs: a Gaussian stage may have its own settings); with a cut or
+// without, custom parameters carry chain_t_end.
+TEST(ContainerTest, Format9HasFormat8sHeader) {
+  StreamHeader h = CustomHeader();
+  h.version = 9;
+  for (uint32_t t_end : {0u, 300u}) {
+    h.params.chain_t_end = t_end;
+    h.stages = t_end != 0 ? 8 : 7;
+    auto bytes = SerializeHeaderFor(h, 8 + 4 * 100);
+    ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
+    EXPECT_EQ((*bytes)[0], kMagicV9);
+    StreamHeader v8 = h;
+    v8.version = 8;
+    auto v8_bytes = SerializeHeaderFor(v8, 8 + 4 * 100);
+    ASSERT_TRUE(v8_bytes.ok());
+    EXPECT_TRUE(std::equal(bytes->begin() + 1, bytes->end(), v8_bytes->begin() + 1));  // all but the magic
+    auto parsed = ParseHeader(bytes->data(), bytes->size());
+    ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+    EXPECT_EQ(parsed->header.version, 9);
+    EXPECT_TRUE(parsed->header.has_stage_settings());
+    EXPECT_EQ(parsed->header.params.chain_t_end, t_end);
+    EXPECT_EQ(*SerializeHeader(parsed->header), *bytes);
+    EXPECT_FALSE(ParseHeader(v8_bytes->data(), v8_bytes->size())->header.has_stage_settings());
+  }
+  // One bit from format 3's magic, as format 8's is; two or more from every other readable one.
+  for (int bit = 0; bit < 8; ++bit) {
+    const uint8_t flipped = static_cast<uint8_t>(kMagicV9 ^ (1u << bit));
+    for (uint8_t other : {kMagicV8, kMagic, kMagicV6, kMagicV5, kMagicV4}) EXPECT_NE(flipped, other);
+  }
+}
+
 TEST(ContainerTest, Roundtrip) {
   for (const StreamHeader& h : {ExampleHeader(), CustomHeader()}) {
     auto bytes = SerializeHeader(h);
@@ -299,7 +331,7 @@ TEST(ContainerTest, ErrorKinds) {
   auto v2 = ParseHeader(std::vector<uint8_t>{0xd2, 0x6c, 0x03, 0x01, 0x08}.data(), 5);
   ASSERT_EQ(v2.status().code(), StatusCode::kUnsupported);
   EXPECT_NE(v2.status().message().find("version 2 (written by an older dcodec)"), std::string::npos);
-  for (uint8_t later : {0xd5, 0xd6, 0xd7, 0xd9, 0xdc, 0xdf}) {  // later formats (0xd8: 5, 0xde: 6, 0xdd: 7)
+  for (uint8_t later : {0xd5, 0xd6, 0xd9, 0xdc, 0xdf}) {  // later formats (0xd8: 5, 0xde: 6, 0xdd: 7, 0xd7: 9)
     EXPECT_EQ(ParseCode({later, 0x85, 0x01, 0x6c, 3, 1, 8}), StatusCode::kUnsupported);
   }
   // Impossible values.

@@ -391,6 +391,16 @@ Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global) {
                  "a Gaussian stage's block: its expected KL in quarter bits (0: by image size, 56 to 32)")
       ->check(WholeNumber(0, 255))
       ->capture_default_str();
+  app.add_option("--gaussian-first-bits", a->options.gaussian.first_index_bits,
+                 "the first Gaussian stage's own 2^bits candidates a block (format 9; 0: auto, as the others' unless "
+                 "its blocks starve, docs/rate_audit.md 'The first stage'; -1: the others')")
+      ->check(CLI::Range(-1, 16))
+      ->capture_default_str();
+  app.add_option("--gaussian-first-block", a->options.gaussian.first_block_quarters,
+                 "the first Gaussian stage's own block in quarter bits (format 9; 0: auto, the others' or half of it "
+                 "where the first stage starves; -1: the others')")
+      ->check(CLI::Range(-1, 255))
+      ->capture_default_str();
   auto* quality = app.add_option("-q,--quality", a->quality,
                                  "quality 0..100: PSNR 25 + 0.15 q dB (100: lossless); "
                                  "the default is 75 (36.25 dB)")

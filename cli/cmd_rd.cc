@@ -67,9 +67,14 @@ std::vector<std::string> Split(const std::string& s) {
 }
 
 nlohmann::json RowJson(const eval::RdRow& r) {
-  return {{"codec", r.codec}, {"image", r.image}, {"point", r.point}, {"bpp", r.bpp},
-          {"psnr", std::isinf(r.psnr) ? 999.0 : r.psnr}, {"ms_ssim", r.ms_ssim},
-          {"encode_seconds", r.encode_seconds}, {"decode_seconds", r.decode_seconds},
+  return {{"codec", r.codec},
+          {"image", r.image},
+          {"point", r.point},
+          {"bpp", r.bpp},
+          {"psnr", std::isinf(r.psnr) ? 999.0 : r.psnr},
+          {"ms_ssim", r.ms_ssim},
+          {"encode_seconds", r.encode_seconds},
+          {"decode_seconds", r.decode_seconds},
           {"butteraugli", std::isnan(r.butteraugli) ? nlohmann::json(nullptr) : nlohmann::json(r.butteraugli)}};
 }
 
@@ -126,10 +131,17 @@ Command AddRdCommand(CLI::App& app, const GlobalOptions& global) {
   app.add_option("--stages", a->options.chain.stages, "stages K (default: the model's)");
   app.add_option("--t-max", a->options.chain.t_max, "first timestep of the coding chain (default: the model's)");
   app.add_option("--t-min", a->options.chain.t_min, "last timestep of the coding chain (default: the model's)");
-  app.add_option("--gaussian-stages", a->options.gaussian.stages, "Gaussian stages first (-1: the model's)")->capture_default_str();
+  app.add_option("--gaussian-stages", a->options.gaussian.stages, "Gaussian stages first (-1: the model's)")
+      ->capture_default_str();
   app.add_option("--gaussian-bits", a->options.gaussian.index_bits, "2^bits candidates a Gaussian block")
       ->capture_default_str();
   app.add_option("--gaussian-block", a->options.gaussian.block_quarters, "a Gaussian block's expected KL, quarter bits")
+      ->capture_default_str();
+  app.add_option("--gaussian-first-bits", a->options.gaussian.first_index_bits,
+                 "the first Gaussian stage's own 2^bits candidates (0: auto; -1: the others')")
+      ->capture_default_str();
+  app.add_option("--gaussian-first-block", a->options.gaussian.first_block_quarters,
+                 "the first Gaussian stage's own block, quarter bits (0: auto; -1: the others')")
       ->capture_default_str();
   app.add_option("--threads", a->threads, "threads")->capture_default_str();
   return [a, &global]() -> Status {
@@ -233,8 +245,9 @@ Command AddRdCommand(CLI::App& app, const GlobalOptions& global) {
           DCODEC_ASSIGN_OR_RETURN(new_rows[k].butteraugli, distance(recons_rgb[k], rgb));
         }
         recons_rgb.clear();
-        for (const auto& [recon_name, kind] : {std::pair<std::string, codec::Reconstruction>{"ode", codec::Reconstruction::kOde},
-                                               {"sample", codec::Reconstruction::kSample}}) {
+        for (const auto& [recon_name, kind] :
+             {std::pair<std::string, codec::Reconstruction>{"ode", codec::Reconstruction::kOde},
+              {"sample", codec::Reconstruction::kSample}}) {
           if (std::find(recons.begin(), recons.end(), recon_name) == recons.end()) continue;
           for (int stages = 1; stages < static_cast<int>(enc.stages.size()); ++stages) {
             codec::DecodeOptions o;
@@ -316,8 +329,8 @@ Command AddRdCommand(CLI::App& app, const GlobalOptions& global) {
     }
     if (best_classic.empty() && jpeg) best_classic = "jpeg";
     for (const auto& c : curves) {
-      for (const auto& [ref_label, ref_name] : {std::pair<std::string, std::string>{"vs_jpeg", "jpeg"},
-                                                {"vs_best_classic", best_classic}}) {
+      for (const auto& [ref_label, ref_name] :
+           {std::pair<std::string, std::string>{"vs_jpeg", "jpeg"}, {"vs_best_classic", best_classic}}) {
         const eval::RdCurve* ref = find(ref_name);
         if (!ref || ref == &c) continue;
         auto psnr = eval::BdRate(ref->bpp, ref->psnr, c.bpp, c.psnr);

@@ -191,6 +191,23 @@ class StagePlan {
 // Its side information: (first stage) the planes' means to 16 levels, 3 × 4 bits, then the scale code, 8 bits.
 double GaussianSideBits(int j) { return (j == 0 ? 12 : 0) + 8; }
 
+StageSettings StreamSettings(const bitstream::StreamParams& p) {
+  return {static_cast<int>(p.gaussian_index_bits), static_cast<int>(p.gaussian_block_quarters)};
+}
+
+// The first Gaussian stage's settings as asked; auto (both 0) is the stream's, and then, with 2^10 candidates a
+// block or fewer (large images), CodeStage searches the stage and, if its sample carries less than 0.71 of q's pull
+// (SignalTransfer), searches it again with blocks of half the budget: starved blocks there cost more later than the
+// index bits saved (docs/rate_audit.md, "The first stage").
+constexpr int kStarvedMaxIndexBits = 10;
+constexpr double kStarvedTransfer = 0.71;
+StageSettings FirstStageSettings(const GaussianOptions& g, const StageSettings& stream) {
+  StageSettings first = stream;
+  if (g.first_index_bits > 0) first.index_bits = g.first_index_bits;
+  if (g.first_block_quarters > 0) first.block_quarters = g.first_block_quarters;
+  return first;
+}
+
 // The scale head's portable side information has its own retrieval keys.
 uint64_t ScaleHeadKey(uint64_t portable_key) { return portable_key ^ 0x5CA1E5CA1E000000ull; }
 
@@ -342,9 +359,10 @@ struct EncodePass::State {
   size_t meta_begin = 0, meta_end = 0;
   double alpha_bits = 0;
   TimeBreakdown seconds;
-  int next = 0;              // the next chain stage to code
-  bool prepared = false;     // stage `next`'s prediction and portable side information are in
-  double portable_bits = 0;  // those of the prepared stage
+  int next = 0;                                 // the next chain stage to code
+  bool prepared = false;                        // stage `next`'s prediction and portable side information are in
+  std::optional<StageSettings> first_settings;  // a Gaussian first stage's, once it is coded
+  double portable_bits = 0;                     // those of the prepared stage
   bool pixels_coded = false;
 
   int K() const { return static_cast<int>(chain.size()); }
@@ -384,6 +402,8 @@ bitstream::StreamHeader EncodePass::State::Header() const {
       static_cast<uint32_t>(options.gaussian.index_bits > 0 ? options.gaussian.index_bits : auto_bits);
   header.params.gaussian_block_quarters =
       static_cast<uint32_t>(options.gaussian.block_quarters > 0 ? options.gaussian.block_quarters : auto_quarters);
+  // A first stage with its own candidates or budget needs format 9.
+  if (first_settings && *first_settings != StreamSettings(header.params)) header.version = 9;
   // The model's chain costs no header byte (custom = 0, bitstream/container.h); any other is written explicitly.
   bitstream::StreamParams models = header.params;
   models.chain_stages = bitstream::StreamParams{}.chain_stages;
@@ -457,7 +477,8 @@ Status EncodePass::State::CodeStage() {
   DCODEC_RETURN_IF_ERROR(Prepare());
   const int j = next;
   const std::vector<int32_t> no_scale;
-  const StagePlan plan(denoiser->schedule(), chain, G, Header().params, j, x0_hat.data(), w, h,
+  const bitstream::StreamHeader header = Header();
+  const StagePlan plan(denoiser->schedule(), chain, G, header.params, j, x0_hat.data(), w, h,
                        head ? log_scale : no_scale);
   uint8_t plane_mean[3] = {136, 136, 136};
   if (j == 0) {
@@ -473,12 +494,40 @@ Status EncodePass::State::CodeStage() {
   if (plan.gaussian()) {
     std::optional<ScopedTimer> search_timer(&seconds.search);
     const uint8_t code = ChooseGaussianScale(plan.gauss(), x_t.data(), x0_hat.data(), pixels.data(), n);
+    const StageSettings stream = StreamSettings(header.params);
+    StageSettings own = stream;
+    std::vector<uint32_t> indices;
+    std::optional<double> searched_bits;  // the stage was searched with `own` already: `indices` and x_s hold it
+    if (j == 0) {
+      const GaussianOptions& g = options.gaussian;
+      own = FirstStageSettings(g, stream);
+      if (g.first_index_bits == 0 && g.first_block_quarters == 0 && stream.index_bits <= kStarvedMaxIndexBits) {
+        bitstream::AnsEncoder scratch;
+        double bits = 0;
+        EncodeGaussianStage(WithSettings(plan.gauss(), stream), code, x_t.data(), x0_hat.data(), pixels.data(), n,
+                            scratch, x_s.data(), &indices, &bits, options.tiles.threads);
+        const double transfer =
+            SignalTransfer(plan.gauss(), code, x_t.data(), x0_hat.data(), pixels.data(), x_s.data(), n);
+        if (transfer < kStarvedTransfer) {
+          own.block_quarters = std::max(1, stream.block_quarters / 2);
+        } else {
+          searched_bits = bits;
+        }
+      }
+      first_settings = own;
+    }
+    const bitstream::StreamHeader written = Header();  // format 9 if the first stage has its own settings
     if (j == 0) EncodePlaneMeans(enc, plane_mean);
     bitstream::EncodeUniform(enc, code, 256);
     report.side_bits = GaussianSideBits(j);
-    std::vector<uint32_t> indices;
-    EncodeGaussianStage(plan.gauss(), code, x_t.data(), x0_hat.data(), pixels.data(), n, enc, x_s.data(), &indices,
-                        &report.ideal_bits, options.tiles.threads);
+    if (written.has_stage_settings()) report.side_bits += EncodeStageSettings(enc, own, stream);
+    if (searched_bits) {
+      for (uint32_t i : indices) bitstream::EncodeUniform(enc, i, 1u << own.index_bits);
+      report.ideal_bits += *searched_bits;
+    } else {
+      EncodeGaussianStage(WithSettings(plan.gauss(), own), code, x_t.data(), x0_hat.data(), pixels.data(), n, enc,
+                          x_s.data(), &indices, &report.ideal_bits, options.tiles.threads);
+    }
     search_timer.reset();
   } else {
     Belief belief = ChooseDitherBelief(plan.dither(), cells, x_t.data(), x0_hat.data(), pixels.data(), n);
@@ -654,11 +703,13 @@ StatusOr<EncodePass> Codec::StartPass(const Image& image, const EncodeOptions& o
   if (options.portable_margin_bits < 8 || options.portable_margin_bits > 30) {
     return InvalidArgument("encode: the portable margin must be 8..30 bits");
   }
-  if (options.gaussian.stages < -1 || options.gaussian.index_bits < 0 || options.gaussian.index_bits > 16 ||
-      options.gaussian.block_quarters < 0 || options.gaussian.block_quarters > 255) {
+  const GaussianOptions& g = options.gaussian;
+  if (g.stages < -1 || g.index_bits < 0 || g.index_bits > 16 || g.block_quarters < 0 || g.block_quarters > 255 ||
+      g.first_index_bits < -1 || g.first_index_bits > 16 || g.first_block_quarters < -1 ||
+      g.first_block_quarters > 255) {
     return InvalidArgument(
         "encode: Gaussian stages must be >= 0 (or -1: the model's), their index bits 1..16 and blocks 1..255 quarter "
-        "bits");
+        "bits (the first stage's: also 0, auto, or -1, the others')");
   }
   auto s = std::make_unique<EncodePass::State>();
   s->start = std::chrono::steady_clock::now();
@@ -1043,9 +1094,15 @@ Status StreamDecoder::DecodeStage(const StagePlan& plan, StageReport& report, Ce
     }
     DCODEC_ASSIGN_OR_RETURN(const uint32_t code, bitstream::DecodeUniform(dec, 256));
     report.side_bits = GaussianSideBits(j);
+    StageSettings own = StreamSettings(header_.params);
+    if (header_.has_stage_settings()) {
+      double bits = 0;
+      DCODEC_ASSIGN_OR_RETURN(own, DecodeStageSettings(dec, own, &bits));
+      report.side_bits += bits;
+    }
     ScopedTimer timer(&result_.seconds.search);
-    return DecodeGaussianStage(plan.gauss(), static_cast<uint8_t>(code), x_t_.data(), x0_hat_.data(), n_, dec,
-                               x_s_.data(), indices, ideal);
+    return DecodeGaussianStage(WithSettings(plan.gauss(), own), static_cast<uint8_t>(code), x_t_.data(), x0_hat_.data(),
+                               n_, dec, x_s_.data(), indices, ideal);
   }
   DCODEC_ASSIGN_OR_RETURN(const Belief belief, DecodeBelief(dec, plan.belief_kind()));
   report.side_bits = BeliefBits(plan.belief_kind());

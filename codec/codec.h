@@ -45,6 +45,13 @@ struct GaussianOptions {
   // +7.5% (16, 14): the pick's cost over the KL is about the 2 bits a block above the budget.
   int index_bits = 0;      // 0: auto; else 1..16
   int block_quarters = 0;  // 0: auto; else 1..255
+  // The first stage's own candidates and budget (format 9; gaussian_stage.h, StageSettings): its belief is the same
+  // everywhere, so its blocks starve where the picture is busy. 0 (auto): the stream's, but with 2^10 candidates or
+  // fewer (large images) blocks of half the budget when the stream's settings carry less than 0.71 of q's pull
+  // (SignalTransfer): 6 of the 20 dev photos, whose streams at quality 50 are then 5–36% smaller
+  // (docs/rate_audit.md, "The first stage"). −1: the stream's. Otherwise these values.
+  int first_index_bits = 0;      // −1, 0 or 1..16
+  int first_block_quarters = 0;  // −1, 0 or 1..255
 };
 
 struct EncodeOptions {

@@ -110,6 +110,46 @@ double PortableLog2(double x) {
   return e + 2 * sum * 1.4426950408889634;  // 1/ln 2
 }
 
+double EncodeStageSettings(bitstream::AnsEncoder& enc, const StageSettings& own, const StageSettings& stream) {
+  if (own == stream) {
+    bitstream::EncodeUniform(enc, 0, 2);
+    return 1;
+  }
+  bitstream::EncodeUniform(enc, 1, 2);
+  bitstream::EncodeUniform(enc, static_cast<uint32_t>(own.index_bits - 1), 16);
+  bitstream::EncodeUniform(enc, static_cast<uint32_t>(own.block_quarters - 1), 255);
+  return 1 + 4 + std::log2(255.0);
+}
+
+StatusOr<StageSettings> DecodeStageSettings(bitstream::AnsDecoder& dec, const StageSettings& stream, double* bits) {
+  DCODEC_ASSIGN_OR_RETURN(const uint32_t own, bitstream::DecodeUniform(dec, 2));
+  if (bits) *bits = 1;
+  if (own == 0) return stream;
+  DCODEC_ASSIGN_OR_RETURN(const uint32_t index_bits, bitstream::DecodeUniform(dec, 16));
+  DCODEC_ASSIGN_OR_RETURN(const uint32_t quarters, bitstream::DecodeUniform(dec, 255));
+  if (bits) *bits += 4 + std::log2(255.0);
+  return StageSettings{static_cast<int>(index_bits) + 1, static_cast<int>(quarters) + 1};
+}
+
+double SignalTransfer(const GaussianStage& st, uint8_t scale_code, const float* x_t, const float* x0_hat,
+                      const uint8_t* pixels, const float* x_s, size_t n) {
+  const GaussianBelief belief(st, scale_code, x_t, x0_hat, n);
+  double carried = 0, pull = 0;
+  for (size_t e = 0; e < n; ++e) {
+    const double mp = belief.mean(e);
+    const double d = st.coef_x0 * PixelToUnit(pixels[e]) + st.coef_xt * x_t[e] - mp;
+    carried += (x_s[e] - mp) * d;
+    pull += d * d;
+  }
+  return pull > 0 ? carried / pull : 1.0;
+}
+
+GaussianStage WithSettings(GaussianStage st, const StageSettings& s) {
+  st.index_bits = s.index_bits;
+  st.block_bits = s.block_quarters / 4.0;
+  return st;
+}
+
 double GaussianBelief::sigma(size_t e) const {
   const double s = st_.coef_x0 * HeadScale(code_, st_.log_scale ? st_.log_scale[e] : 0);
   return std::sqrt(st_.sigma * st_.sigma + s * s);

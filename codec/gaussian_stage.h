@@ -44,6 +44,34 @@ struct GaussianStage {
   const int32_t* log_scale = nullptr;  // the scale head's portable output (nullptr: none)
 };
 
+// Format 9: a Gaussian stage may have its own candidates and block budget instead of the stream's (the header's
+// gaussian_index_bits and gaussian_block_quarters). The first stage needs them most: its belief is the planes' means,
+// the same everywhere, so its blocks hold equal numbers of elements while the real KL of a block follows the
+// picture, and where it is far above index_bits the pick carries little of the picture (docs/rate_audit.md).
+// In the stream, after the stage's scale code: one uniform bit (1: its own), then index_bits − 1 (16 values) and
+// block_quarters − 1 (255 values).
+struct StageSettings {
+  int index_bits = 0;      // 1..16
+  int block_quarters = 0;  // 1..255
+  bool operator==(const StageSettings& o) const {
+    return index_bits == o.index_bits && block_quarters == o.block_quarters;
+  }
+  bool operator!=(const StageSettings& o) const { return !(*this == o); }
+};
+// Writes the stage's settings (`own` unless it equals `stream`'s) and returns the bits they took.
+double EncodeStageSettings(bitstream::AnsEncoder& enc, const StageSettings& own, const StageSettings& stream);
+// Reads them: `stream` when the stage has none of its own. kTruncated if the data runs out.
+StatusOr<StageSettings> DecodeStageSettings(bitstream::AnsDecoder& dec, const StageSettings& stream,
+                                            double* bits = nullptr);
+// `st` with `s`'s candidates and budget.
+GaussianStage WithSettings(GaussianStage st, const StageSettings& s);
+
+// How much of q's pull away from the belief a stage's sample x_s carries: Σ (x_s − μ_p)(μ_q − μ_p) / Σ (μ_q − μ_p)²,
+// about 1 for a true sample of q, less where blocks starve (their real KL far above index_bits) and the pick stays
+// near the belief. The encoder's measure (it knows x_0); 1 when q and the belief agree everywhere.
+double SignalTransfer(const GaussianStage& st, uint8_t scale_code, const float* x_t, const float* x0_hat,
+                      const uint8_t* pixels, const float* x_s, size_t n);
+
 // log2(x) for x > 0 with + − × ÷ and frexp only: the same on every IEEE-754 machine (accurate to ~1e-15).
 double PortableLog2(double x);
 

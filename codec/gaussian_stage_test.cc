@@ -5,6 +5,7 @@
 #include <cmath>
 #include <random>
 
+#include "bitstream/leaky_quantizer.h"
 #include "codec/entropy_model.h"
 #include "codec/test_toy.h"
 
@@ -130,6 +131,75 @@ TEST(GaussianStageTest, RoundtripIsExactAndSamplesQ) {
   bitstream::AnsDecoder short_dec(cut_bytes.data(), cut_bytes.size() / 2);
   EXPECT_EQ(DecodeGaussianStage(st, code, toy.x_t.data(), toy.x0_hat.data(), n, short_dec, tmp.data(), &tmp_idx).code(),
             StatusCode::kTruncated);
+}
+
+// SignalTransfer: 1 for q's own mean, 0 for the belief's; a well-fed stage's sample carries most of q's pull, a
+// starved one's (blocks of 8 expected bits, 2^3 candidates) much less.
+TEST(GaussianStageTest, SignalTransferFallsWhereBlocksStarve) {
+  const size_t n = 6000;
+  Toy toy = MakeToy(n, 0.4, 3);
+  const GaussianStage fed = ToyStage(12, 4.0), starved = ToyStage(3, 8.0);
+  const uint8_t code = ChooseGaussianScale(fed, toy.x_t.data(), toy.x0_hat.data(), toy.pixels.data(), n);
+  const GaussianBelief b(fed, code, toy.x_t.data(), toy.x0_hat.data(), n);
+  std::vector<float> mq(n), mp(n);
+  for (size_t e = 0; e < n; ++e) {
+    mq[e] = static_cast<float>(fed.coef_x0 * PixelToUnit(toy.pixels[e]) + fed.coef_xt * toy.x_t[e]);
+    mp[e] = static_cast<float>(b.mean(e));
+  }
+  auto transfer = [&](const GaussianStage& st, const std::vector<float>& xs) {
+    return SignalTransfer(st, code, toy.x_t.data(), toy.x0_hat.data(), toy.pixels.data(), xs.data(), n);
+  };
+  EXPECT_NEAR(transfer(fed, mq), 1.0, 1e-6);
+  EXPECT_NEAR(transfer(fed, mp), 0.0, 1e-6);
+  double got[2];
+  int k = 0;
+  for (const GaussianStage& st : {fed, starved}) {
+    bitstream::AnsEncoder enc;
+    std::vector<float> xs(n);
+    std::vector<uint32_t> idx;
+    EncodeGaussianStage(st, code, toy.x_t.data(), toy.x0_hat.data(), toy.pixels.data(), n, enc, xs.data(), &idx,
+                        nullptr);
+    got[k++] = transfer(st, xs);
+  }
+  EXPECT_GT(got[0], 0.85);
+  EXPECT_LT(got[1], 0.7 * got[0]);
+}
+
+// Format 9's per-stage settings: a stage with the stream's settings costs one bit, one with its own 1 + 4 + log2(255);
+// both come back as written, with a sentinel after them; a stream cut inside them reports truncation.
+TEST(GaussianStageTest, StageSettingsRoundtrip) {
+  const StageSettings stream{10, 32};
+  const std::vector<StageSettings> written = {stream, {12, 24}, {1, 1}, {16, 255}, {10, 33}, stream};
+  bitstream::AnsEncoder enc;
+  double bits = 0;
+  for (const StageSettings& s : written) bits += EncodeStageSettings(enc, s, stream);
+  bitstream::EncodeUniform(enc, 12345, 1 << 20);
+  EXPECT_DOUBLE_EQ(bits, 2 * 1 + 4 * (5 + std::log2(255.0)));
+  const auto bytes = enc.Finish();
+  bitstream::AnsDecoder dec(bytes.data(), bytes.size());
+  double read_bits = 0;
+  for (const StageSettings& s : written) {
+    double b = 0;
+    auto got = DecodeStageSettings(dec, stream, &b);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_EQ(*got, s);
+    read_bits += b;
+  }
+  EXPECT_DOUBLE_EQ(read_bits, bits);
+  EXPECT_EQ(*bitstream::DecodeUniform(dec, 1 << 20), 12345u);
+  EXPECT_TRUE(dec.Finish().ok());
+
+  bitstream::AnsEncoder one;
+  EncodeStageSettings(one, {12, 24}, stream);
+  const auto one_bytes = one.Finish();
+  bitstream::AnsDecoder empty(one_bytes.data(), 0);
+  EXPECT_EQ(DecodeStageSettings(empty, stream).status().code(), StatusCode::kTruncated);
+
+  // WithSettings changes the candidates and the budget only.
+  const GaussianStage st = WithSettings(ToyStage(10, 8.0), {12, 24});
+  EXPECT_EQ(st.index_bits, 12);
+  EXPECT_EQ(st.block_bits, 6.0);
+  EXPECT_EQ(st.sigma, ToyStage(10, 8.0).sigma);
 }
 
 }  // namespace

@@ -332,6 +332,79 @@ TEST_F(CodecE2ETest, LargeImagesWriteGaussianParametersOnlyWhenUsed) {
   }
 }
 
+// Format 9: the first Gaussian stage with its own candidates and budget. The stream says so in its magic and at
+// the stage; it decodes exactly, its first prefix shows what the encoder reported, and the stage's index bits follow
+// the settings. Where the first stage keeps the stream's settings the stream stays format 7, byte for byte.
+TEST_F(CodecE2ETest, FirstGaussianStageWithItsOwnSettingsIsFormat9) {
+  auto codec = Load(*model_path_);
+  Image image = RandomSmoothImage(40, 36, 3, 77);
+  EncodeOptions o;
+  o.gaussian.stages = 2;
+  o.pixels_only_if_half = false;
+  auto plain = codec->Encode(image, o);  // auto: a small image's first stage keeps the stream's settings
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  EXPECT_EQ(plain->stream[0], bitstream::kMagic);
+  o.gaussian.first_index_bits = -1;
+  o.gaussian.first_block_quarters = -1;
+  auto same = codec->Encode(image, o);
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(same->stream, plain->stream);
+
+  o.gaussian.first_index_bits = 12;
+  o.gaussian.first_block_quarters = 20;
+  auto own = codec->Encode(image, o);
+  ASSERT_TRUE(own.ok()) << own.status().ToString();
+  EXPECT_EQ(own->stream[0], bitstream::kMagicV9);
+  auto parsed = bitstream::ParseHeader(own->stream.data(), own->stream.size());
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->header.params.gaussian_index_bits, 16u);  // the stream's settings are unchanged
+  // Stage 1's indices are 12 bits each, and a block holds 5 bits where the stream's hold 14: more blocks.
+  const double blocks = own->stages[0].ideal_bits / 12;
+  EXPECT_NEAR(blocks, std::round(blocks), 0.01);  // (stage 1 also carries the alpha flag: a fraction of a bit)
+  EXPECT_GT(blocks, 2 * plain->stages[0].ideal_bits / 16);
+  EXPECT_EQ(own->stages[0].side_bits, plain->stages[0].side_bits + 1 + 4 + std::log2(255.0));
+  EXPECT_EQ(own->stages[1].side_bits, plain->stages[1].side_bits + 1);  // the second keeps the stream's: one bit
+  auto dec = codec->Decode(own->stream.data(), own->stream.size(), {});
+  ASSERT_TRUE(dec.ok()) << dec.status().ToString();
+  EXPECT_EQ(dec->image, image);
+  DecodeOptions first;
+  first.max_stages = 1;
+  auto prefix = codec->Decode(own->stream.data(), own->stream.size(), first);
+  ASSERT_TRUE(prefix.ok()) << prefix.status().ToString();
+  EXPECT_NEAR(Psnr(prefix->image, image), own->stages[0].psnr, 1e-9);
+  // Out of range: refused, naming the first stage.
+  o.gaussian.first_index_bits = 17;
+  EXPECT_EQ(codec->Encode(image, o).status().code(), StatusCode::kInvalidArgument);
+}
+
+// Auto on a large image (2^10 candidates a block): the first stage is searched with the stream's settings and kept,
+// or searched again with half the budget; either way the stream is, byte for byte, the one those settings asked for
+// explicitly give, and it decodes to what the encoder reported.
+TEST_F(CodecE2ETest, AutoFirstStageWritesTheStreamOfOneOfItsTwoChoices) {
+  auto codec = Load(*model_path_);
+  Image image = RandomSmoothImage(264, 250, 3, 32);
+  EncodeOptions o;
+  o.gaussian.stages = 1;
+  o.pixel_stage = false;
+  o.chain.stages = 2;
+  auto automatic = codec->Encode(image, o);
+  ASSERT_TRUE(automatic.ok()) << automatic.status().ToString();
+  o.gaussian.first_index_bits = -1;
+  o.gaussian.first_block_quarters = -1;
+  auto kept = codec->Encode(image, o);
+  o.gaussian.first_index_bits = 10;
+  o.gaussian.first_block_quarters = 16;
+  auto halved = codec->Encode(image, o);
+  ASSERT_TRUE(kept.ok() && halved.ok());
+  EXPECT_EQ(kept->stream[0], bitstream::kMagic);
+  EXPECT_EQ(halved->stream[0], bitstream::kMagicV9);
+  EXPECT_TRUE(automatic->stream == kept->stream || automatic->stream == halved->stream);
+  EXPECT_GT(halved->stages[0].ideal_bits, 1.8 * kept->stages[0].ideal_bits);  // twice the blocks
+  auto dec = codec->Decode(automatic->stream.data(), automatic->stream.size(), {});
+  ASSERT_TRUE(dec.ok()) << dec.status().ToString();
+  EXPECT_NEAR(Psnr(dec->image, image), automatic->stages.back().psnr, 1e-9);
+}
+
 // The format's fixed cost: a 32x32 stream with default parameters and all five stages spends at most 26 bytes
 // beyond the ideal code length of its symbols (header with its 2-byte file length, side information, checks and
 // the coder's flush), plus the portable x̂_0's side information.
@@ -805,7 +878,9 @@ TEST_F(CodecE2ETest, RecutPassWritesTheStreamOfAFreshEncode) {
     auto chain = MakeChain(codec->denoiser().schedule(), cut.chain);
     ASSERT_TRUE(chain.ok());
     // Gaussian to the end: every stage, but no more than the base chain's 6 (the cut below t_min has 7).
-    if (tail == CutTail::kGaussian) EXPECT_EQ(cut.gaussian.stages, std::min<int>(chain->size(), 6));
+    if (tail == CutTail::kGaussian) {
+      EXPECT_EQ(cut.gaussian.stages, std::min<int>(chain->size(), 6));
+    }
     // The stages the cut chain shares with the walk: the same timesteps and kinds.
     int shared = 0;
     while (shared < static_cast<int>(chain->size()) && shared < static_cast<int>(walk.size()) &&

@@ -56,6 +56,14 @@ EncodeOptions GoldenCutOptions() {
   return o;
 }
 
+// v9_first_rgb16x16.dcd: format 9, the golden chain whose first (Gaussian) stage has its own candidates and budget.
+EncodeOptions GoldenFirstStageOptions() {
+  EncodeOptions o = GoldenOptions();
+  o.gaussian.first_index_bits = 12;
+  o.gaussian.first_block_quarters = 20;
+  return o;
+}
+
 // What meta_rgb16x16.dcd carries: a colour profile, EXIF with orientation 6, and a text item.
 Metadata GoldenMetadata() {
   Metadata m;
@@ -209,6 +217,9 @@ TEST_F(GoldenTest, EncoderReproducesGoldenStreams) {
   auto cut = codec_->Encode(*ReadPng(kDir + "/png/rgb16x16.png"), GoldenCutOptions());
   ASSERT_TRUE(cut.ok()) << cut.status().ToString();
   EXPECT_EQ(cut->stream, ReadGolden("v8_cut_rgb16x16.dcd"));
+  auto first = codec_->Encode(*ReadPng(kDir + "/png/rgb16x16.png"), GoldenFirstStageOptions());
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->stream, ReadGolden("v9_first_rgb16x16.dcd"));
 }
 
 // The header of a real codec stream: fields as written, and parse -> serialize is the identity.
@@ -375,12 +386,17 @@ TEST(GoldenGenerator, DISABLED_RegenerateGoldenFiles) {
     moved[parsed->header_bytes - 1] = 101;
     WriteOrDie("broken/cut_moved.dcd", moved);
   }
+  // Format 9: the first stage with its own settings.
+  auto first = (*codec)->Encode(*ReadPng(kDir + "/png/rgb16x16.png"), GoldenFirstStageOptions());
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_EQ(first->stream[0], bitstream::kMagicV9);
+  add("v9_first_rgb16x16.dcd", first->stream);
   // Format 3 to 6 streams (written by earlier encoders, kept as they were) must still decode.
-  for (const char* legacy : {"v3_rgb16x16.dcd", "v3_rgb16x16_prefix.dcd", "v3_grey9x7.dcd", "v4_rgb16x16.dcd",
-                             "v4_rgb16x16_prefix.dcd", "v4_grey9x7.dcd", "v4_grey9x7_prefix.dcd", "v5_rgb16x16.dcd",
-                             "v5_rgb16x16_prefix.dcd", "v5_grey9x7.dcd", "v5_grey9x7_prefix.dcd", "v6_rgb16x16.dcd",
-                             "v6_rgb16x16_prefix.dcd", "v6_grey9x7.dcd", "v6_grey9x7_prefix.dcd",
-                             "v6_meta_rgb16x16.dcd"}) {
+  for (const char* legacy :
+       {"v3_rgb16x16.dcd", "v3_rgb16x16_prefix.dcd", "v3_grey9x7.dcd", "v4_rgb16x16.dcd", "v4_rgb16x16_prefix.dcd",
+        "v4_grey9x7.dcd", "v4_grey9x7_prefix.dcd", "v5_rgb16x16.dcd", "v5_rgb16x16_prefix.dcd", "v5_grey9x7.dcd",
+        "v5_grey9x7_prefix.dcd", "v6_rgb16x16.dcd", "v6_rgb16x16_prefix.dcd", "v6_grey9x7.dcd", "v6_grey9x7_prefix.dcd",
+        "v6_meta_rgb16x16.dcd"}) {
     add(legacy, ReadGolden(legacy));
   }
   const std::string text = manifest.str();
