@@ -65,6 +65,11 @@ __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) vo
   }
 }
 
+// q's mean at element e: c0·x_0 + ct·x_t (the encoder's; it knows the pixels).
+inline double QMean(const GaussianStage& st, const float* x_t, const uint8_t* pixels, size_t e) {
+  return st.coef_x0 * PixelToUnit(pixels[e]) + st.coef_xt * x_t[e];
+}
+
 // The encoder's pick for the block [begin, end): index i with probability ∝ q(c_i)/p'(c_i).
 uint32_t PickCandidate(const GaussianStage& st, const GaussianBelief& b, const float* x_t, const uint8_t* pixels,
                        size_t begin, size_t end, size_t block, std::vector<double>& lw) {
@@ -73,7 +78,7 @@ uint32_t PickCandidate(const GaussianStage& st, const GaussianBelief& b, const f
   const double inv = 1.0 / (2.0 * st.sigma * st.sigma);
   lw.assign(count, 0.0);
   for (size_t e = begin; e < end; ++e) {
-    const double mq = st.coef_x0 * PixelToUnit(pixels[e]) + st.coef_xt * x_t[e];
+    const double mq = QMean(st, x_t, pixels, e);
     // CounterHash(key, i << 32 | e) = Mix(key + (i << 32 | e)·G) and (i << 32 | e)·G = e·G + i·(G << 32) (e < 2^32).
     AccumulateCandidates(st.key + e * kCounterGolden, kCounterGolden << 32, count, b.mean(e), b.sigma(e), mq, inv,
                          log_counts, lw.data());
@@ -137,7 +142,7 @@ double SignalTransfer(const GaussianStage& st, uint8_t scale_code, const float* 
   double carried = 0, pull = 0;
   for (size_t e = 0; e < n; ++e) {
     const double mp = belief.mean(e);
-    const double d = st.coef_x0 * PixelToUnit(pixels[e]) + st.coef_xt * x_t[e] - mp;
+    const double d = QMean(st, x_t, pixels, e) - mp;
     carried += (x_s[e] - mp) * d;
     pull += d * d;
   }
