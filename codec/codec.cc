@@ -497,37 +497,36 @@ Status EncodePass::State::CodeStage() {
     const StageSettings stream = StreamSettings(header.params);
     StageSettings own = stream;
     std::vector<uint32_t> indices;
-    std::optional<double> searched_bits;  // the stage was searched with `own` already: `indices` and x_s hold it
+    double index_bits = 0;
+    auto search = [&](const StageSettings& settings) {
+      index_bits = 0;
+      SearchGaussianStage(WithSettings(plan.gauss(), settings), code, x_t.data(), x0_hat.data(), pixels.data(), n,
+                          x_s.data(), &indices, &index_bits, options.tiles.threads);
+    };
+    bool searched = false;  // `indices`, x_s and index_bits hold the search with `own`
     if (j == 0) {
       const GaussianOptions& g = options.gaussian;
       own = FirstStageSettings(g, stream);
       if (g.first_index_bits == 0 && g.first_block_quarters == 0 && stream.index_bits <= kStarvedMaxIndexBits) {
-        bitstream::AnsEncoder scratch;
-        double bits = 0;
-        EncodeGaussianStage(WithSettings(plan.gauss(), stream), code, x_t.data(), x0_hat.data(), pixels.data(), n,
-                            scratch, x_s.data(), &indices, &bits, options.tiles.threads);
+        search(stream);
         const double transfer =
             SignalTransfer(plan.gauss(), code, x_t.data(), x0_hat.data(), pixels.data(), x_s.data(), n);
         if (transfer < kStarvedTransfer) {
           own.block_quarters = std::max(1, stream.block_quarters / 2);
         } else {
-          searched_bits = bits;
+          searched = true;
         }
       }
       first_settings = own;
     }
+    if (!searched) search(own);
     const bitstream::StreamHeader written = Header();  // format 9 if the first stage has its own settings
     if (j == 0) EncodePlaneMeans(enc, plane_mean);
     bitstream::EncodeUniform(enc, code, 256);
     report.side_bits = GaussianSideBits(j);
     if (written.has_stage_settings()) report.side_bits += EncodeStageSettings(enc, own, stream);
-    if (searched_bits) {
-      for (uint32_t i : indices) bitstream::EncodeUniform(enc, i, 1u << own.index_bits);
-      report.ideal_bits += *searched_bits;
-    } else {
-      EncodeGaussianStage(WithSettings(plan.gauss(), own), code, x_t.data(), x0_hat.data(), pixels.data(), n, enc,
-                          x_s.data(), &indices, &report.ideal_bits, options.tiles.threads);
-    }
+    WriteGaussianIndices(indices, own.index_bits, enc);
+    report.ideal_bits += index_bits;
     search_timer.reset();
   } else {
     Belief belief = ChooseDitherBelief(plan.dither(), cells, x_t.data(), x0_hat.data(), pixels.data(), n);

@@ -200,9 +200,9 @@ uint8_t ChooseGaussianScale(const GaussianStage& st, const float* x_t, const flo
   return best;
 }
 
-void EncodeGaussianStage(const GaussianStage& st, uint8_t scale_code, const float* x_t, const float* x0_hat,
-                         const uint8_t* pixels, size_t n, bitstream::AnsEncoder& enc, float* x_s,
-                         std::vector<uint32_t>* indices, double* ideal_bits, int threads) {
+void SearchGaussianStage(const GaussianStage& st, uint8_t scale_code, const float* x_t, const float* x0_hat,
+                         const uint8_t* pixels, size_t n, float* x_s, std::vector<uint32_t>* indices,
+                         double* ideal_bits, int threads) {
   const GaussianBelief belief(st, scale_code, x_t, x0_hat, n);
   const std::vector<size_t> starts = GaussianBlocks(st, belief);
   const size_t blocks = starts.size() - 1;
@@ -219,12 +219,22 @@ void EncodeGaussianStage(const GaussianStage& st, uint8_t scale_code, const floa
   work(0, workers);
   for (auto& t : pool) t.join();
   for (size_t k = 0; k < blocks; ++k) {
-    bitstream::EncodeUniform(enc, (*indices)[k], 1u << st.index_bits);
     for (size_t e = starts[k]; e < starts[k + 1]; ++e) {
       x_s[e] = static_cast<float>(Candidate(belief, st.key, (*indices)[k], e));
     }
   }
   if (ideal_bits) *ideal_bits += static_cast<double>(blocks) * st.index_bits;
+}
+
+void WriteGaussianIndices(const std::vector<uint32_t>& indices, int index_bits, bitstream::AnsEncoder& enc) {
+  for (uint32_t i : indices) bitstream::EncodeUniform(enc, i, 1u << index_bits);
+}
+
+void EncodeGaussianStage(const GaussianStage& st, uint8_t scale_code, const float* x_t, const float* x0_hat,
+                         const uint8_t* pixels, size_t n, bitstream::AnsEncoder& enc, float* x_s,
+                         std::vector<uint32_t>* indices, double* ideal_bits, int threads) {
+  SearchGaussianStage(st, scale_code, x_t, x0_hat, pixels, n, x_s, indices, ideal_bits, threads);
+  WriteGaussianIndices(*indices, st.index_bits, enc);
 }
 
 Status DecodeGaussianStage(const GaussianStage& st, uint8_t scale_code, const float* x_t, const float* x0_hat, size_t n,

@@ -100,8 +100,15 @@ std::vector<size_t> GaussianBlocks(const GaussianStage& st, const GaussianBelief
 uint8_t ChooseGaussianScale(const GaussianStage& st, const float* x_t, const float* x0_hat, const uint8_t* pixels,
                             size_t n);
 
-// The encoder: appends one index a block to `enc` (in block order), writes x_s and the indices, and adds the
-// indices' bits to *ideal_bits. `threads` blocks are searched at once (the result does not depend on it).
+// The encoder's search: one index a block (in block order) into `indices`, the sample they give into x_s, and the
+// indices' bits added to *ideal_bits (if given). `threads` blocks are searched at once (the result does not depend
+// on it). Nothing is written: WriteGaussianIndices does that, so that a search can be kept or dropped.
+void SearchGaussianStage(const GaussianStage& st, uint8_t scale_code, const float* x_t, const float* x0_hat,
+                         const uint8_t* pixels, size_t n, float* x_s, std::vector<uint32_t>* indices,
+                         double* ideal_bits, int threads = 1);
+// Appends a search's indices to `enc` (index_bits each, in block order): what DecodeGaussianStage reads.
+void WriteGaussianIndices(const std::vector<uint32_t>& indices, int index_bits, bitstream::AnsEncoder& enc);
+// Both: SearchGaussianStage, then WriteGaussianIndices with st.index_bits.
 void EncodeGaussianStage(const GaussianStage& st, uint8_t scale_code, const float* x_t, const float* x0_hat,
                          const uint8_t* pixels, size_t n, bitstream::AnsEncoder& enc, float* x_s,
                          std::vector<uint32_t>* indices, double* ideal_bits, int threads = 1);
