@@ -55,6 +55,10 @@ nlohmann::json AuditJson(const std::vector<codec::StageReport>& stages, size_t h
         {"fixed_bytes", fixed},
         {"flush_bytes", fixed - (j == 0 ? header_bytes : 0) - (s.side_bits + s.check_bits + s.portable_bits) / 8.0}};
     if (s.model_bits > 0) row["model_bits"] = s.model_bits;
+    if (s.own_index_bits > 0) {  // a Gaussian stage's own settings (format 9)
+      row["index_bits"] = s.own_index_bits;
+      row["block_bits"] = s.own_block_quarters / 4.0;
+    }
     if (meta > 0) row["metadata_bytes"] = meta;
     if (s.open_bits > 0 || s.timestep == 0) row["open_bits"] = s.open_bits;
     if (s.psnr != 0 && !std::isnan(s.psnr))
@@ -89,6 +93,11 @@ void PrintAudit(const nlohmann::json& rows, double pixels, FILE* f) {
                  "total: %d bytes = %.1f ideal%s + %.1f fixed (header, side information, portability, checks, "
                  "flush)\n",
                  rows.back()["cumulative_bytes"].get<int>(), ideal / 8.0, meta.c_str(), fixed);
+  }
+  for (const auto& r : rows) {
+    if (!r.contains("index_bits")) continue;
+    std::fprintf(f, "stage %d: its own 2^%d candidates a block of %.2f bits\n", r["stage"].get<int>(),
+                 r["index_bits"].get<int>(), r["block_bits"].get<double>());
   }
 }
 

@@ -525,6 +525,10 @@ Status EncodePass::State::CodeStage() {
     bitstream::EncodeUniform(enc, code, 256);
     report.side_bits = GaussianSideBits(j);
     if (written.has_stage_settings()) report.side_bits += EncodeStageSettings(enc, own, stream);
+    if (own != stream) {
+      report.own_index_bits = own.index_bits;
+      report.own_block_quarters = own.block_quarters;
+    }
     WriteGaussianIndices(indices, own.index_bits, enc);
     report.ideal_bits += index_bits;
     search_timer.reset();
@@ -1093,11 +1097,16 @@ Status StreamDecoder::DecodeStage(const StagePlan& plan, StageReport& report, Ce
     }
     DCODEC_ASSIGN_OR_RETURN(const uint32_t code, bitstream::DecodeUniform(dec, 256));
     report.side_bits = GaussianSideBits(j);
-    StageSettings own = StreamSettings(header_.params);
+    const StageSettings stream = StreamSettings(header_.params);
+    StageSettings own = stream;
     if (header_.has_stage_settings()) {
       double bits = 0;
-      DCODEC_ASSIGN_OR_RETURN(own, DecodeStageSettings(dec, own, &bits));
+      DCODEC_ASSIGN_OR_RETURN(own, DecodeStageSettings(dec, stream, &bits));
       report.side_bits += bits;
+      if (own != stream) {
+        report.own_index_bits = own.index_bits;
+        report.own_block_quarters = own.block_quarters;
+      }
     }
     ScopedTimer timer(&result_.seconds.search);
     return DecodeGaussianStage(WithSettings(plan.gauss(), own), static_cast<uint8_t>(code), x_t_.data(), x0_hat_.data(),

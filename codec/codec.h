@@ -92,6 +92,9 @@ struct StageReport {
                              // Gaussian at the best single σ, without cells
   double open_bits = 0;      // Σ log2 |cell| after this stage: how much of the image is still unknown
   double psnr = 0;           // of the default (mean) reconstruction from this prefix; +inf when exact
+  // A Gaussian stage with its own candidates and block budget (format 9): 2^own_index_bits candidates a block of
+  // own_block_quarters / 4 expected bits. 0: the stream's (the header's), or not a Gaussian stage.
+  int own_index_bits = 0, own_block_quarters = 0;
 };
 
 // Where a call's time went (wall seconds; `dcodec bench` prints it). network: the denoiser's passes (and the

@@ -3,10 +3,10 @@
 // roundtrips with the golden tiny model (tests/golden/model.safetensors) and the PNG fixtures of tests/golden/png/.
 #include <dirent.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <signal.h>
 #include <unistd.h>
 #include <webp/encode.h>
 
@@ -184,8 +184,7 @@ TEST_F(CliTest, EncodeDecodeRoundtripIsExactAndReportsSize) {
   EXPECT_EXIT_CODE(enc, kExitOk);
   EXPECT_EQ(enc.out, "");  // stdout stays clean
   std::smatch m;
-  ASSERT_TRUE(std::regex_search(enc.err, m, std::regex(R"(Compressed to (\d+) bytes \((\d+\.\d+) bpp\))")))
-      << enc.err;
+  ASSERT_TRUE(std::regex_search(enc.err, m, std::regex(R"(Compressed to (\d+) bytes \((\d+\.\d+) bpp\))"))) << enc.err;
   const std::string stream = Slurp(Path("a.dcd"));
   EXPECT_EQ(std::stoul(m[1]), stream.size());
   EXPECT_NEAR(std::stod(m[2]), stream.size() * 8.0 / 256, 1e-3);
@@ -227,6 +226,19 @@ TEST_F(CliTest, InfoJsonListsStages) {
   Result text = Run({"info", kGolden + "/rgb16x16_prefix.dcd", "--model", model});
   EXPECT_EXIT_CODE(text, kExitOk);
   EXPECT_NE(text.out.find("ends inside stage 3"), std::string::npos) << text.out;
+  // A format-9 stream whose first stage has its own candidates and budget (golden_test.cc: 2^12, 20 quarters)
+  // says so in its row and below the table; the other stages keep the header's.
+  Result own = Run({"info", kGolden + "/v9_first_rgb16x16.dcd", "--json", "--model", model});
+  EXPECT_EXIT_CODE(own, kExitOk);
+  auto k = nlohmann::json::parse(own.out, nullptr, /*allow_exceptions=*/false);
+  ASSERT_TRUE(k.is_object() && k["stages"].is_array() && k["stages"].size() >= 2u) << own.out;
+  EXPECT_EQ(k["stages"][0].value("index_bits", 0), 12);
+  EXPECT_EQ(k["stages"][0].value("block_bits", 0.0), 5.0);
+  for (size_t s = 1; s < k["stages"].size(); ++s) EXPECT_FALSE(k["stages"][s].contains("index_bits")) << s;
+  EXPECT_FALSE(j["stages"][0].contains("index_bits"));
+  Result own_text = Run({"info", kGolden + "/v9_first_rgb16x16.dcd", "--model", model});
+  EXPECT_NE(own_text.out.find("stage 1: its own 2^12 candidates a block of 5.00 bits"), std::string::npos)
+      << own_text.out;
   // The header alone needs no model.
   Result header = Run({"info", kGolden + "/rgb16x16.dcd", "--header", "--model", Path("no_model")});
   EXPECT_EXIT_CODE(header, kExitOk);
@@ -241,9 +253,8 @@ TEST_F(CliTest, SetDefaultsChangesTheModelsChain) {
   EXPECT_EXIT_CODE(Run({"set-defaults", "--model", kModel, "-o", Path("m3.safetensors")}), kExitUsage);  // exists
   EXPECT_EXIT_CODE(Run({"set-defaults", "--model", kModel, "-o", Path("bad.safetensors"), "--t-min", "500"}),
                    kExitInvalidInput);  // t_min above t_max
-  EXPECT_EXIT_CODE(Run({"encode", Png("rgb16x16"), "-o", Path("m3.dcd"), "--model", Path("m3.safetensors"),
-                        "--lossless"}),
-                   kExitOk);
+  EXPECT_EXIT_CODE(
+      Run({"encode", Png("rgb16x16"), "-o", Path("m3.dcd"), "--model", Path("m3.safetensors"), "--lossless"}), kExitOk);
   Result info = Run({"info", Path("m3.dcd"), "--json", "--model", Path("m3.safetensors")});
   EXPECT_EXIT_CODE(info, kExitOk);
   auto j = nlohmann::json::parse(info.out, nullptr, /*allow_exceptions=*/false);
@@ -371,17 +382,17 @@ TEST_F(CliTest, ExitCodesByClassOfFailure) {
 TEST_F(CliTest, OptionValuesOutsideTheirRangeAreUsageErrors) {
   const std::string stream = kGolden + "/rgb16x16.dcd";
   const std::vector<std::vector<std::string>> bad_decode = {
-      {"--bpp", "inf"},   {"--bpp", "1.5e17"}, {"--bpp", "0"},      {"--bpp", "-3"},     {"--bpp", "nan"},
-      {"--bytes", "0"},   {"--bytes", "-1"},   {"--stage", "-5"},   {"--stage", "0"},    {"--threads", "-1"},
-      {"--threads", "10000"}, {"--seed", "-1"}, {"--recon-steps", "0"}};
+      {"--bpp", "inf"},       {"--bpp", "1.5e17"}, {"--bpp", "0"},        {"--bpp", "-3"},  {"--bpp", "nan"},
+      {"--bytes", "0"},       {"--bytes", "-1"},   {"--stage", "-5"},     {"--stage", "0"}, {"--threads", "-1"},
+      {"--threads", "10000"}, {"--seed", "-1"},    {"--recon-steps", "0"}};
   for (const auto& extra : bad_decode) {
     Result r = Decode(stream, Path("x.png"), extra);
     EXPECT_EXIT_CODE(r, kExitUsage) << extra[0] << " " << extra[1];
     EXPECT_NE(r.err.find(extra[0]), std::string::npos) << r.err;
   }
   const std::vector<std::vector<std::string>> bad_encode = {
-      {"--psnr", "-5"}, {"--psnr", "nan"}, {"--seed", "-1"}, {"--threads", "-1"}, {"--bpp", "inf"},
-      {"--stages", "-1"}, {"--tile", "8"}, {"-q", "101"}, {"--quality", "-1"}, {"-q", "7.5"}};
+      {"--psnr", "-5"},   {"--psnr", "nan"}, {"--seed", "-1"}, {"--threads", "-1"}, {"--bpp", "inf"},
+      {"--stages", "-1"}, {"--tile", "8"},   {"-q", "101"},    {"--quality", "-1"}, {"-q", "7.5"}};
   for (const auto& extra : bad_encode) {
     Result r = Encode(Png("rgb16x16"), Path("x.dcd"), extra);
     EXPECT_EXIT_CODE(r, kExitUsage) << extra[0] << " " << extra[1];
@@ -479,8 +490,8 @@ TEST_F(CliTest, QualityAndTargets) {
 // The progressive view as pictures: --all-stages writes one PNG per decoded stage, --strip draws them side by side
 // (labelled; the drawing itself is eval/strip_test's), for a whole stream and for a prefix.
 TEST_F(CliTest, AllStagesAndStrip) {
-  Result full = Decode(kGolden + "/rgb16x16.dcd", Path("full.png"), {"--all-stages", Path("stages"), "--strip",
-                                                                      Path("strip.png")});
+  Result full = Decode(kGolden + "/rgb16x16.dcd", Path("full.png"),
+                       {"--all-stages", Path("stages"), "--strip", Path("strip.png")});
   EXPECT_EXIT_CODE(full, kExitOk);
   EXPECT_EQ(ListDir(Path("stages")), (std::set<std::string>{"stage_1.png", "stage_2.png", "stage_3.png"}));
   EXPECT_EQ(Slurp(Path("stages/stage_3.png")), Slurp(Path("full.png")));  // the last stage is the exact image
@@ -501,8 +512,8 @@ TEST_F(CliTest, AllStagesAndStrip) {
 // Transparency is kept: RGBA, grey + alpha and palette + tRNS PNGs encode, and decode losslessly to a PNG with
 // an alpha channel (colour type 6 or 4 in the IHDR; the pixels are checked in codec_e2e_test).
 TEST_F(CliTest, AlphaIsKept) {
-  for (const auto& [name, colour_type] : std::vector<std::pair<std::string, int>>{
-           {"rgba3x3", 6}, {"greyalpha3x3", 4}, {"palette_trns4x4", 6}}) {
+  for (const auto& [name, colour_type] :
+       std::vector<std::pair<std::string, int>>{{"rgba3x3", 6}, {"greyalpha3x3", 4}, {"palette_trns4x4", 6}}) {
     SCOPED_TRACE(name);
     Result enc = Encode(Png(name), Path(name + ".dcd"));
     EXPECT_EXIT_CODE(enc, kExitOk);
@@ -593,9 +604,23 @@ TEST_F(CliTest, TrainKilledWithSigkillResumesLosingAtMostOneInterval) {
     std::ofstream(Path("data/") + name, std::ios::binary) << Slurp(Png("multitile48x40"));
   }
   const int interval = 3;
-  std::vector<std::string> train = {"train", "--data", "images:" + Path("data"), "--run", Path("run"), "--preset",
-                                    "tiny", "--crop", "16", "--batch", "2", "--seed", "5", "--threads", "1",
-                                    "--checkpoint-every", std::to_string(interval)};
+  std::vector<std::string> train = {"train",
+                                    "--data",
+                                    "images:" + Path("data"),
+                                    "--run",
+                                    Path("run"),
+                                    "--preset",
+                                    "tiny",
+                                    "--crop",
+                                    "16",
+                                    "--batch",
+                                    "2",
+                                    "--seed",
+                                    "5",
+                                    "--threads",
+                                    "1",
+                                    "--checkpoint-every",
+                                    std::to_string(interval)};
   std::vector<std::string> endless = train;
   endless.insert(endless.end(), {"--steps", "1000000"});
   pid_t pid = Spawn(endless);
@@ -647,8 +672,12 @@ TEST_F(CliTest, ThreadCountDoesNotChangeStreamOrPictures) {
   for (const char* stage : {"1", "2"}) {
     SCOPED_TRACE(stage);
     // Encoded with 1 thread, decoded with 2, and the reverse; a lossy prefix and the whole stream.
-    EXPECT_EXIT_CODE(Decode(Path("t1.dcd"), Path(std::string("d12_") + stage + ".png"), {"--threads", "2", "--stage", stage}), kExitOk);
-    EXPECT_EXIT_CODE(Decode(Path("t2.dcd"), Path(std::string("d21_") + stage + ".png"), {"--threads", "1", "--stage", stage}), kExitOk);
+    EXPECT_EXIT_CODE(
+        Decode(Path("t1.dcd"), Path(std::string("d12_") + stage + ".png"), {"--threads", "2", "--stage", stage}),
+        kExitOk);
+    EXPECT_EXIT_CODE(
+        Decode(Path("t2.dcd"), Path(std::string("d21_") + stage + ".png"), {"--threads", "1", "--stage", stage}),
+        kExitOk);
     EXPECT_EQ(Slurp(Path(std::string("d12_") + stage + ".png")), Slurp(Path(std::string("d21_") + stage + ".png")));
   }
   EXPECT_EXIT_CODE(Decode(Path("t1.dcd"), Path("full12.png"), {"--threads", "2"}), kExitOk);
@@ -663,7 +692,8 @@ TEST_F(CliTest, ThreadCountDoesNotChangeStreamOrPictures) {
 // ε differ in the last bits (up to 4.4e-6 measured), which made format-2 streams fail their checks at stage 2 or 3.
 TEST_F(CliTest, StreamsDecodeUnderEveryCpuKernel) {
   const std::string model = std::string(DCODEC_MODELS_DIR) + "/cifar10.safetensors";
-  Result enc = Run({"encode", Png("multitile48x40"), "-o", Path("p.dcd"), "--model", model, "--tile", "16", "--lossless"});
+  Result enc =
+      Run({"encode", Png("multitile48x40"), "-o", Path("p.dcd"), "--model", model, "--tile", "16", "--lossless"});
   ASSERT_EQ(enc.exit_code, kExitOk) << enc.err;
   const std::string original = Path("original.png");
   ASSERT_EQ(Run({"decode", Path("p.dcd"), "-o", original, "--model", model}).exit_code, kExitOk);
@@ -695,7 +725,6 @@ TEST_F(CliTest, StreamsDecodeUnderEveryCpuKernel) {
   env_.clear();
 }
 
-
 // Images as people have them (issue 26): inputs told apart by their bytes, outputs chosen by -o's extension or
 // --format, and "-" for standard input and output.
 
@@ -711,9 +740,7 @@ std::string PnmBytes(const Image& image) {
   return header + std::string(image.data.begin(), image.data.end());
 }
 
-void WriteBytes(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
-}
+void WriteBytes(const std::string& path, const std::string& bytes) { std::ofstream(path, std::ios::binary) << bytes; }
 
 TEST_F(CliTest, PnmInputsRoundtripToTheSameFile) {
   // PPM in, PPM out: the decoded file is the input, byte for byte (dcodec writes the same minimal header).
@@ -901,8 +928,8 @@ TEST_F(CliTest, BatchesWriteEveryGoodFileAndNameTheBadOnes) {
   const std::vector<std::string> inputs = {Png("rgb16x16"), Path("junk.png"), Png("grey9x7"), Path("c.ppm")};
   std::vector<std::string> args = {"encode"};
   args.insert(args.end(), inputs.begin(), inputs.end());
-  for (const char* a : {"--out-dir", "", "--model", "", "--stages", "2", "--tile", "16", "--lossless", "--threads",
-                        "2"}) {
+  for (const char* a :
+       {"--out-dir", "", "--model", "", "--stages", "2", "--tile", "16", "--lossless", "--threads", "2"}) {
     args.push_back(a);
   }
   args[inputs.size() + 2] = Path("out");
