@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace dcodec::model {
 
@@ -35,6 +36,58 @@ torch::nn::GroupNorm Norm(int64_t groups, int64_t channels) {
 // taken in float32 anyway. In float32 (inference, the codec) this is the plain call.
 torch::Tensor Normalize(torch::nn::GroupNorm& norm, const torch::Tensor& x) {
   return norm(x.scalar_type() == torch::kFloat32 ? x : x.to(torch::kFloat32));
+}
+
+// SiLU(GroupNorm(x)). At inference (no autograd) on a float32 channels-last CPU tensor, the group statistics are
+// accumulated in double here: LibTorch 1.13's channels-last GroupNorm kernel takes them in float with enough
+// cancellation to move ε by up to 2.5e-5 from the NCHW kernel's (measured on the photo model), past the codec's
+// portable margin (2^-17 ≈ 7.6e-6, codec/portable.h), so that streams would depend on the layout. Computed this way,
+// channels-last ε stays within 5.2e-6 of NCHW's on every kernel measured (oneDNN AVX-512, AVX2, SSE4.1; ATen's
+// default and AVX2), as the NCHW kernels are of each other (docs/format.md). Everything else (training, NCHW
+// inputs, other devices) is the plain call.
+torch::Tensor NormSiLU(torch::nn::GroupNorm& norm, const torch::Tensor& x) {
+  if (torch::GradMode::is_enabled() || !x.device().is_cpu() || x.scalar_type() != torch::kFloat32 || x.dim() != 4 ||
+      x.size(2) * x.size(3) < 2 || !x.is_contiguous(at::MemoryFormat::ChannelsLast) || !norm->options.affine()) {
+    return torch::silu(Normalize(norm, x));
+  }
+  const int64_t n = x.size(0), channels = x.size(1), pixels = x.size(2) * x.size(3);
+  const int64_t groups = norm->options.num_groups(), per_group = channels / groups;
+  const torch::Tensor gamma_t = norm->weight.contiguous(), beta_t = norm->bias.contiguous();
+  const float* gamma = gamma_t.data_ptr<float>();
+  const float* beta = beta_t.data_ptr<float>();
+  torch::Tensor scale = torch::empty({n, channels, 1, 1}, x.options());
+  torch::Tensor shift = torch::empty({n, channels, 1, 1}, x.options());
+  std::vector<double> sum(channels), squares(channels);
+  for (int64_t b = 0; b < n; ++b) {
+    std::fill(sum.begin(), sum.end(), 0.0);
+    std::fill(squares.begin(), squares.end(), 0.0);
+    const float* p = x.data_ptr<float>() + b * pixels * channels;  // [pixels][channels]
+    for (int64_t i = 0; i < pixels; ++i, p += channels) {
+      for (int64_t c = 0; c < channels; ++c) {
+        const double v = p[c];
+        sum[c] += v;
+        squares[c] += v * v;
+      }
+    }
+    float* sc = scale.data_ptr<float>() + b * channels;
+    float* sh = shift.data_ptr<float>() + b * channels;
+    const double count = static_cast<double>(pixels * per_group);
+    for (int64_t g = 0; g < groups; ++g) {
+      double s = 0, s2 = 0;
+      for (int64_t c = g * per_group; c < (g + 1) * per_group; ++c) {
+        s += sum[c];
+        s2 += squares[c];
+      }
+      const double mean = s / count, variance = std::max(0.0, s2 / count - mean * mean);
+      const double rstd = 1.0 / std::sqrt(variance + norm->options.eps());
+      for (int64_t c = g * per_group; c < (g + 1) * per_group; ++c) {
+        sc[c] = static_cast<float>(rstd * gamma[c]);
+        sh[c] = static_cast<float>(beta[c] - mean * rstd * gamma[c]);
+      }
+    }
+  }
+  torch::Tensor y = torch::addcmul(shift, x, scale);
+  return torch::silu_(y);
 }
 
 void ZeroInit(torch::nn::Conv2d& conv) {
@@ -71,9 +124,9 @@ struct ResBlockImpl : torch::nn::Module {
   }
 
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& temb) {
-    auto h = conv1(torch::silu(Normalize(norm1, x)));
+    auto h = conv1(NormSiLU(norm1, x));
     h = h + temb_proj(torch::silu(temb)).unsqueeze(-1).unsqueeze(-1);
-    h = conv2(drop(torch::silu(Normalize(norm2, h))));
+    h = conv2(drop(NormSiLU(norm2, h)));
     return (skip ? skip(x) : x) + h;
   }
 
@@ -229,7 +282,11 @@ torch::Tensor UNetImpl::forward(torch::Tensor x, torch::Tensor t) {
 
   const int64_t f = config_.DownsampleFactor();
   const int64_t pad_h = (f - height % f) % f, pad_w = (f - width % f) % f;
-  if (pad_h || pad_w) x = F::pad(x, F::PadFuncOptions({0, pad_w, 0, pad_h}).mode(torch::kReplicate));
+  if (pad_h || pad_w) {
+    const bool channels_last = x.is_contiguous(at::MemoryFormat::ChannelsLast);
+    x = F::pad(x, F::PadFuncOptions({0, pad_w, 0, pad_h}).mode(torch::kReplicate));
+    if (channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);  // keep the caller's layout
+  }
 
   auto temb = L.time2(torch::silu(L.time1(TimestepEmbedding(t, config_.base_channels))));
   auto h = L.conv_in(x);
@@ -246,7 +303,7 @@ torch::Tensor UNetImpl::forward(torch::Tensor x, torch::Tensor t) {
     skips.pop_back();
     h = stage->forward(h, temb);
   }
-  h = L.out_conv(torch::silu(Normalize(L.out_norm, h)));
+  h = L.out_conv(NormSiLU(L.out_norm, h));
   if (pad_h || pad_w) h = h.narrow(2, 0, height).narrow(3, 0, width);
   return h;
 }

@@ -10,6 +10,9 @@
 // configs meant for large photos have attention_levels empty.
 //
 // Data convention for the whole model/ folder: images are float32 NCHW in [-1, 1]; pixel p maps to p/127.5 - 1.
+// forward() also takes channels-last inputs (and weights), the faster layout for oneDNN's convolutions on a CPU; at
+// inference its GroupNorm statistics are then taken in double, so that the result equals the NCHW one up to the
+// float rounding that differs between CPU kernels anyway (unet.cc, NormSiLU; the codec relies on it).
 #ifndef DCODEC_MODEL_UNET_H_
 #define DCODEC_MODEL_UNET_H_
 

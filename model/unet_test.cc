@@ -46,6 +46,33 @@ TEST(UNetTest, OutputDependsOnInputAndTime) {
   EXPECT_TRUE(torch::allclose(batch[0], a[0], 1e-5, 1e-5));
 }
 
+// At inference a channels-last input (the codec's CPU layout) gives the NCHW result up to float rounding, also where
+// group statistics taken in float lose digits to cancellation (as LibTorch 1.13's own channels-last GroupNorm
+// kernel does: it misses this tolerance many times over).
+TEST(UNetTest, ChannelsLastInferenceMatchesNchw) {
+  torch::manual_seed(3);
+  UNet net(UNetConfig::Small());
+  net->eval();
+  torch::NoGradGuard no_grad;
+  for (auto& p : net->parameters()) p.add_(0.05 * torch::randn_like(p));  // GroupNorm affine too
+  // The first convolution's outputs sit near 30 with a spread of about 0.1: the first GroupNorm's statistics must
+  // not lose the variance to cancellation.
+  net->named_parameters()["conv_in.bias"].fill_(30.0);
+  const auto t = torch::tensor({10.0f, 300.0f});
+  const auto x = torch::randn({2, 3, 48, 40}), padded = torch::randn({2, 3, 45, 38});  // (padded to 48 x 40)
+  const auto nchw = net->forward(x, t), nchw_padded = net->forward(padded, t);
+  for (auto& p : net->parameters()) {
+    if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
+  }
+  const auto cl = net->forward(x.contiguous(at::MemoryFormat::ChannelsLast), t);
+  const auto cl_padded = net->forward(padded.contiguous(at::MemoryFormat::ChannelsLast), t);
+  EXPECT_TRUE(cl.is_contiguous(at::MemoryFormat::ChannelsLast));  // the layout is kept through the network
+  const double scale = nchw.abs().max().item<double>();
+  ASSERT_GT(scale, 0.1);
+  EXPECT_LT((cl - nchw).abs().max().item<double>(), 2e-6 * scale);
+  EXPECT_LT((cl_padded - nchw_padded).abs().max().item<double>(), 2e-6 * scale);
+}
+
 TEST(UNetTest, PresetSizes) {
   UNet small(UNetConfig::Small());
   UNet cifar(UNetConfig::Cifar());
