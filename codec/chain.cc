@@ -5,10 +5,10 @@
 
 namespace dcodec::codec {
 
-size_t KeptBeforeCut(const std::vector<uint16_t>& base, int t_end) {
+size_t KeptBeforeCut(const std::vector<uint16_t>& base, int t_end, bool keep_above_cut) {
   size_t k = 0;
   while (k < base.size() && base[k] > t_end) ++k;
-  if (k > 0) {
+  if (k > 0 && !keep_above_cut) {
     const int next = k < base.size() ? base[k] : 0;
     if (2 * (base[k - 1] - t_end) < base[k - 1] - next) --k;
   }
@@ -21,7 +21,7 @@ StatusOr<std::vector<uint16_t>> MakeChain(const model::NoiseSchedule& schedule, 
     ChainOptions uncut = o;
     uncut.t_end = 0;
     DCODEC_ASSIGN_OR_RETURN(std::vector<uint16_t> chain, MakeChain(schedule, uncut));
-    chain.resize(KeptBeforeCut(chain, o.t_end));
+    chain.resize(KeptBeforeCut(chain, o.t_end, o.keep_above_cut));
     chain.push_back(static_cast<uint16_t>(o.t_end));
     return chain;
   }

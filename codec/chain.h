@@ -27,6 +27,10 @@ struct ChainOptions {
   // about half and one and a half of the chain's own. A chain cut at or above its first timestep is t_end alone.
   // The stages it keeps are the uncut chain's, so an encoder can code them once for every cut (rate control).
   int t_end = 0;
+  // Format 10: the cut keeps every timestep above t_end (no drop), for a chain whose stages are all Gaussian: the
+  // cost of Gaussian stages grows when the chain is made coarser, and dropping τ made the last stage jump from the
+  // timestep before it (docs/rate_audit.md, "A Gaussian tail's cut"). Streams say so (bitstream/container.h).
+  bool keep_above_cut = false;
 };
 
 // τ_K > … > τ_1 (coding order), distinct, within [1, T]; empty for K = 0 (the stream is the pixel stage alone, with
@@ -34,8 +38,9 @@ struct ChainOptions {
 // t_min >= t_max (unless K <= 1), or t_end outside 0..T.
 StatusOr<std::vector<uint16_t>> MakeChain(const model::NoiseSchedule& schedule, const ChainOptions& options);
 
-// How many of `base`'s leading timesteps a cut at t_end (>= 1) keeps (CutChain's rule above).
-size_t KeptBeforeCut(const std::vector<uint16_t>& base, int t_end);
+// How many of `base`'s leading timesteps a cut at t_end (>= 1) keeps (the rule above; with keep_above_cut, all those
+// above t_end).
+size_t KeptBeforeCut(const std::vector<uint16_t>& base, int t_end, bool keep_above_cut = false);
 
 // The coefficients of dithered stage j of `chain`: stage 0 codes x_{τ_K} from nothing (q(x_τ|x_0): coef_xt = 0),
 // stage j > 0 codes x_{chain[j]} given x_{chain[j-1]} (the posterior q(x_s | x_t, x_0)).

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace dcodec::codec {
@@ -83,6 +84,26 @@ TEST(ChainTest, CutChainsKeepTheStagesAboveTheCut) {
     EXPECT_EQ(c.back(), t);
     for (size_t j = 1; j < c.size(); ++j) EXPECT_LT(c[j], c[j - 1]) << t;
     EXPECT_EQ(KeptBeforeCut(*MakeChain(schedule, base), t), c.size() - 1) << t;
+  }
+  // Format 10's cut keeps every timestep above t_end: where the rule above drops one, the chain is one stage longer.
+  auto kept = [&](int t_end) {
+    ChainOptions o = base;
+    o.t_end = t_end;
+    o.keep_above_cut = true;
+    auto chain = MakeChain(schedule, o);
+    EXPECT_TRUE(chain.ok()) << t_end;
+    return chain.ok() ? *chain : std::vector<uint16_t>{};
+  };
+  EXPECT_EQ(kept(150), (std::vector<uint16_t>{400, 162, 150}));
+  EXPECT_EQ(kept(8), (std::vector<uint16_t>{400, 162, 45, 10, 8}));
+  EXPECT_EQ(kept(100), cut(100));  // nothing to keep: the same chain
+  EXPECT_EQ(kept(45), cut(45));
+  for (int t = 1; t <= 1000; t += 7) {
+    const std::vector<uint16_t> c = kept(t), d = cut(t);
+    EXPECT_EQ(c.back(), t);
+    EXPECT_TRUE(c.size() == d.size() || c.size() == d.size() + 1) << t;
+    EXPECT_TRUE(std::equal(d.begin(), d.end() - 1, c.begin())) << t;  // it only adds the stage the rule dropped
+    for (size_t j = 1; j < c.size(); ++j) EXPECT_LT(c[j], c[j - 1]) << t;
   }
   ChainOptions bad = base;
   bad.t_end = 1001;

@@ -104,6 +104,7 @@ uint64_t HeaderHash(const bitstream::StreamHeader& h, const ChainOptions& chain,
     words.insert(words.end(), {p.gaussian_stages, p.gaussian_index_bits, p.gaussian_block_quarters});
   }
   if (chain.t_end != 0) words.push_back(static_cast<uint64_t>(chain.t_end) | uint64_t{1} << 32);  // format 8's cut
+  if (h.keeps_above_cut()) words.push_back(uint64_t{10} << 40);  // format 10's cut, which keeps the stage above it
   return HashWords(0x64636f6465632d32ull, words);
 }
 
@@ -404,6 +405,13 @@ bitstream::StreamHeader EncodePass::State::Header() const {
       static_cast<uint32_t>(options.gaussian.block_quarters > 0 ? options.gaussian.block_quarters : auto_quarters);
   // A first stage with its own candidates or budget needs format 9.
   if (first_settings && *first_settings != StreamSettings(header.params)) header.version = 9;
+  // A cut that keeps the timestep the old rule drops needs format 10 (with format 9's stage settings).
+  if (chain_options.t_end != 0 && chain_options.keep_above_cut) {
+    ChainOptions dropping = chain_options;
+    dropping.keep_above_cut = false;
+    const auto old_rule = MakeChain(denoiser->schedule(), dropping);
+    if (!old_rule.ok() || *old_rule != chain) header.version = 10;
+  }
   // The model's chain costs no header byte (custom = 0, bitstream/container.h); any other is written explicitly.
   bitstream::StreamParams models = header.params;
   models.chain_stages = bitstream::StreamParams{}.chain_stages;
@@ -910,6 +918,7 @@ Status StreamDecoder::Open(const uint8_t* data, size_t size) {
     chain_options.t_max = static_cast<int>(params.chain_t_max);
     chain_options.t_min = static_cast<int>(params.chain_t_min);
     chain_options.t_end = static_cast<int>(params.chain_t_end);
+    chain_options.keep_above_cut = header_.keeps_above_cut();
   }
   chain_options_ = codec_.ResolveChain(chain_options);
   auto chain_or = MakeChain(denoiser_.schedule(), chain_options_);

@@ -5,7 +5,8 @@
 // t_end, then t_end; above t_max the stream is one stage at t_end. The stream stays progressive. Its stages' kinds
 // are the encoder's choice (the header says how many are Gaussian), and two tails are searched (CutTail): the
 // model's (its last stages dithered, as many as the model's chain has, so that quality grows steadily as t_end
-// falls) and Gaussian to the end; the smaller stream that meets the target is kept.
+// falls) and Gaussian to the end; the smaller stream that meets the target is kept. A Gaussian tail's cut keeps the
+// timestep just above t_end while its stages stay all Gaussian (format 10, ChainOptions::keep_above_cut).
 // EncodeToTarget searches t_end for a PSNR (the smallest stream at or above it) or a rate (the largest stream at or
 // below it, within 5% when the range allows). The PSNR and the log of the bpp are nearly straight lines in
 // λ(t_end) (λ = log-SNR), so the first trial goes where a typical photo meets the target (3.3 dB and ×1.43 bpp a

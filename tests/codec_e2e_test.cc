@@ -377,6 +377,45 @@ TEST_F(CodecE2ETest, FirstGaussianStageWithItsOwnSettingsIsFormat9) {
   EXPECT_EQ(codec->Encode(image, o).status().code(), StatusCode::kInvalidArgument);
 }
 
+// Format 10: a cut whose stages are all Gaussian keeps the timestep that the old rule drops when the cut lies just
+// below it. The stream says so in its magic, has that stage, and decodes exactly; the dithered tail's cut, and a
+// Gaussian cut that keeps nothing more, stay format 8.
+TEST_F(CodecE2ETest, GaussianTailCutKeepsTheStageAboveItInFormat10) {
+  auto codec = Load(*model_path_);
+  Image image = RandomSmoothImage(40, 36, 3, 78);
+  EncodeOptions base;
+  base.pixels_only_if_half = false;
+  const auto full = MakeChain(codec->denoiser().schedule(), codec->ResolveChain(base.chain));
+  ASSERT_TRUE(full.ok() && full->size() >= 3);
+  const int t = (*full)[1] - 1;  // just below the second stage: the old rule drops it
+  ASSERT_EQ(KeptBeforeCut(*full, t), 1u);
+  ASSERT_EQ(KeptBeforeCut(*full, t, /*keep_above_cut=*/true), 2u);
+
+  const EncodeOptions gaussian = OptionsEndingAt(*codec, base, t, CutTail::kGaussian);
+  EXPECT_TRUE(gaussian.chain.keep_above_cut);
+  auto enc = codec->Encode(image, gaussian);
+  ASSERT_TRUE(enc.ok()) << enc.status().ToString();
+  EXPECT_EQ(enc->stream[0], bitstream::kMagicV10);
+  ASSERT_EQ(enc->stages.size(), 3u);  // τ_K, the kept τ, t_end
+  EXPECT_EQ(enc->stages[1].timestep, (*full)[1]);
+  EXPECT_EQ(enc->stages[2].timestep, t);
+  auto dec = codec->Decode(enc->stream.data(), enc->stream.size(), {});
+  ASSERT_TRUE(dec.ok()) << dec.status().ToString();
+  EXPECT_EQ(dec->stages_decoded, 3);
+  EXPECT_NEAR(Psnr(dec->image, image), enc->stages.back().psnr, 1e-9);
+
+  const EncodeOptions dithered = OptionsEndingAt(*codec, base, t, CutTail::kDithered);
+  EXPECT_FALSE(dithered.chain.keep_above_cut);
+  auto old_rule = codec->Encode(image, dithered);
+  ASSERT_TRUE(old_rule.ok()) << old_rule.status().ToString();
+  EXPECT_EQ(old_rule->stream[0], bitstream::kMagicV8);
+  EXPECT_EQ(old_rule->stages.size(), 2u);
+
+  auto at_stage = codec->Encode(image, OptionsEndingAt(*codec, base, (*full)[1], CutTail::kGaussian));
+  ASSERT_TRUE(at_stage.ok()) << at_stage.status().ToString();
+  EXPECT_EQ(at_stage->stream[0], bitstream::kMagicV8);  // nothing kept that the old rule drops
+}
+
 // Auto on a large image (2^10 candidates a block): the first stage is searched with the stream's settings and kept,
 // or searched again with half the budget; either way the stream is, byte for byte, the one those settings asked for
 // explicitly give, and it decodes to what the encoder reported.

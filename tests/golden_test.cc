@@ -56,6 +56,16 @@ EncodeOptions GoldenCutOptions() {
   return o;
 }
 
+// v10_kept_rgb16x16.dcd: format 10, the golden chain cut at t = 200 with both stages Gaussian, keeping 300
+// ({300, 200}; the old rule drops 300: {200}).
+EncodeOptions GoldenKeptCutOptions() {
+  EncodeOptions o = GoldenCutOptions();
+  o.chain.t_end = 200;
+  o.chain.keep_above_cut = true;
+  o.gaussian.stages = 2;
+  return o;
+}
+
 // v9_first_rgb16x16.dcd: format 9, the golden chain whose first (Gaussian) stage has its own candidates and budget.
 EncodeOptions GoldenFirstStageOptions() {
   EncodeOptions o = GoldenOptions();
@@ -220,6 +230,9 @@ TEST_F(GoldenTest, EncoderReproducesGoldenStreams) {
   auto first = codec_->Encode(*ReadPng(kDir + "/png/rgb16x16.png"), GoldenFirstStageOptions());
   ASSERT_TRUE(first.ok()) << first.status().ToString();
   EXPECT_EQ(first->stream, ReadGolden("v9_first_rgb16x16.dcd"));
+  auto kept = codec_->Encode(*ReadPng(kDir + "/png/rgb16x16.png"), GoldenKeptCutOptions());
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+  EXPECT_EQ(kept->stream, ReadGolden("v10_kept_rgb16x16.dcd"));
 }
 
 // The header of a real codec stream: fields as written, and parse -> serialize is the identity.
@@ -391,6 +404,12 @@ TEST(GoldenGenerator, DISABLED_RegenerateGoldenFiles) {
   ASSERT_TRUE(first.ok()) << first.status().ToString();
   ASSERT_EQ(first->stream[0], bitstream::kMagicV9);
   add("v9_first_rgb16x16.dcd", first->stream);
+  // Format 10: a cut chain that keeps the timestep above the cut.
+  auto kept = (*codec)->Encode(*ReadPng(kDir + "/png/rgb16x16.png"), GoldenKeptCutOptions());
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+  ASSERT_EQ(kept->stream[0], bitstream::kMagicV10);
+  ASSERT_EQ(kept->stages.size(), 2u);
+  add("v10_kept_rgb16x16.dcd", kept->stream);
   // Format 3 to 6 streams (written by earlier encoders, kept as they were) must still decode.
   for (const char* legacy :
        {"v3_rgb16x16.dcd", "v3_rgb16x16_prefix.dcd", "v3_grey9x7.dcd", "v4_rgb16x16.dcd", "v4_rgb16x16_prefix.dcd",
