@@ -236,9 +236,9 @@ TEST(ContainerTest, Format9HasFormat8sHeader) {
   }
 }
 
-// Format 10 has format 9's header under its own magic (its chain keeps the timestep above the cut); older builds'
-// later-version range 0xD5..0xDF has no magic left at two bits from every readable one, so it lies outside.
-TEST(ContainerTest, Format10HasFormat9sHeader) {
+// Formats 10 and 11 have format 9's header under their own magics (their chain keeps the timestep above the cut);
+// older builds' later-version range 0xD5..0xDF has no magic left at two bits from every readable one.
+TEST(ContainerTest, Formats10And11HaveFormat9sHeader) {
   StreamHeader h = CustomHeader();
   h.version = 10;
   h.params.chain_t_end = 300;
@@ -254,7 +254,6 @@ TEST(ContainerTest, Format10HasFormat9sHeader) {
   auto parsed = ParseHeader(bytes->data(), bytes->size());
   ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
   EXPECT_EQ(parsed->header.version, 10);
-  EXPECT_TRUE(parsed->header.has_stage_settings());
   EXPECT_TRUE(parsed->header.keeps_above_cut());
   EXPECT_EQ(parsed->header.params.chain_t_end, 300u);
   EXPECT_EQ(*SerializeHeader(parsed->header), *bytes);
@@ -262,6 +261,24 @@ TEST(ContainerTest, Format10HasFormat9sHeader) {
   for (int bit = 0; bit < 8; ++bit) {
     const uint8_t flipped = static_cast<uint8_t>(kMagicV10 ^ (1u << bit));
     for (uint8_t other : {kMagicV9, kMagicV8, kMagic, kMagicV6, kMagicV5, kMagicV4, kMagicV3}) {
+      EXPECT_NE(flipped, other);
+    }
+  }
+  // Format 11: the same header under its own magic, with format 9's stage settings.
+  StreamHeader v11 = h;
+  v11.version = 11;
+  auto v11_bytes = SerializeHeaderFor(v11, 8 + 4 * 100);
+  ASSERT_TRUE(v11_bytes.ok());
+  EXPECT_EQ((*v11_bytes)[0], kMagicV11);
+  EXPECT_TRUE(std::equal(bytes->begin() + 1, bytes->end(), v11_bytes->begin() + 1));
+  auto parsed11 = ParseHeader(v11_bytes->data(), v11_bytes->size());
+  ASSERT_TRUE(parsed11.ok()) << parsed11.status().ToString();
+  EXPECT_EQ(parsed11->header.version, 11);
+  EXPECT_TRUE(parsed11->header.has_stage_settings() && parsed11->header.keeps_above_cut());
+  EXPECT_FALSE(parsed->header.has_stage_settings());  // format 10 has format 8's stream
+  for (int bit = 0; bit < 8; ++bit) {
+    const uint8_t flipped = static_cast<uint8_t>(kMagicV11 ^ (1u << bit));
+    for (uint8_t other : {kMagicV10, kMagicV9, kMagicV8, kMagic, kMagicV6, kMagicV5, kMagicV4, kMagicV3}) {
       EXPECT_NE(flipped, other);
     }
   }

@@ -27,7 +27,7 @@ struct ChainOptions {
   // about half and one and a half of the chain's own. A chain cut at or above its first timestep is t_end alone.
   // The stages it keeps are the uncut chain's, so an encoder can code them once for every cut (rate control).
   int t_end = 0;
-  // Format 10: the cut keeps every timestep above t_end (no drop), for a chain whose stages are all Gaussian: the
+  // Formats 10 and 11: the cut keeps every timestep above t_end (no drop), for a chain whose stages are all Gaussian: the
   // cost of Gaussian stages grows when the chain is made coarser, and dropping τ made the last stage jump from the
   // timestep before it (docs/rate_audit.md, "A Gaussian tail's cut"). Streams say so (bitstream/container.h).
   bool keep_above_cut = false;

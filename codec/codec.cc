@@ -104,7 +104,7 @@ uint64_t HeaderHash(const bitstream::StreamHeader& h, const ChainOptions& chain,
     words.insert(words.end(), {p.gaussian_stages, p.gaussian_index_bits, p.gaussian_block_quarters});
   }
   if (chain.t_end != 0) words.push_back(static_cast<uint64_t>(chain.t_end) | uint64_t{1} << 32);  // format 8's cut
-  if (h.keeps_above_cut()) words.push_back(uint64_t{10} << 40);  // format 10's cut, which keeps the stage above it
+  if (h.keeps_above_cut()) words.push_back(uint64_t{10} << 40);  // formats 10/11's cut, keeping the stage above it
   return HashWords(0x64636f6465632d32ull, words);
 }
 
@@ -405,12 +405,13 @@ bitstream::StreamHeader EncodePass::State::Header() const {
       static_cast<uint32_t>(options.gaussian.block_quarters > 0 ? options.gaussian.block_quarters : auto_quarters);
   // A first stage with its own candidates or budget needs format 9.
   if (first_settings && *first_settings != StreamSettings(header.params)) header.version = 9;
-  // A cut that keeps the timestep the old rule drops needs format 10 (with format 9's stage settings).
+  // A cut that keeps the timestep the old rule drops needs format 10, or 11 with format 9's stage settings (the
+  // walk coded the first stage before rate control chose the cut: the stream's settings bits are there or not).
   if (chain_options.t_end != 0 && chain_options.keep_above_cut) {
     ChainOptions dropping = chain_options;
     dropping.keep_above_cut = false;
     const auto old_rule = MakeChain(denoiser->schedule(), dropping);
-    if (!old_rule.ok() || *old_rule != chain) header.version = 10;
+    if (!old_rule.ok() || *old_rule != chain) header.version = header.version == 9 ? 11 : 10;
   }
   // The model's chain costs no header byte (custom = 0, bitstream/container.h); any other is written explicitly.
   bitstream::StreamParams models = header.params;

@@ -379,7 +379,7 @@ TEST_F(CodecE2ETest, FirstGaussianStageWithItsOwnSettingsIsFormat9) {
 
 // Format 10: a cut whose stages are all Gaussian keeps the timestep that the old rule drops when the cut lies just
 // below it. The stream says so in its magic, has that stage, and decodes exactly; the dithered tail's cut, and a
-// Gaussian cut that keeps nothing more, stay format 8.
+// Gaussian cut that keeps nothing more, stay format 8; with format 9's stage settings it is format 11.
 TEST_F(CodecE2ETest, GaussianTailCutKeepsTheStageAboveItInFormat10) {
   auto codec = Load(*model_path_);
   Image image = RandomSmoothImage(40, 36, 3, 78);
@@ -414,6 +414,17 @@ TEST_F(CodecE2ETest, GaussianTailCutKeepsTheStageAboveItInFormat10) {
   auto at_stage = codec->Encode(image, OptionsEndingAt(*codec, base, (*full)[1], CutTail::kGaussian));
   ASSERT_TRUE(at_stage.ok()) << at_stage.status().ToString();
   EXPECT_EQ(at_stage->stream[0], bitstream::kMagicV8);  // nothing kept that the old rule drops
+
+  // With a first stage of its own settings (format 9's stream: a settings bit at every Gaussian stage): format 11.
+  EncodeOptions own = gaussian;
+  own.gaussian.first_index_bits = 12;
+  own.gaussian.first_block_quarters = 20;
+  auto both = codec->Encode(image, own);
+  ASSERT_TRUE(both.ok()) << both.status().ToString();
+  EXPECT_EQ(both->stream[0], bitstream::kMagicV11);
+  auto both_dec = codec->Decode(both->stream.data(), both->stream.size(), {});
+  ASSERT_TRUE(both_dec.ok()) << both_dec.status().ToString();
+  EXPECT_NEAR(Psnr(both_dec->image, image), both->stages.back().psnr, 1e-9);
 }
 
 // Auto on a large image (2^10 candidates a block): the first stage is searched with the stream's settings and kept,
