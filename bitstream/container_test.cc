@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <initializer_list>
 #include <random>
 #include <vector>
 
@@ -205,83 +206,69 @@ TEST(ContainerTest, Format8CarriesACutChain) {
   EXPECT_EQ(ParseCode(prefix), StatusCode::kTruncated);
 }
 
+// `h` written as `version` has the bytes of `h` written as `like` but for its magic, `magic`; parsed, it is that
+// version and writes the same bytes again. Returns the parse.
+ParsedHeader ExpectHeaderLike(StreamHeader h, uint8_t version, uint8_t like, uint8_t magic) {
+  h.version = version;
+  auto bytes = SerializeHeaderFor(h, 8 + 4 * 100);
+  StreamHeader other = h;
+  other.version = like;
+  auto other_bytes = SerializeHeaderFor(other, 8 + 4 * 100);
+  EXPECT_TRUE(bytes.ok() && other_bytes.ok());
+  if (!bytes.ok() || !other_bytes.ok()) return {};
+  EXPECT_EQ((*bytes)[0], magic);
+  EXPECT_TRUE(std::equal(bytes->begin() + 1, bytes->end(), other_bytes->begin() + 1));  // all but the magic
+  auto parsed = ParseHeader(bytes->data(), bytes->size());
+  EXPECT_TRUE(parsed.ok()) << parsed.status().ToString();
+  if (!parsed.ok()) return {};
+  EXPECT_EQ(parsed->header.version, version);
+  EXPECT_EQ(*SerializeHeader(parsed->header), *bytes);
+  return *parsed;
+}
+
+// No single bit flip of `magic` gives one of `others`.
+void ExpectNoFlipReaches(uint8_t magic, std::initializer_list<uint8_t> others) {
+  for (int bit = 0; bit < 8; ++bit) {
+    const uint8_t flipped = static_cast<uint8_t>(magic ^ (1u << bit));
+    for (uint8_t other : others) EXPECT_NE(flipped, other) << int{magic};
+  }
+}
+
 // Format 9 has format 8's header (its stream differs: a Gaussian stage may have its own settings); with a cut or
 // without, custom parameters carry chain_t_end.
 TEST(ContainerTest, Format9HasFormat8sHeader) {
   StreamHeader h = CustomHeader();
-  h.version = 9;
   for (uint32_t t_end : {0u, 300u}) {
     h.params.chain_t_end = t_end;
     h.stages = t_end != 0 ? 8 : 7;
-    auto bytes = SerializeHeaderFor(h, 8 + 4 * 100);
-    ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
-    EXPECT_EQ((*bytes)[0], kMagicV9);
-    StreamHeader v8 = h;
-    v8.version = 8;
-    auto v8_bytes = SerializeHeaderFor(v8, 8 + 4 * 100);
-    ASSERT_TRUE(v8_bytes.ok());
-    EXPECT_TRUE(std::equal(bytes->begin() + 1, bytes->end(), v8_bytes->begin() + 1));  // all but the magic
-    auto parsed = ParseHeader(bytes->data(), bytes->size());
-    ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
-    EXPECT_EQ(parsed->header.version, 9);
-    EXPECT_TRUE(parsed->header.has_stage_settings());
-    EXPECT_EQ(parsed->header.params.chain_t_end, t_end);
-    EXPECT_EQ(*SerializeHeader(parsed->header), *bytes);
-    EXPECT_FALSE(ParseHeader(v8_bytes->data(), v8_bytes->size())->header.has_stage_settings());
+    const ParsedHeader v9 = ExpectHeaderLike(h, 9, 8, kMagicV9);
+    EXPECT_TRUE(v9.header.has_stage_settings());
+    EXPECT_EQ(v9.header.params.chain_t_end, t_end);
+    EXPECT_FALSE(ExpectHeaderLike(h, 8, 9, kMagicV8).header.has_stage_settings());
   }
   // One bit from format 3's magic, as format 8's is; two or more from every other readable one.
-  for (int bit = 0; bit < 8; ++bit) {
-    const uint8_t flipped = static_cast<uint8_t>(kMagicV9 ^ (1u << bit));
-    for (uint8_t other : {kMagicV8, kMagic, kMagicV6, kMagicV5, kMagicV4}) EXPECT_NE(flipped, other);
-  }
+  ExpectNoFlipReaches(kMagicV9, {kMagicV8, kMagic, kMagicV6, kMagicV5, kMagicV4});
 }
 
-// Formats 10 and 11 have format 9's header under their own magics (their chain keeps the timestep above the cut);
-// older builds' later-version range 0xD5..0xDF has no magic left at two bits from every readable one.
+// Formats 10 and 11 have format 9's header under their own magics (their chain keeps the timestep above the cut;
+// format 11 with format 9's stream, its stage settings); older builds' later-version range 0xD5..0xDF has no magic
+// left at two bits from every readable one.
 TEST(ContainerTest, Formats10And11HaveFormat9sHeader) {
   StreamHeader h = CustomHeader();
-  h.version = 10;
   h.params.chain_t_end = 300;
   h.stages = 8;
+  const ParsedHeader v10 = ExpectHeaderLike(h, 10, 9, kMagicV10);
+  EXPECT_TRUE(v10.header.keeps_above_cut());
+  EXPECT_FALSE(v10.header.has_stage_settings());  // format 8's stream
+  EXPECT_EQ(v10.header.params.chain_t_end, 300u);
+  const ParsedHeader v11 = ExpectHeaderLike(h, 11, 9, kMagicV11);
+  EXPECT_TRUE(v11.header.keeps_above_cut() && v11.header.has_stage_settings());
+  EXPECT_FALSE(ExpectHeaderLike(h, 9, 10, kMagicV9).header.keeps_above_cut());
+  ExpectNoFlipReaches(kMagicV10, {kMagicV9, kMagicV8, kMagic, kMagicV6, kMagicV5, kMagicV4, kMagicV3});
+  ExpectNoFlipReaches(kMagicV11, {kMagicV10, kMagicV9, kMagicV8, kMagic, kMagicV6, kMagicV5, kMagicV4, kMagicV3});
+  h.version = 10;
   auto bytes = SerializeHeaderFor(h, 8 + 4 * 100);
-  ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
-  EXPECT_EQ((*bytes)[0], kMagicV10);
-  StreamHeader v9 = h;
-  v9.version = 9;
-  auto v9_bytes = SerializeHeaderFor(v9, 8 + 4 * 100);
-  ASSERT_TRUE(v9_bytes.ok());
-  EXPECT_TRUE(std::equal(bytes->begin() + 1, bytes->end(), v9_bytes->begin() + 1));  // all but the magic
-  auto parsed = ParseHeader(bytes->data(), bytes->size());
-  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
-  EXPECT_EQ(parsed->header.version, 10);
-  EXPECT_TRUE(parsed->header.keeps_above_cut());
-  EXPECT_EQ(parsed->header.params.chain_t_end, 300u);
-  EXPECT_EQ(*SerializeHeader(parsed->header), *bytes);
-  EXPECT_FALSE(ParseHeader(v9_bytes->data(), v9_bytes->size())->header.keeps_above_cut());
-  for (int bit = 0; bit < 8; ++bit) {
-    const uint8_t flipped = static_cast<uint8_t>(kMagicV10 ^ (1u << bit));
-    for (uint8_t other : {kMagicV9, kMagicV8, kMagic, kMagicV6, kMagicV5, kMagicV4, kMagicV3}) {
-      EXPECT_NE(flipped, other);
-    }
-  }
-  // Format 11: the same header under its own magic, with format 9's stage settings.
-  StreamHeader v11 = h;
-  v11.version = 11;
-  auto v11_bytes = SerializeHeaderFor(v11, 8 + 4 * 100);
-  ASSERT_TRUE(v11_bytes.ok());
-  EXPECT_EQ((*v11_bytes)[0], kMagicV11);
-  EXPECT_TRUE(std::equal(bytes->begin() + 1, bytes->end(), v11_bytes->begin() + 1));
-  auto parsed11 = ParseHeader(v11_bytes->data(), v11_bytes->size());
-  ASSERT_TRUE(parsed11.ok()) << parsed11.status().ToString();
-  EXPECT_EQ(parsed11->header.version, 11);
-  EXPECT_TRUE(parsed11->header.has_stage_settings() && parsed11->header.keeps_above_cut());
-  EXPECT_FALSE(parsed->header.has_stage_settings());  // format 10 has format 8's stream
-  for (int bit = 0; bit < 8; ++bit) {
-    const uint8_t flipped = static_cast<uint8_t>(kMagicV11 ^ (1u << bit));
-    for (uint8_t other : {kMagicV10, kMagicV9, kMagicV8, kMagic, kMagicV6, kMagicV5, kMagicV4, kMagicV3}) {
-      EXPECT_NE(flipped, other);
-    }
-  }
+  ASSERT_TRUE(bytes.ok());
   // The rest of 0xE0..0xEF is left to later versions.
   std::vector<uint8_t> later = *bytes;
   later[0] = 0xE8;
