@@ -50,6 +50,16 @@ Metadata SmallMetadata() {
 }
 
 // The bytes of v as a LEB128 varint (the header's file length).
+// Decodes the whole of `enc`'s stream: it must decode, to the picture whose PSNR the encoder reported. Returns the
+// stages decoded (0 when it does not decode).
+int ExpectDecodesAsReported(const Codec& codec, const EncodeResult& enc, const Image& image) {
+  auto dec = codec.Decode(enc.stream.data(), enc.stream.size(), {});
+  EXPECT_TRUE(dec.ok()) << dec.status().ToString();
+  if (!dec.ok()) return 0;
+  EXPECT_NEAR(Psnr(dec->image, image), enc.stages.back().psnr, 1e-9);
+  return dec->stages_decoded;
+}
+
 size_t VarintBytes(uint64_t v) {
   size_t n = 1;
   while (v >= 0x80) {
@@ -325,9 +335,7 @@ TEST_F(CodecE2ETest, LargeImagesWriteGaussianParametersOnlyWhenUsed) {
     } else {
       EXPECT_EQ(parsed->header.params.gaussian_index_bits, 10u);
       EXPECT_EQ(parsed->header.params.gaussian_block_quarters, 32u);
-      auto dec = codec->Decode(enc->stream.data(), enc->stream.size(), {});
-      ASSERT_TRUE(dec.ok()) << dec.status().ToString();
-      EXPECT_NEAR(Psnr(dec->image, image), enc->stages.back().psnr, 1e-9);
+      ExpectDecodesAsReported(*codec, *enc, image);
     }
   }
 }
@@ -399,10 +407,7 @@ TEST_F(CodecE2ETest, GaussianTailCutKeepsTheStageAboveItInFormat10) {
   ASSERT_EQ(enc->stages.size(), 3u);  // τ_K, the kept τ, t_end
   EXPECT_EQ(enc->stages[1].timestep, (*full)[1]);
   EXPECT_EQ(enc->stages[2].timestep, t);
-  auto dec = codec->Decode(enc->stream.data(), enc->stream.size(), {});
-  ASSERT_TRUE(dec.ok()) << dec.status().ToString();
-  EXPECT_EQ(dec->stages_decoded, 3);
-  EXPECT_NEAR(Psnr(dec->image, image), enc->stages.back().psnr, 1e-9);
+  EXPECT_EQ(ExpectDecodesAsReported(*codec, *enc, image), 3);
 
   const EncodeOptions dithered = OptionsEndingAt(*codec, base, t, CutTail::kDithered);
   EXPECT_FALSE(dithered.chain.keep_above_cut);
@@ -422,9 +427,7 @@ TEST_F(CodecE2ETest, GaussianTailCutKeepsTheStageAboveItInFormat10) {
   auto both = codec->Encode(image, own);
   ASSERT_TRUE(both.ok()) << both.status().ToString();
   EXPECT_EQ(both->stream[0], bitstream::kMagicV11);
-  auto both_dec = codec->Decode(both->stream.data(), both->stream.size(), {});
-  ASSERT_TRUE(both_dec.ok()) << both_dec.status().ToString();
-  EXPECT_NEAR(Psnr(both_dec->image, image), both->stages.back().psnr, 1e-9);
+  ExpectDecodesAsReported(*codec, *both, image);
 }
 
 // Auto on a large image (2^10 candidates a block): the first stage is searched with the stream's settings and kept,
@@ -450,9 +453,7 @@ TEST_F(CodecE2ETest, AutoFirstStageWritesTheStreamOfOneOfItsTwoChoices) {
   EXPECT_EQ(halved->stream[0], bitstream::kMagicV9);
   EXPECT_TRUE(automatic->stream == kept->stream || automatic->stream == halved->stream);
   EXPECT_GT(halved->stages[0].ideal_bits, 1.8 * kept->stages[0].ideal_bits);  // twice the blocks
-  auto dec = codec->Decode(automatic->stream.data(), automatic->stream.size(), {});
-  ASSERT_TRUE(dec.ok()) << dec.status().ToString();
-  EXPECT_NEAR(Psnr(dec->image, image), automatic->stages.back().psnr, 1e-9);
+  ExpectDecodesAsReported(*codec, *automatic, image);
 }
 
 // The format's fixed cost: a 32x32 stream with default parameters and all five stages spends at most 26 bytes
@@ -950,10 +951,7 @@ TEST_F(CodecE2ETest, RecutPassWritesTheStreamOfAFreshEncode) {
     EXPECT_EQ(sealed->stream, fresh->stream);
     EXPECT_EQ(sealed->stages.back().psnr, fresh->stages.back().psnr);
     EXPECT_EQ(walked->coded(), shared);
-    auto dec = codec->Decode(sealed->stream.data(), sealed->stream.size(), {});
-    ASSERT_TRUE(dec.ok()) << dec.status().ToString();
-    EXPECT_EQ(dec->stages_decoded, static_cast<int>(chain->size()));
-    EXPECT_NEAR(Psnr(dec->image, image), sealed->stages.back().psnr, 1e-9);
+    EXPECT_EQ(ExpectDecodesAsReported(*codec, *sealed, image), static_cast<int>(chain->size()));
     // Every prefix decodes too.
     for (size_t m = 1; m < sealed->stages.size(); ++m) {
       DecodeOptions d;
