@@ -69,14 +69,14 @@ EncodeOptions OptionsEndingAt(const Codec& codec, const EncodeOptions& requested
   EncodeOptions o = requested;
   o.chain = chain;
   o.chain.t_end = std::clamp(t_end, 1, codec.denoiser().schedule().num_steps());
-  if (tail == CutTail::kGaussian) {
-    // Keep the timestep above the cut (format 10, chain.h) while every stage stays Gaussian: a finer chain of
-    // Gaussian stages costs less (docs/rate_audit.md, "A Gaussian tail's cut").
-    o.chain.keep_above_cut = true;
-    const auto kept = MakeChain(codec.denoiser().schedule(), o.chain);
-    if (!kept.ok() || static_cast<int>(kept->size()) > chain.stages) o.chain.keep_above_cut = false;
+  // A Gaussian tail keeps the timestep above the cut (formats 10/11, chain.h) while every stage stays Gaussian: a
+  // finer chain of Gaussian stages costs less (docs/rate_audit.md, "A Gaussian tail's cut").
+  o.chain.keep_above_cut = tail == CutTail::kGaussian;
+  auto cut = MakeChain(codec.denoiser().schedule(), o.chain);
+  if (o.chain.keep_above_cut && (!cut.ok() || static_cast<int>(cut->size()) > chain.stages)) {
+    o.chain.keep_above_cut = false;
+    cut = MakeChain(codec.denoiser().schedule(), o.chain);
   }
-  const auto cut = MakeChain(codec.denoiser().schedule(), o.chain);
   const int stages = cut.ok() ? static_cast<int>(cut->size()) : 1;
   o.gaussian.stages = std::min(std::max(0, stages - dithered), chain.stages);
   o.pixel_stage = false;
