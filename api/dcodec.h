@@ -38,7 +38,7 @@ typedef enum {
 typedef struct dcodec_model dcodec_model;
 
 const char* dcodec_version(void);    /* "0.1.0" */
-int dcodec_format_version(void);     /* the newest stream format this library writes and reads (11) */
+int dcodec_format_version(void);     /* the newest stream format this library writes and reads (13) */
 const char* dcodec_last_error(void); /* the last failure's message on this thread ("" if none) */
 void dcodec_free(void* buffer);
 /* Optional, once at the start of main() before any thread starts: keep freed memory in the process for reuse

@@ -143,8 +143,8 @@ StatusOr<std::vector<uint8_t>> SerializeHeader(const StreamHeader& h) {
           h.params.gaussian_block_quarters == defaults.gaussian_block_quarters)) {
       return InvalidInput("a format 3 header cannot carry Gaussian stages");
     }
-  } else if (h.version != 11 && h.version != 10 && h.version != 9 && h.version != 8 && h.version != 7 &&
-             h.version != 6 && h.version != 5 && !v4) {
+  } else if (h.version != 13 && h.version != 12 && h.version != 11 && h.version != 10 && h.version != 9 &&
+             h.version != 8 && h.version != 7 && h.version != 6 && h.version != 5 && !v4) {
     return InvalidInput("format version " + std::to_string(h.version) + " cannot be written (3 to " +
                         std::to_string(kFormatVersion) + ")");
   }
@@ -161,7 +161,9 @@ StatusOr<std::vector<uint8_t>> SerializeHeader(const StreamHeader& h) {
        : h.version == 8  ? kMagicV8
        : h.version == 9  ? kMagicV9
        : h.version == 10 ? kMagicV10
-                         : kMagicV11);
+       : h.version == 11 ? kMagicV11
+       : h.version == 12 ? kMagicV12
+                         : kMagicV13);
   if (!v3 && !v4) w.Varint(h.file_bytes);
   w.Varint(((uint64_t{h.stages} * 5 + (h.state_bytes - 4)) * 2 + (h.channels == 1 ? 1 : 0)) * 2 + (custom ? 1 : 0));
   w.Varint(h.width - 1);
@@ -201,20 +203,22 @@ StatusOr<ParsedHeader> ParseHeader(const uint8_t* data, size_t size) {
                        "build reads versions 3 to " +
                        std::to_string(kFormatVersion) + " only: re-encode the image");
   }
-  if (((data[0] > kMagicV4 && data[0] <= 0xDF) || (data[0] >= 0xE0 && data[0] <= 0xEF)) && data[0] != kMagicV11 &&
-      data[0] != kMagicV10 && data[0] != kMagicV9 && data[0] != kMagicV8 && data[0] != kMagic && data[0] != kMagicV6 &&
-      data[0] != kMagicV5) {
+  if (((data[0] > kMagicV4 && data[0] <= 0xDF) || (data[0] >= 0xE0 && data[0] <= 0xEF)) && data[0] != kMagicV13 &&
+      data[0] != kMagicV12 && data[0] != kMagicV11 && data[0] != kMagicV10 && data[0] != kMagicV9 &&
+      data[0] != kMagicV8 && data[0] != kMagic && data[0] != kMagicV6 && data[0] != kMagicV5) {
     char magic[8];
     std::snprintf(magic, sizeof(magic), "%02x", data[0]);
     return Unsupported(std::string("a later format version (magic ") + magic + ") than this build's " +
                        std::to_string(kFormatVersion) + ": a newer dcodec wrote it");
   }
-  if (data[0] != kMagicV11 && data[0] != kMagicV10 && data[0] != kMagicV9 && data[0] != kMagicV8 && data[0] != kMagic &&
-      data[0] != kMagicV6 && data[0] != kMagicV5 && data[0] != kMagicV4 && data[0] != kMagicV3) {
+  if (data[0] != kMagicV13 && data[0] != kMagicV12 && data[0] != kMagicV11 && data[0] != kMagicV10 &&
+      data[0] != kMagicV9 && data[0] != kMagicV8 && data[0] != kMagic && data[0] != kMagicV6 && data[0] != kMagicV5 &&
+      data[0] != kMagicV4 && data[0] != kMagicV3) {
     return InvalidInput("not a dcodec stream");
   }
   const bool v3 = data[0] == kMagicV3, v4 = data[0] == kMagicV4, v5 = data[0] == kMagicV5, v6 = data[0] == kMagicV6;
   const bool v8 = data[0] == kMagicV8, v9 = data[0] == kMagicV9, v10 = data[0] == kMagicV10, v11 = data[0] == kMagicV11;
+  const bool v12 = data[0] == kMagicV12, v13 = data[0] == kMagicV13;
   Reader r(data, size);
   r.U8();
   const uint64_t file_bytes = v3 || v4 ? 0 : r.Varint(kMaxFileBytesVarintBytes);
@@ -234,7 +238,7 @@ StatusOr<ParsedHeader> ParseHeader(const uint8_t* data, size_t size) {
   if (custom) {
     for (int i = 0; i < (v3 ? 7 : 10); ++i) v[i] = r.Varint();
   }
-  const uint64_t t_end = custom && (v8 || v9 || v10 || v11) ? r.Varint() : 0;
+  const uint64_t t_end = custom && (v8 || v9 || v10 || v11 || v12 || v13) ? r.Varint() : 0;
   if (r.overlong()) return InvalidInput("a header field is longer than its range allows");
   if (!r.ok()) return Truncated("stream ends inside its header");
   if (width > kMaxDimension || height > kMaxDimension) {
@@ -260,7 +264,7 @@ StatusOr<ParsedHeader> ParseHeader(const uint8_t* data, size_t size) {
                           static_cast<uint32_t>(v[9]),
                           static_cast<uint32_t>(t_end)};
   h.file_bytes = file_bytes;
-  h.version = v3 ? 3 : v4 ? 4 : v5 ? 5 : v6 ? 6 : v8 ? 8 : v9 ? 9 : v10 ? 10 : v11 ? 11 : 7;
+  h.version = v3 ? 3 : v4 ? 4 : v5 ? 5 : v6 ? 6 : v8 ? 8 : v9 ? 9 : v10 ? 10 : v11 ? 11 : v12 ? 12 : v13 ? 13 : 7;
   h.explicit_params = custom;
   DCODEC_RETURN_IF_ERROR(ValidateHeader(h, custom));
   parsed.header_bytes = r.pos();

@@ -1,24 +1,28 @@
 // The .dcd stream container: a short header followed by one sealed ANS stream that carries every stage.
 //
-// Format version 11 (7 for streams that need nothing new, 8 for a cut chain, 9 for a first stage's own settings, 10
-// for a cut that keeps the stage above it, 11 for both).
+// Format version 13 (7 for streams that need nothing new, 8 for a cut chain, 9 for a first stage's own settings, 10
+// for a cut that keeps the stage above it, 11 for both, 12 for Gaussian stages with region maps, 13 for region maps
+// and a cut that keeps the stage above it).
 // "varint" is LEB128 (7 bits a byte, low first, the high bit set on all but the last byte). A 32x32 image pays 0.008
 // bpp for every header byte, so the header spends bytes only where it must and everything else (stage boundaries,
 // side information, checks) lives inside the entropy-coded stream, where it costs bits, not bytes. docs/format.md is
 // the prose version; docs/rate_audit.md says where every bit goes.
 //
 //   size    field
-//   1       magic and version: 0xE7 (format 10: format 8's header and stream, but its chain, cut at chain_t_end,
-//           keeps every timestep above the cut, codec/chain.h; the encoder writes it only for a cut that differs so,
-//           one whose stages are all Gaussian), 0xEB (format 11: the same with format 9's stream, the Gaussian stages'
-//           settings; which of the two is known only once rate control has chosen its cut, after the walk coded the
-//           first stage with or without settings); both at least two bits from every magic read, and outside
-//           0xD5..0xDF, where none is left: older builds call them "not a dcodec stream"). 0xD7 (format 9: format 8's
-//           header; in the stream, every Gaussian stage says whether it has its own candidates and block budget,
-//           codec/gaussian_stage.h, StageSettings; the encoder writes it only when a stage has; two bits from 0xD4,
-//           0xDB, 0xDD and 0xDE, four from 0xD8, one from 0xD3, as 0xDB is). 0xDB (format 8: format 7 with one more
-//           custom field, chain_t_end, so that a chain may end between two of its stages; the encoder writes it only
-//           for such streams, else format 7; two bits from 0xDD, 0xDE and 0xD8, four from 0xD4, one from 0xD3, the
+//   1       magic and version: 0xE2 (format 12: format 8's header and stream, but every Gaussian stage carries a
+//           region map after its scale code, codec/region_map.h; the encoder writes it for large pictures, 2^10
+//           candidates a block or fewer) and 0xED (format 13: format 12 with format 10's cut); both at least two bits
+//           from every other magic read. 0xE7 (format 10: format 8's header and stream, but its chain, cut at
+//           chain_t_end, keeps every timestep above the cut, codec/chain.h; the encoder writes it only for a cut that
+//           differs so, one whose stages are all Gaussian), 0xEB (format 11: the same with format 9's stream, the
+//           Gaussian stages' settings; which of the two is known only once rate control has chosen its cut, after the
+//           walk coded the first stage with or without settings); both at least two bits from every magic read, and
+//           outside 0xD5..0xDF, where none is left: older builds call them "not a dcodec stream"). 0xD7 (format 9:
+//           format 8's header; in the stream, every Gaussian stage says whether it has its own candidates and block
+//           budget, codec/gaussian_stage.h, StageSettings; the encoder writes it only when a stage has; two bits from
+//           0xD4, 0xDB, 0xDD and 0xDE, four from 0xD8, one from 0xD3, as 0xDB is). 0xDB (format 8: format 7 with one
+//           more custom field, chain_t_end, so that a chain may end between two of its stages; the encoder writes it
+//           only for such streams, else format 7; two bits from 0xDD, 0xDE and 0xD8, four from 0xD4, one from 0xD3, the
 //           oldest format read). 0xDD (format 7: two bits from 0xDE, 0xD8 and 0xD4 and three from 0xD3, so that no
 //           single bit flip turns it into a readable older one). Formats 7 and 6 have format 5's header. Format 6
 //           (0xDE, two bits from the older ones) adds to the stream the metadata section after stage 1
@@ -28,7 +32,7 @@
 //           format 3 also without the Gaussian stages' three parameters, which it takes as gaussian_stages = 0 (every
 //           stage dithered). Version 2 (0xD2, the same header without the stream's portable x̂_0) and version 1 streams
 //           (89 44 43 44) are refused as "written by an older dcodec"; 0xD5..0xDF other than 0xD7, 0xD8, 0xDB, 0xDD and
-//           0xDE, and 0xE0..0xEF other than 0xE7 and 0xEB, are later versions (kUnsupported)
+//           0xDE, and 0xE0..0xEF other than 0xE2, 0xE7, 0xEB and 0xED, are later versions (kUnsupported)
 //   varint  F (formats 5 to 7): the bytes of the whole file, this header included. A decoder that has them all knows
 //           the file is complete: a stage that then runs out of data, or fails its check, is damage, never the
 //           end of a prefix. F comes first so that a flip in any later header field leaves it intact
@@ -64,7 +68,7 @@
 // (container_test checks this example byte for byte).
 //
 // Reading (ParseHeader) never crashes or reads past `size`: wrong magic -> kInvalidInput "not a dcodec stream";
-// versions 1, 2 or > 11 -> kUnsupported; header cut short -> kTruncated; impossible values (size 0 or > 65535,
+// versions 1, 2 or > 13 -> kUnsupported; header cut short -> kTruncated; impossible values (size 0 or > 65535,
 // > 2^28 pixels, 0 stages or more than kMaxStages, custom values out of range) -> kInvalidInput.
 #ifndef DCODEC_BITSTREAM_CONTAINER_H_
 #define DCODEC_BITSTREAM_CONTAINER_H_
@@ -77,7 +81,9 @@
 
 namespace dcodec::bitstream {
 
-constexpr uint8_t kMagicV11 = 0xEB;  // format 11 (see above)
+constexpr uint8_t kMagicV13 = 0xED;  // format 13 (see above)
+constexpr uint8_t kMagicV12 = 0xE2;  // format 12
+constexpr uint8_t kMagicV11 = 0xEB;  // format 11
 constexpr uint8_t kMagicV10 = 0xE7;  // format 10
 constexpr uint8_t kMagicV9 = 0xD7;   // format 9
 constexpr uint8_t kMagicV8 = 0xDB;   // format 8
@@ -87,7 +93,7 @@ constexpr uint8_t kMagicV5 = 0xD8;   // two bits from 0xD4 and three from 0xD3
 constexpr uint8_t kMagicV4 = 0xD4;
 constexpr uint8_t kMagicV3 = 0xD3;
 constexpr uint8_t kMagicV1[4] = {0x89, 'D', 'C', 'D'};
-constexpr uint8_t kFormatVersion = 11;     // the newest read and written
+constexpr uint8_t kFormatVersion = 13;     // the newest read and written
 constexpr uint8_t kFormatVersionBase = 7;  // what a stream that needs nothing of formats 8 and 9 is written as
 constexpr uint32_t kMaxDimension = 65535;
 constexpr uint64_t kMaxPixels = uint64_t{1} << 28;
@@ -127,7 +133,8 @@ struct StreamHeader {
   uint32_t stages = 0;      // stages in the stream, 1..kMaxStages
   uint8_t state_bytes = 8;  // 4..8
   // 7, 8 (needed for params.chain_t_end), 9 (needed for a Gaussian stage's own settings), 10 (a cut that keeps the
-  // timestep above it) or 11 (both), or 6 / 5 / 4 / 3 for a parsed older header (written back as it was)
+  // timestep above it), 11 (both), 12 (region maps) or 13 (region maps and a cut that keeps the timestep above it),
+  // or 6 / 5 / 4 / 3 for a parsed older header (written back as it was)
   uint8_t version = kFormatVersionBase;
   // Formats 5 to 7: the bytes of the whole file, header included (SerializeHeaderFor sets it). Formats 3 and 4
   // have no length: 0.
@@ -139,9 +146,11 @@ struct StreamHeader {
   bool has_depth() const { return version >= 7; }
   // Format 9: every Gaussian stage says whether it has its own candidates and block budget.
   bool has_stage_settings() const { return version == 9 || version == 11; }
-  // Formats 10 and 11: a cut chain keeps every timestep above chain_t_end (codec/chain.h,
+  // Formats 10, 11 and 13: a cut chain keeps every timestep above chain_t_end (codec/chain.h,
   // ChainOptions::keep_above_cut).
-  bool keeps_above_cut() const { return version >= 10; }
+  bool keeps_above_cut() const { return version == 10 || version == 11 || version == 13; }
+  // Formats 12 and 13: every Gaussian stage carries a region map (codec/region_map.h).
+  bool has_region_maps() const { return version == 12 || version == 13; }
   StreamParams params;
   // The custom bit: params are written and mean what they say. SerializeHeader sets it also when params differ
   // from the defaults; when it is clear, params are the defaults and the chain is the model's (see above).

@@ -276,6 +276,35 @@ TEST(ContainerTest, Formats10And11HaveFormat9sHeader) {
   EXPECT_EQ(refused.status().code(), StatusCode::kUnsupported);
 }
 
+// Formats 12 and 13 have format 8's header under their own magics (every Gaussian stage carries a region map;
+// format 13's cut keeps the timestep above it), at least two bits from every other magic read.
+TEST(ContainerTest, Formats12And13HaveFormat8sHeader) {
+  StreamHeader h = CustomHeader();
+  for (uint32_t t_end : {0u, 300u}) {
+    h.params.chain_t_end = t_end;
+    h.stages = t_end != 0 ? 8 : 7;
+    const ParsedHeader v12 = ExpectHeaderLike(h, 12, 8, kMagicV12);
+    EXPECT_TRUE(v12.header.has_region_maps());
+    EXPECT_FALSE(v12.header.keeps_above_cut() || v12.header.has_stage_settings());
+    EXPECT_EQ(v12.header.params.chain_t_end, t_end);
+    const ParsedHeader v13 = ExpectHeaderLike(h, 13, 8, kMagicV13);
+    EXPECT_TRUE(v13.header.has_region_maps() && v13.header.keeps_above_cut());
+    EXPECT_FALSE(v13.header.has_stage_settings());
+  }
+  for (uint8_t older : {7, 8, 9, 10, 11}) {
+    StreamHeader o = CustomHeader();
+    o.version = older;
+    EXPECT_FALSE(o.has_region_maps()) << int{older};
+  }
+  const std::initializer_list<uint8_t> readable = {kMagicV11, kMagicV10, kMagicV9, kMagicV8, kMagic,
+                                                   kMagicV6,  kMagicV5,  kMagicV4, kMagicV3};
+  ExpectNoFlipReaches(kMagicV12, readable);
+  ExpectNoFlipReaches(kMagicV13, readable);
+  ExpectNoFlipReaches(kMagicV12, {kMagicV13});
+  h.version = 14;
+  EXPECT_FALSE(SerializeHeader(h).ok());
+}
+
 TEST(ContainerTest, Roundtrip) {
   for (const StreamHeader& h : {ExampleHeader(), CustomHeader()}) {
     auto bytes = SerializeHeader(h);

@@ -410,6 +410,15 @@ Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global) {
                  "where the first stage starves; -1: the others')")
       ->check(CLI::Range(-1, 255))
       ->capture_default_str();
+  app.add_option("--gaussian-map", a->options.gaussian.region_map,
+                 "region maps: each Gaussian stage's blocks weighed by the real KL of each 64x64 region (formats "
+                 "12/13; 0: auto, for large pictures; 1: always; -1: never, docs/rate_audit.md 'The region map')")
+      ->check(CLI::Range(-1, 1))
+      ->capture_default_str();
+  app.add_option("--gaussian-map-offset", a->options.gaussian.region_map_offset,
+                 "the encoder's region classes: round(2 log2(real / expected KL) + offset)")
+      ->check(CLI::Range(-16.0, 16.0))
+      ->capture_default_str();
   auto* quality = app.add_option("-q,--quality", a->quality,
                                  "quality 0..100: PSNR 25 + 0.15 q dB (100: lossless); "
                                  "the default is 75 (36.25 dB)")
@@ -627,7 +636,8 @@ Command AddInfoCommand(CLI::App& app, const GlobalOptions& global) {
                         {"gaussian",
                          {{"stages", models_g ? nlohmann::json("model") : nlohmann::json(p.gaussian_stages)},
                           {"index_bits", p.gaussian_index_bits},
-                          {"block_quarters", p.gaussian_block_quarters}}},
+                          {"block_quarters", p.gaussian_block_quarters},
+                          {"region_maps", h.has_region_maps()}}},
                         {"header_bytes", parsed->header_bytes}};
     // Format 5 gives the file's length: the file is whole, cut short (a prefix), or longer (trailing garbage).
     const uint64_t stream_bytes = parsed->stream_bytes();
@@ -696,9 +706,10 @@ Command AddInfoCommand(CLI::App& app, const GlobalOptions& global) {
     }
     std::printf(
         "model tag %s, %u stages %s; Gaussian stages first: %s, 2^%u candidates "
-        "a block of %.2f bits), dither seed %llu, tiles %u+%u, header %zu bytes\n",
+        "a block of %.2f bits%s), dither seed %llu, tiles %u+%u, header %zu bytes\n",
         tag, h.stages, chain_text, g_text.c_str(), p.gaussian_index_bits, p.gaussian_block_quarters / 4.0,
-        static_cast<unsigned long long>(p.dither_seed), p.tile_size, p.tile_margin, parsed->header_bytes);
+        h.has_region_maps() ? ", weighed by region maps" : "", static_cast<unsigned long long>(p.dither_seed),
+        p.tile_size, p.tile_margin, parsed->header_bytes);
     if (j.contains("metadata")) {
       if (j["metadata"].is_null()) {
         std::printf("metadata: not in this prefix (it follows stage 1)\n");

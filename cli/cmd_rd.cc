@@ -143,6 +143,10 @@ Command AddRdCommand(CLI::App& app, const GlobalOptions& global) {
   app.add_option("--gaussian-first-block", a->options.gaussian.first_block_quarters,
                  "the first Gaussian stage's own block, quarter bits (0: auto; -1: the others')")
       ->capture_default_str();
+  app.add_option("--gaussian-map", a->options.gaussian.region_map, "region maps (0: auto; 1: always; -1: never)")
+      ->capture_default_str();
+  app.add_option("--gaussian-map-offset", a->options.gaussian.region_map_offset, "the region classes' offset")
+      ->capture_default_str();
   app.add_option("--threads", a->threads, "threads")->capture_default_str();
   return [a, &global]() -> Status {
     SetThreads(a->threads);

@@ -16,6 +16,7 @@
 #include "codec/low_byte_coder.h"
 #include "codec/metadata_coder.h"
 #include "codec/portable.h"
+#include "codec/region_map.h"
 #include "codec/stage_coder.h"
 
 namespace dcodec::codec {
@@ -105,6 +106,7 @@ uint64_t HeaderHash(const bitstream::StreamHeader& h, const ChainOptions& chain,
   }
   if (chain.t_end != 0) words.push_back(static_cast<uint64_t>(chain.t_end) | uint64_t{1} << 32);  // format 8's cut
   if (h.keeps_above_cut()) words.push_back(uint64_t{10} << 40);  // formats 10/11's cut, keeping the stage above it
+  if (h.has_region_maps()) words.push_back(uint64_t{12} << 40);  // formats 12/13's region maps
   return HashWords(0x64636f6465632d32ull, words);
 }
 
@@ -202,6 +204,12 @@ StageSettings StreamSettings(const bitstream::StreamParams& p) {
 // index bits saved (docs/rate_audit.md, "The first stage").
 constexpr int kStarvedMaxIndexBits = 10;
 constexpr double kStarvedTransfer = 0.71;
+// Whether a stream's Gaussian stages carry region maps (GaussianOptions::region_map).
+bool UsesRegionMaps(const GaussianOptions& g, const StageSettings& stream) {
+  if (g.region_map != 0) return g.region_map > 0;
+  return g.first_index_bits <= 0 && g.first_block_quarters <= 0 && stream.index_bits <= kStarvedMaxIndexBits;
+}
+
 StageSettings FirstStageSettings(const GaussianOptions& g, const StageSettings& stream) {
   StageSettings first = stream;
   if (g.first_index_bits > 0) first.index_bits = g.first_index_bits;
@@ -363,6 +371,7 @@ struct EncodePass::State {
   int next = 0;                                 // the next chain stage to code
   bool prepared = false;                        // stage `next`'s prediction and portable side information are in
   std::optional<StageSettings> first_settings;  // a Gaussian first stage's, once it is coded
+  std::optional<bool> region_maps;              // whether the Gaussian stages carry maps, once the first is coded
   double portable_bits = 0;                     // those of the prepared stage
   bool pixels_coded = false;
 
@@ -404,14 +413,21 @@ bitstream::StreamHeader EncodePass::State::Header() const {
   header.params.gaussian_block_quarters =
       static_cast<uint32_t>(options.gaussian.block_quarters > 0 ? options.gaussian.block_quarters : auto_quarters);
   // A first stage with its own candidates or budget needs format 9.
-  if (first_settings && *first_settings != StreamSettings(header.params)) header.version = 9;
-  // A cut that keeps the timestep the old rule drops needs format 10, or 11 with format 9's stage settings (the
-  // walk coded the first stage before rate control chose the cut: the stream's settings bits are there or not).
+  // Region maps need format 12 (and then the first stage has no settings of its own).
+  const bool maps = region_maps.value_or(false);
+  if (maps) {
+    header.version = 12;
+  } else if (first_settings && *first_settings != StreamSettings(header.params)) {
+    header.version = 9;
+  }
+  // A cut that keeps the timestep the old rule drops needs format 10, or 11 with format 9's stage settings, or 13
+  // with region maps (the walk coded the first stage before rate control chose the cut: the stream's settings bits
+  // or maps are there or not).
   if (chain_options.t_end != 0 && chain_options.keep_above_cut) {
     ChainOptions dropping = chain_options;
     dropping.keep_above_cut = false;
     const auto old_rule = MakeChain(denoiser->schedule(), dropping);
-    if (!old_rule.ok() || *old_rule != chain) header.version = header.version == 9 ? 11 : 10;
+    if (!old_rule.ok() || *old_rule != chain) header.version = maps ? 13 : header.version == 9 ? 11 : 10;
   }
   // The model's chain costs no header byte (custom = 0, bitstream/container.h); any other is written explicitly.
   bitstream::StreamParams models = header.params;
@@ -505,15 +521,23 @@ Status EncodePass::State::CodeStage() {
     const uint8_t code = ChooseGaussianScale(plan.gauss(), x_t.data(), x0_hat.data(), pixels.data(), n);
     const StageSettings stream = StreamSettings(header.params);
     StageSettings own = stream;
+    if (j == 0) region_maps = UsesRegionMaps(options.gaussian, stream);
+    GaussianStage st = plan.gauss();
+    RegionMap map;
+    if (*region_maps) {
+      map = ChooseRegionMap(st, GaussianBelief(st, code, x_t.data(), x0_hat.data(), n), x_t.data(), pixels.data(), w, h,
+                            options.gaussian.region_map_offset);
+      st.map = &map;
+    }
     std::vector<uint32_t> indices;
     double index_bits = 0;
     auto search = [&](const StageSettings& settings) {
       index_bits = 0;
-      SearchGaussianStage(WithSettings(plan.gauss(), settings), code, x_t.data(), x0_hat.data(), pixels.data(), n,
-                          x_s.data(), &indices, &index_bits, options.tiles.threads);
+      SearchGaussianStage(WithSettings(st, settings), code, x_t.data(), x0_hat.data(), pixels.data(), n, x_s.data(),
+                          &indices, &index_bits, options.tiles.threads);
     };
     bool searched = false;  // `indices`, x_s and index_bits hold the search with `own`
-    if (j == 0) {
+    if (j == 0 && !*region_maps) {
       const GaussianOptions& g = options.gaussian;
       own = FirstStageSettings(g, stream);
       if (g.first_index_bits == 0 && g.first_block_quarters == 0 && stream.index_bits <= kStarvedMaxIndexBits) {
@@ -534,6 +558,7 @@ Status EncodePass::State::CodeStage() {
     bitstream::EncodeUniform(enc, code, 256);
     report.side_bits = GaussianSideBits(j);
     if (written.has_stage_settings()) report.side_bits += EncodeStageSettings(enc, own, stream);
+    if (*region_maps) report.side_bits += EncodeRegionMap(enc, map);
     if (own != stream) {
       report.own_index_bits = own.index_bits;
       report.own_block_quarters = own.block_quarters;
@@ -722,6 +747,13 @@ StatusOr<EncodePass> Codec::StartPass(const Image& image, const EncodeOptions& o
     return InvalidArgument(
         "encode: Gaussian stages must be >= 0 (or -1: the model's), their index bits 1..16 and blocks 1..255 quarter "
         "bits (the first stage's: also 0, auto, or -1, the others')");
+  }
+  if (g.region_map < -1 || g.region_map > 1 || !std::isfinite(g.region_map_offset) ||
+      std::fabs(g.region_map_offset) > 16 ||
+      (g.region_map > 0 && (g.first_index_bits > 0 || g.first_block_quarters > 0))) {
+    return InvalidArgument(
+        "encode: region maps are -1 (never), 0 (auto) or 1 (always), their offset within ±16, and always-on maps "
+        "leave the first stage without settings of its own");
   }
   auto s = std::make_unique<EncodePass::State>();
   s->start = std::chrono::steady_clock::now();
@@ -1118,9 +1150,17 @@ Status StreamDecoder::DecodeStage(const StagePlan& plan, StageReport& report, Ce
         report.own_block_quarters = own.block_quarters;
       }
     }
+    GaussianStage st = WithSettings(plan.gauss(), own);
+    RegionMap map;
+    if (header_.has_region_maps()) {
+      double bits = 0;
+      DCODEC_ASSIGN_OR_RETURN(map, DecodeRegionMap(dec, w_, h_, &bits));
+      report.side_bits += bits;
+      st.map = &map;
+    }
     ScopedTimer timer(&result_.seconds.search);
-    return DecodeGaussianStage(WithSettings(plan.gauss(), own), static_cast<uint8_t>(code), x_t_.data(), x0_hat_.data(),
-                               n_, dec, x_s_.data(), indices, ideal);
+    return DecodeGaussianStage(st, static_cast<uint8_t>(code), x_t_.data(), x0_hat_.data(), n_, dec, x_s_.data(),
+                               indices, ideal);
   }
   DCODEC_ASSIGN_OR_RETURN(const Belief belief, DecodeBelief(dec, plan.belief_kind()));
   report.side_bits = BeliefBits(plan.belief_kind());

@@ -167,7 +167,8 @@ std::vector<size_t> GaussianBlocks(const GaussianStage& st, const GaussianBelief
   double acc = 0;
   for (size_t e = 0; e < n; ++e) {
     const double sigma = belief.sigma(e);
-    const double kl = 0.5 * PortableLog2(sigma * sigma / var_q);
+    double kl = 0.5 * PortableLog2(sigma * sigma / var_q);
+    if (st.map) kl *= st.map->WeightOf(e);
     if (starts.empty() || acc + kl > st.block_bits) {
       starts.push_back(e);
       acc = 0;

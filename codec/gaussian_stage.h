@@ -13,8 +13,9 @@
 // means). The encoder also knows x_0 and so q_e = N(c0·x_0,e + ct·x_t,e, σ̃²).
 //
 // Blocks: the elements, in order, are cut into blocks whose expected KL under the belief,
-// Σ ½·log2(σ_e²/σ̃²), reaches `block_bits` (the last block takes what is left). Both sides compute the cut with
-// + − × ÷, sqrt and PortableLog2 only, so they agree on every machine.
+// Σ ½·log2(σ_e²/σ̃²) (each term times its region's weight where the stage has a region map), reaches `block_bits`
+// (the last block takes what is left). Both sides compute the cut with + − × ÷, sqrt and PortableLog2 only, so
+// they agree on every machine.
 // Candidates: block B's candidate i (0 ≤ i < 2^index_bits) sets element e to μ_e + σ_e·z, where
 //   z = (S − 3069) · √2/1024,  S = the sum of the six 10-bit fields of CounterHash(key, i·2^32 + e),
 // a portable stand-in for a standard normal (mean 0, variance 1 − 2^-20, range ±4.24).
@@ -30,6 +31,7 @@
 
 #include "base/status.h"
 #include "bitstream/ans.h"
+#include "codec/region_map.h"
 
 namespace dcodec::codec {
 
@@ -42,6 +44,9 @@ struct GaussianStage {
   int index_bits;                      // 2^index_bits candidates a block, 1..16
   double block_bits;                   // the expected KL a block, > 0
   const int32_t* log_scale = nullptr;  // the scale head's portable output (nullptr: none)
+  // Formats 12 and 13: each element's expected KL weighed by its region's class (codec/region_map.h) when the
+  // blocks are cut; nullptr: unweighed.
+  const RegionMap* map = nullptr;
 };
 
 // Format 9: a Gaussian stage may have its own candidates and block budget instead of the stream's (the header's

@@ -93,7 +93,7 @@ class DcodecTest(unittest.TestCase):
         os.environ.setdefault("DCODEC_MODEL", MODEL)
         image = smooth(16, 16, 3, 5)
         np.testing.assert_array_equal(dcodec.decode(dcodec.encode(image, lossless=True)), image)
-        self.assertEqual(dcodec.FORMAT_VERSION, 11)
+        self.assertEqual(dcodec.FORMAT_VERSION, 13)
 
     def test_damage_is_an_error_and_a_cut_is_a_prefix(self):
         image = smooth(16, 16, 3, 6)

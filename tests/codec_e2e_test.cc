@@ -430,6 +430,62 @@ TEST_F(CodecE2ETest, GaussianTailCutKeepsTheStageAboveItInFormat10) {
   ExpectDecodesAsReported(*codec, *both, image);
 }
 
+// Region maps (formats 12 and 13): on by default with 2^10 candidates a block, where the stream is format 12 and
+// decodes to what the encoder reported; every Gaussian stage pays for its map in side bits; off, the same picture
+// gives format 7; a Gaussian tail's cut that keeps the stage above it is format 13. Maps exclude a first stage of
+// its own settings.
+TEST_F(CodecE2ETest, RegionMapsInFormats12And13) {
+  auto codec = Load(*model_path_);
+  Image image = RandomSmoothImage(150, 70, 3, 91);  // 3 × 2 regions
+  EncodeOptions base;
+  base.pixel_stage = false;
+  base.gaussian.stages = 2;
+  base.gaussian.index_bits = 10;
+  base.gaussian.block_quarters = 32;
+  auto mapped = codec->Encode(image, base);
+  ASSERT_TRUE(mapped.ok()) << mapped.status().ToString();
+  EXPECT_EQ(mapped->stream[0], bitstream::kMagicV12);
+  ExpectDecodesAsReported(*codec, *mapped, image);
+  EncodeOptions off = base;
+  off.gaussian.region_map = -1;
+  off.gaussian.first_index_bits = -1;
+  off.gaussian.first_block_quarters = -1;
+  auto plain = codec->Encode(image, off);
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  EXPECT_EQ(plain->stream[0], bitstream::kMagic);
+  ASSERT_GE(mapped->stages.size(), 3u);
+  for (int j = 0; j < 2; ++j) EXPECT_GT(mapped->stages[j].side_bits, plain->stages[j].side_bits) << j;
+  EXPECT_NE(mapped->stream, plain->stream);
+
+  // A small picture (2^16 candidates a block) has none unless asked.
+  Image small = RandomSmoothImage(40, 36, 3, 78);
+  EncodeOptions small_options;
+  small_options.pixel_stage = false;
+  small_options.gaussian.stages = 2;
+  auto auto_small = codec->Encode(small, small_options);
+  ASSERT_TRUE(auto_small.ok());
+  EXPECT_EQ(auto_small->stream[0], bitstream::kMagic);
+  small_options.gaussian.region_map = 1;
+  auto forced = codec->Encode(small, small_options);
+  ASSERT_TRUE(forced.ok());
+  EXPECT_EQ(forced->stream[0], bitstream::kMagicV12);
+  ExpectDecodesAsReported(*codec, *forced, small);
+
+  // A Gaussian tail's cut that keeps the stage above it: format 13.
+  const auto full = MakeChain(codec->denoiser().schedule(), codec->ResolveChain(base.chain));
+  ASSERT_TRUE(full.ok() && full->size() >= 3);
+  const int t = (*full)[1] - 1;
+  auto kept = codec->Encode(image, OptionsEndingAt(*codec, base, t, CutTail::kGaussian));
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+  EXPECT_EQ(kept->stream[0], bitstream::kMagicV13);
+  EXPECT_EQ(ExpectDecodesAsReported(*codec, *kept, image), 3);
+
+  EncodeOptions both = base;
+  both.gaussian.region_map = 1;
+  both.gaussian.first_index_bits = 12;
+  EXPECT_EQ(codec->Encode(image, both).status().code(), StatusCode::kInvalidArgument);
+}
+
 // Auto on a large image (2^10 candidates a block): the first stage is searched with the stream's settings and kept,
 // or searched again with half the budget; either way the stream is, byte for byte, the one those settings asked for
 // explicitly give, and it decodes to what the encoder reported.
@@ -440,6 +496,7 @@ TEST_F(CodecE2ETest, AutoFirstStageWritesTheStreamOfOneOfItsTwoChoices) {
   o.gaussian.stages = 1;
   o.pixel_stage = false;
   o.chain.stages = 2;
+  o.gaussian.region_map = -1;  // else the stream has maps (format 12), and the first stage no settings of its own
   auto automatic = codec->Encode(image, o);
   ASSERT_TRUE(automatic.ok()) << automatic.status().ToString();
   o.gaussian.first_index_bits = -1;

@@ -74,6 +74,29 @@ EncodeOptions GoldenFirstStageOptions() {
   return o;
 }
 
+// v12_map_rgb72x66.dcd: format 12, the golden chain with region maps (2^10 candidates a block of 8 bits, the
+// large-image setting) on a picture of four regions: the rgb16x16 golden picture scaled up to 72×66 (nearest
+// neighbour) plus a ramp, so that the regions differ.
+EncodeOptions GoldenMapOptions() {
+  EncodeOptions o = GoldenOptions();
+  o.gaussian.region_map = 1;
+  o.gaussian.index_bits = 10;
+  o.gaussian.block_quarters = 32;
+  return o;
+}
+
+Image GoldenMapImage() {
+  auto png = ReadPng(kDir + "/png/rgb16x16.png");
+  EXPECT_TRUE(png.ok()) << png.status().ToString();
+  Image image(72, 66, 3);
+  if (!png.ok()) return image;
+  for (int y = 0; y < 66; ++y)
+    for (int x = 0; x < 72; ++x)
+      for (int c = 0; c < 3; ++c)
+        image.at(x, y, c) = static_cast<uint8_t>((png->at(x * 16 / 72, y * 16 / 66, c) + 2 * x + y) % 256);
+  return image;
+}
+
 // What meta_rgb16x16.dcd carries: a colour profile, EXIF with orientation 6, and a text item.
 Metadata GoldenMetadata() {
   Metadata m;
@@ -233,6 +256,9 @@ TEST_F(GoldenTest, EncoderReproducesGoldenStreams) {
   auto kept = codec_->Encode(*ReadPng(kDir + "/png/rgb16x16.png"), GoldenKeptCutOptions());
   ASSERT_TRUE(kept.ok()) << kept.status().ToString();
   EXPECT_EQ(kept->stream, ReadGolden("v10_kept_rgb16x16.dcd"));
+  auto mapped = codec_->Encode(GoldenMapImage(), GoldenMapOptions());
+  ASSERT_TRUE(mapped.ok()) << mapped.status().ToString();
+  EXPECT_EQ(mapped->stream, ReadGolden("v12_map_rgb72x66.dcd"));
 }
 
 // The header of a real codec stream: fields as written, and parse -> serialize is the identity.
@@ -410,6 +436,11 @@ TEST(GoldenGenerator, DISABLED_RegenerateGoldenFiles) {
   ASSERT_EQ(kept->stream[0], bitstream::kMagicV10);
   ASSERT_EQ(kept->stages.size(), 2u);
   add("v10_kept_rgb16x16.dcd", kept->stream);
+  // Format 12: region maps.
+  auto mapped = (*codec)->Encode(GoldenMapImage(), GoldenMapOptions());
+  ASSERT_TRUE(mapped.ok()) << mapped.status().ToString();
+  ASSERT_EQ(mapped->stream[0], bitstream::kMagicV12);
+  add("v12_map_rgb72x66.dcd", mapped->stream);
   // Format 3 to 6 streams (written by earlier encoders, kept as they were) must still decode.
   for (const char* legacy :
        {"v3_rgb16x16.dcd", "v3_rgb16x16_prefix.dcd", "v3_grey9x7.dcd", "v4_rgb16x16.dcd", "v4_rgb16x16_prefix.dcd",
