@@ -1,5 +1,5 @@
 // A Gaussian stage's region map (formats 12 and 13): how much more or less real KL than the belief expects each
-// 64×64 region of the picture holds, so that the stage's blocks carry about the same real KL each.
+// 32×32 region of the picture holds, so that the stage's blocks carry about the same real KL each.
 //
 // Why: a block's elements are chosen by the belief's expected KL, Σ ½·log2(σ_e²/σ̃²), but the real KL of q from the
 // belief follows the picture: where the model errs more than its scale says (texture, edges) a block's real KL lies
@@ -10,7 +10,7 @@
 // k_r = round(2·log2(real_r / expected_r) + offset) (ChooseRegionMap); the map costs about 2 bits a region, about
 // 0.2% of a 768×512 photo's stage. Measured on dev photos (docs/rate_audit.md, "The region map").
 //
-// Regions are 64×64 pixels (the last row and column smaller), shared by the colour planes; elements are planar
+// Regions are 32×32 pixels (the last row and column smaller), shared by the colour planes; elements are planar
 // (plane, y, x), as everywhere in the codec. In the stream, after the stage's scale code: the classes in raster
 // order, each with an adaptive model of kClasses symbols (codec/adaptive_model.h) that starts afresh at every stage.
 // No LibTorch here.
@@ -31,7 +31,7 @@ struct GaussianStage;
 
 class RegionMap {
  public:
-  static constexpr int kRegion = 64;  // pixels a side
+  static constexpr int kRegion = 32;  // pixels a side
   static constexpr int kMinClass = -4, kMaxClass = 6;
   static constexpr int kClasses = kMaxClass - kMinClass + 1;
 

@@ -436,7 +436,7 @@ TEST_F(CodecE2ETest, GaussianTailCutKeepsTheStageAboveItInFormat10) {
 // its own settings.
 TEST_F(CodecE2ETest, RegionMapsInFormats12And13) {
   auto codec = Load(*model_path_);
-  Image image = RandomSmoothImage(150, 70, 3, 91);  // 3 × 2 regions
+  Image image = RandomSmoothImage(150, 70, 3, 91);  // 5 × 3 regions
   EncodeOptions base;
   base.pixel_stage = false;
   base.gaussian.stages = 2;

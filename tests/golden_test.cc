@@ -75,7 +75,7 @@ EncodeOptions GoldenFirstStageOptions() {
 }
 
 // v12_map_rgb72x66.dcd: format 12, the golden chain with region maps (2^10 candidates a block of 8 bits, the
-// large-image setting) on a picture of four regions: the rgb16x16 golden picture scaled up to 72×66 (nearest
+// large-image setting) on a picture of nine regions: the rgb16x16 golden picture scaled up to 72×66 (nearest
 // neighbour) plus a ramp, so that the regions differ.
 EncodeOptions GoldenMapOptions() {
   EncodeOptions o = GoldenOptions();
