@@ -10,7 +10,7 @@
 //
 //   size    field
 //   1       magic and version: 0xE2 (format 12: format 8's header and stream, but every Gaussian stage carries a
-//           region map after its scale code, codec/region_map.h; the encoder writes it for large pictures, 2^10
+//           region map after its scale code, codec/region_map.h; the encoder writes it above 4096 pixels, 2^14
 //           candidates a block or fewer) and 0xED (format 13: format 12 with format 10's cut); both at least two bits
 //           from every other magic read. 0xE7 (format 10: format 8's header and stream, but its chain, cut at
 //           chain_t_end, keeps every timestep above the cut, codec/chain.h; the encoder writes it only for a cut that

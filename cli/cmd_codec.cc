@@ -412,7 +412,7 @@ Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global) {
       ->capture_default_str();
   app.add_option("--gaussian-map", a->options.gaussian.region_map,
                  "region maps: each Gaussian stage's blocks weighed by the real KL of each 32x32 region (formats "
-                 "12/13; 0: auto, for large pictures; 1: always; -1: never, docs/rate_audit.md 'The region map')")
+                 "12/13; 0: auto, above 4096 pixels; 1: always; -1: never, docs/rate_audit.md 'The region map')")
       ->check(CLI::Range(-1, 1))
       ->capture_default_str();
   app.add_option("--gaussian-map-offset", a->options.gaussian.region_map_offset,

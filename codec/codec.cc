@@ -204,10 +204,12 @@ StageSettings StreamSettings(const bitstream::StreamParams& p) {
 // index bits saved (docs/rate_audit.md, "The first stage").
 constexpr int kStarvedMaxIndexBits = 10;
 constexpr double kStarvedTransfer = 0.71;
-// Whether a stream's Gaussian stages carry region maps (GaussianOptions::region_map).
+// Whether a stream's Gaussian stages carry region maps (GaussianOptions::region_map): auto with 2^14 candidates a
+// block or fewer, pictures above 4096 pixels (docs/rate_audit.md, "The region map": 768×512 photos and 256² crops).
+constexpr int kMapMaxIndexBits = 14;
 bool UsesRegionMaps(const GaussianOptions& g, const StageSettings& stream) {
   if (g.region_map != 0) return g.region_map > 0;
-  return g.first_index_bits <= 0 && g.first_block_quarters <= 0 && stream.index_bits <= kStarvedMaxIndexBits;
+  return g.first_index_bits <= 0 && g.first_block_quarters <= 0 && stream.index_bits <= kMapMaxIndexBits;
 }
 
 StageSettings FirstStageSettings(const GaussianOptions& g, const StageSettings& stream) {

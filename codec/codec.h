@@ -53,9 +53,9 @@ struct GaussianOptions {
   int first_index_bits = 0;      // −1, 0 or 1..16
   int first_block_quarters = 0;  // −1, 0 or 1..255
   // Region maps (formats 12 and 13; codec/region_map.h): every Gaussian stage weighs its blocks by the real KL of
-  // each 32×32 region, so that no block starves and none wastes its index bits. 0 (auto): with 2^10 candidates a
-  // block or fewer (large images) unless the first stage's settings are given; 1: always; −1: never. With maps the
-  // first stage has no settings of its own (the map does their work), so 1 and first_* > 0 exclude each other.
+  // each 32×32 region, so that no block starves and none wastes its index bits. 0 (auto): with 2^14 candidates a
+  // block or fewer (pictures above 4096 pixels) unless the first stage's settings are given; 1: always; −1: never. With
+  // maps the first stage has no settings of its own (the map does their work), so 1 and first_* > 0 exclude each other.
   int region_map = 0;
   // The encoder's classes: round(2·log2(real / expected KL) + offset); −1, blocks of about √2 times the budget in
   // real KL, measured best (docs/rate_audit.md, "The region map").

@@ -430,8 +430,8 @@ TEST_F(CodecE2ETest, GaussianTailCutKeepsTheStageAboveItInFormat10) {
   ExpectDecodesAsReported(*codec, *both, image);
 }
 
-// Region maps (formats 12 and 13): on by default with 2^10 candidates a block, where the stream is format 12 and
-// decodes to what the encoder reported; every Gaussian stage pays for its map in side bits; off, the same picture
+// Region maps (formats 12 and 13): on by default with 2^14 candidates a block or fewer, where the stream is format 12
+// and decodes to what the encoder reported; every Gaussian stage pays for its map in side bits; off, the same picture
 // gives format 7; a Gaussian tail's cut that keeps the stage above it is format 13. Maps exclude a first stage of
 // its own settings.
 TEST_F(CodecE2ETest, RegionMapsInFormats12And13) {
