@@ -236,16 +236,23 @@ void ExpectNoFlipReaches(uint8_t magic, std::initializer_list<uint8_t> others) {
 
 // Format 9 has format 8's header (its stream differs: a Gaussian stage may have its own settings); with a cut or
 // without, custom parameters carry chain_t_end.
-TEST(ContainerTest, Format9HasFormat8sHeader) {
-  StreamHeader h = CustomHeader();
+// `check(h, t_end)` on `h` without a cut and with one at t = 300 (stages to match).
+template <typename Check>
+void WithAndWithoutCut(StreamHeader h, Check check) {
   for (uint32_t t_end : {0u, 300u}) {
     h.params.chain_t_end = t_end;
     h.stages = t_end != 0 ? 8 : 7;
+    check(h, t_end);
+  }
+}
+
+TEST(ContainerTest, Format9HasFormat8sHeader) {
+  WithAndWithoutCut(CustomHeader(), [](const StreamHeader& h, uint32_t t_end) {
     const ParsedHeader v9 = ExpectHeaderLike(h, 9, 8, kMagicV9);
     EXPECT_TRUE(v9.header.has_stage_settings());
     EXPECT_EQ(v9.header.params.chain_t_end, t_end);
     EXPECT_FALSE(ExpectHeaderLike(h, 8, 9, kMagicV8).header.has_stage_settings());
-  }
+  });
   // One bit from format 3's magic, as format 8's is; two or more from every other readable one.
   ExpectNoFlipReaches(kMagicV9, {kMagicV8, kMagic, kMagicV6, kMagicV5, kMagicV4});
 }
@@ -279,10 +286,7 @@ TEST(ContainerTest, Formats10And11HaveFormat9sHeader) {
 // Formats 12 and 13 have format 8's header under their own magics (every Gaussian stage carries a region map;
 // format 13's cut keeps the timestep above it), at least two bits from every other magic read.
 TEST(ContainerTest, Formats12And13HaveFormat8sHeader) {
-  StreamHeader h = CustomHeader();
-  for (uint32_t t_end : {0u, 300u}) {
-    h.params.chain_t_end = t_end;
-    h.stages = t_end != 0 ? 8 : 7;
+  WithAndWithoutCut(CustomHeader(), [](const StreamHeader& h, uint32_t t_end) {
     const ParsedHeader v12 = ExpectHeaderLike(h, 12, 8, kMagicV12);
     EXPECT_TRUE(v12.header.has_region_maps());
     EXPECT_FALSE(v12.header.keeps_above_cut() || v12.header.has_stage_settings());
@@ -290,7 +294,8 @@ TEST(ContainerTest, Formats12And13HaveFormat8sHeader) {
     const ParsedHeader v13 = ExpectHeaderLike(h, 13, 8, kMagicV13);
     EXPECT_TRUE(v13.header.has_region_maps() && v13.header.keeps_above_cut());
     EXPECT_FALSE(v13.header.has_stage_settings());
-  }
+  });
+  StreamHeader h = CustomHeader();
   for (uint8_t older : {7, 8, 9, 10, 11}) {
     StreamHeader o = CustomHeader();
     o.version = older;

@@ -523,7 +523,7 @@ Status EncodePass::State::CodeStage() {
     const uint8_t code = ChooseGaussianScale(plan.gauss(), x_t.data(), x0_hat.data(), pixels.data(), n);
     const StageSettings stream = StreamSettings(header.params);
     StageSettings own = stream;
-    if (j == 0) region_maps = UsesRegionMaps(options.gaussian, stream);
+    if (!region_maps) region_maps = UsesRegionMaps(options.gaussian, stream);  // once, at the first Gaussian stage
     GaussianStage st = plan.gauss();
     RegionMap map;
     if (*region_maps) {
