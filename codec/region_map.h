@@ -8,7 +8,8 @@
 // (kMinClass..kMaxClass), and both sides weigh every element's expected KL by 2^(k_r/2) when they cut the blocks
 // (GaussianBlocks): a region with k_r = 2 gets blocks of half as many elements. The encoder picks
 // k_r = round(2·log2(real_r / expected_r) + offset) (ChooseRegionMap); the map costs about 3 bits a region (wiki_001,
-// 638×425: 700–890 bits a stage, 1–7% of a Gaussian stage). Measured on dev photos (docs/rate_audit.md, "The region map").
+// 638×425: 700–890 bits a stage, 1–7% of a Gaussian stage). Measured on dev photos (docs/rate_audit.md, "The region
+// map").
 //
 // Regions are 32×32 pixels (the last row and column smaller), shared by the colour planes; elements are planar
 // (plane, y, x), as everywhere in the codec. In the stream, after the stage's scale code: the classes in raster
