@@ -65,11 +65,6 @@ __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) vo
   }
 }
 
-// q's mean at element e: c0·x_0 + ct·x_t (the encoder's; it knows the pixels).
-inline double QMean(const GaussianStage& st, const float* x_t, const uint8_t* pixels, size_t e) {
-  return st.coef_x0 * PixelToUnit(pixels[e]) + st.coef_xt * x_t[e];
-}
-
 // The encoder's pick for the block [begin, end): index i with probability ∝ q(c_i)/p'(c_i).
 uint32_t PickCandidate(const GaussianStage& st, const GaussianBelief& b, const float* x_t, const uint8_t* pixels,
                        size_t begin, size_t end, size_t block, std::vector<double>& lw) {

@@ -31,6 +31,7 @@
 
 #include "base/status.h"
 #include "bitstream/ans.h"
+#include "codec/entropy_model.h"
 #include "codec/region_map.h"
 
 namespace dcodec::codec {
@@ -76,6 +77,11 @@ GaussianStage WithSettings(GaussianStage st, const StageSettings& s);
 // near the belief. The encoder's measure (it knows x_0); 1 when q and the belief agree everywhere.
 double SignalTransfer(const GaussianStage& st, uint8_t scale_code, const float* x_t, const float* x0_hat,
                       const uint8_t* pixels, const float* x_s, size_t n);
+
+// q's mean at element e: c0·x_0 + ct·x_t (the encoder's; it knows the pixels).
+inline double QMean(const GaussianStage& st, const float* x_t, const uint8_t* pixels, size_t e) {
+  return st.coef_x0 * PixelToUnit(pixels[e]) + st.coef_xt * x_t[e];
+}
 
 // log2(x) for x > 0 with + − × ÷ and frexp only: the same on every IEEE-754 machine (accurate to ~1e-15).
 double PortableLog2(double x);

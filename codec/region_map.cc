@@ -4,7 +4,6 @@
 #include <cmath>
 
 #include "codec/adaptive_model.h"
-#include "codec/entropy_model.h"
 #include "codec/gaussian_stage.h"
 
 namespace dcodec::codec {
@@ -31,7 +30,7 @@ RegionMap ChooseRegionMap(const GaussianStage& st, const GaussianBelief& belief,
   const double var_q = st.sigma * st.sigma, log2e = 1.4426950408889634;
   for (size_t e = 0; e < belief.size(); ++e) {
     const double sigma = belief.sigma(e), var_p = sigma * sigma;
-    const double d = st.coef_x0 * PixelToUnit(pixels[e]) + st.coef_xt * x_t[e] - belief.mean(e);
+    const double d = QMean(st, x_t, pixels, e) - belief.mean(e);
     const double own = 0.5 * std::log2(var_p / var_q);
     const size_t r = map.RegionOf(e);
     expected[r] += own;
