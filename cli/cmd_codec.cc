@@ -438,8 +438,9 @@ Command AddEncodeCommand(CLI::App& app, const GlobalOptions& global) {
                  "pictures over twice this many pixels search their cut on a proxy of about this many (0: never)")
       ->check(CLI::Range(size_t{0}, size_t{1} << 26));
   app.add_option("--tail", a->tail,
-                 "the last stages of a stream at a quality or rate: auto (both kinds tried, the smaller stream kept), "
-                 "dithered (the model's: one search, faster) or gaussian (to the end)")
+                 "the last stages of a stream at a quality or rate: auto (Gaussian to the end, then the model's "
+                 "dithered ones against it; the smaller stream kept), gaussian (one search, faster) or dithered "
+                 "(the model's)")
       ->check(CLI::IsMember({"auto", "dithered", "gaussian"}))
       ->capture_default_str();
   a->options.tiles.threads = 0;

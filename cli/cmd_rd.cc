@@ -1,10 +1,13 @@
-// dcodec rd: rate-distortion curves of dcodec (every stage prefix of one stream per image) and of the classic
-// codecs found on the machine, on the same images with the same metric code; JSON, CSV, BD-rates and a plot.
+// dcodec rd: rate-distortion curves of dcodec (every stage prefix of one stream per image; with --psnr-targets also
+// one rate-controlled stream per target, as `dcodec encode --psnr` makes it) and of the classic codecs found on the
+// machine, on the same images with the same metric code; JSON, CSV, BD-rates and a plot.
 //
 // Resumable: every finished (image, codec) result is appended to OUTPUT.rows.jsonl and skipped on the next run.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -15,6 +18,7 @@
 #include "base/file_io.h"
 #include "cli/commands.h"
 #include "codec/codec.h"
+#include "codec/rate_control.h"
 #include "datasets/cifar10.h"
 #include "datasets/png.h"
 #include "datasets/training_data.h"
@@ -112,6 +116,7 @@ nlohmann::json BdRateButteraugli(const eval::RdCurve& ref, const eval::RdCurve& 
 Command AddRdCommand(CLI::App& app, const GlobalOptions& global) {
   struct Args {
     std::string images, model, output, plot, compare = "jpeg,webp,jxl,avif", recon = "mean", butteraugli = "auto";
+    std::string psnr_targets, tail = "auto";
     int limit = 1000000, threads = 2;
     codec::EncodeOptions options;
   };
@@ -127,6 +132,11 @@ Command AddRdCommand(CLI::App& app, const GlobalOptions& global) {
       ->capture_default_str();
   app.add_option("--butteraugli", a->butteraugli,
                  "the butteraugli distance of every point: auto (when the tool is installed), on, off")
+      ->capture_default_str();
+  app.add_option("--psnr-targets", a->psnr_targets,
+                 "also one rate-controlled stream per PSNR target (dB, comma-separated; codec dcodec-psnr): what "
+                 "`dcodec encode --psnr` gives, the chain cut where the target is met");
+  app.add_option("--tail", a->tail, "the rate-controlled streams' tails searched: auto (both), dithered, gaussian")
       ->capture_default_str();
   app.add_option("--stages", a->options.chain.stages, "stages K (default: the model's)");
   app.add_option("--t-max", a->options.chain.t_max, "first timestep of the coding chain (default: the model's)");
@@ -176,6 +186,18 @@ Command AddRdCommand(CLI::App& app, const GlobalOptions& global) {
       if (!perceptual || recon.data == reference.data) return std::numeric_limits<double>::quiet_NaN();
       return eval::Butteraugli(reference, recon);
     };
+    std::vector<double> psnr_targets;
+    for (const auto& item : Split(a->psnr_targets)) {
+      char* end = nullptr;
+      const double v = std::strtod(item.c_str(), &end);
+      if (end == item.c_str() || *end != '\0' || !(v > 0) || v > 99) {
+        return InvalidArgument("--psnr-targets '" + item + "': expected PSNRs in dB, such as 30,35,40");
+      }
+      psnr_targets.push_back(v);
+    }
+    if (a->tail != "auto" && a->tail != "dithered" && a->tail != "gaussian") {
+      return InvalidArgument("--tail '" + a->tail + "': expected auto, dithered or gaussian");
+    }
     std::vector<eval::ClassicCodec> classics;
     for (const auto& name : Split(a->compare)) {
       bool known = false;
@@ -215,7 +237,7 @@ Command AddRdCommand(CLI::App& app, const GlobalOptions& global) {
       log.flush();
     };
 
-    const std::string dcodec_name = "dcodec";
+    const std::string dcodec_name = "dcodec", targeted_name = "dcodec-psnr";
     auto start = Clock::now();
     for (size_t i = 0; i < images.size(); ++i) {
       const NamedImage& item = images[i];
@@ -266,6 +288,39 @@ Command AddRdCommand(CLI::App& app, const GlobalOptions& global) {
                                 enc.stages[stages - 1].prefix_bytes * 8.0 / pixels, eval::Psnr(recon_rgb, rgb),
                                 eval::MsSsim(recon_rgb, rgb), encode_seconds, seconds});
             DCODEC_ASSIGN_OR_RETURN(new_rows.back().butteraugli, distance(recon_rgb, rgb));
+          }
+        }
+        record(new_rows);
+      }
+      if (!psnr_targets.empty() && !done.count({targeted_name, item.name})) {
+        std::vector<eval::RdRow> new_rows;
+        for (double psnr : psnr_targets) {
+          codec::RateTarget target = codec::TargetFor(75, 0, psnr, false);
+          if (a->tail != "auto") {
+            target.tail = a->tail == "gaussian" ? codec::CutTail::kGaussian : codec::CutTail::kDithered;
+          }
+          auto t0 = Clock::now();
+          DCODEC_ASSIGN_OR_RETURN(codec::TargetResult r, codec::EncodeFor(*codec, item.image, a->options, target));
+          const double encode_seconds = Since(t0);
+          codec::DecodeOptions d;
+          d.threads = a->threads;
+          auto t1 = Clock::now();
+          DCODEC_ASSIGN_OR_RETURN(codec::DecodeResult dec,
+                                  codec->Decode(r.encoded.stream.data(), r.encoded.stream.size(), d));
+          const double decode_seconds = Since(t1);
+          Image recon_rgb = ToRgb(dec.image);
+          char point[32];
+          std::snprintf(point, sizeof(point), "psnr%g", psnr);
+          new_rows.push_back({targeted_name, item.name, point, r.encoded.stream.size() * 8.0 / pixels,
+                              dec.exact ? INFINITY : eval::Psnr(recon_rgb, rgb), eval::MsSsim(recon_rgb, rgb),
+                              encode_seconds, decode_seconds});
+          if (!dec.exact) {
+            DCODEC_ASSIGN_OR_RETURN(new_rows.back().butteraugli, distance(recon_rgb, rgb));
+          }
+          if (global.verbose) {
+            std::fprintf(stderr, "\n  %s %s: %.3f bpp %.2f dB, t_end %d%s, %d trials", item.name.c_str(), point,
+                         new_rows.back().bpp, new_rows.back().psnr, r.t_end,
+                         r.tail == codec::CutTail::kGaussian ? " Gaussian" : "", r.trials);
           }
         }
         record(new_rows);

@@ -333,28 +333,34 @@ StatusOr<TargetResult> SearchTarget(const Codec& codec, const Image& image, cons
     return finish(*best);
   };
 
-  // First the cuts whose chains end with the model's dithered stages (the first guess where the target lies for a
-  // typical photo; each trial costs about its last stages' network evaluations, so a good first guess and secant
-  // steps, about 2–3 trials, beat bracketing from the ends), then, where the model's chain has both kinds, the
-  // cuts that are Gaussian to the end (starting where the first search ended), and the better stream of the two.
-  // Neither tail wins everywhere (photos/dev, part 11, quality 50: the Gaussian tail 30% smaller on a smooth
-  // street, 33% larger on a field of grass), and the second search shares the walk: it costs its own trials only.
-  // With one tail asked for, that one alone (a Gaussian tail's first trial where a dithered one's would be).
-  DCODEC_ASSIGN_OR_RETURN(Found found,
-                          search(target.tail.value_or(CutTail::kDithered),
-                                 t_at((goal - (by_psnr ? kOffsetPsnr : kOffsetLogBpp)) / default_slope), nullptr));
+  // Where the model's chain has both kinds of stage and no tail is asked for, first the cuts that are Gaussian to
+  // the end, then those that end with the model's dithered stages, against the first search's streams (it stops at
+  // its first trial below their curve), and the better stream of the two. Since region maps (stop 37) the Gaussian
+  // tail wins at nearly every target (photos/dev, part 14: the field of grass 30% smaller at quality 50, where the
+  // dithered tail had won by 33% before the maps); the dithered one still wins on a textured photo near quality 90,
+  // where a Gaussian tail's last timesteps are 0.5 dB apart. Both searches share the walk: each costs its own
+  // trials only, and the second usually one. With one tail asked for, that one alone.
   const int G = codec.ResolveGaussianStages(base.gaussian.stages, base.chain.stages);
-  if (!target.tail && G > 0 && G < base.chain.stages && found.t_end > 0) {
-    // A Gaussian tail's picture is about 1.6 dB worse than a dithered one's at the same t (photos/dev, part 11,
-    // median of 8 searches at qualities 50 and 75: 1.4–3.7 dB): its first trial starts that much finer.
-    constexpr double kGaussianTailPsnr = 1.6;
+  const bool both = !target.tail && G > 0 && G < base.chain.stages;
+  const CutTail first_tail = target.tail.value_or(both ? CutTail::kGaussian : CutTail::kDithered);
+  // A Gaussian tail's picture is about 1.6 dB worse than a dithered one's at the same t (photos/dev, part 11,
+  // median of 8 searches at qualities 50 and 75: 1.4–3.7 dB): for a PSNR its first trial starts that much finer.
+  constexpr double kGaussianTailPsnr = 1.6;
+  const double tail_offset = by_psnr && first_tail == CutTail::kGaussian ? kGaussianTailPsnr : 0.0;
+  DCODEC_ASSIGN_OR_RETURN(
+      Found found,
+      search(first_tail, t_at((goal + tail_offset - (by_psnr ? kOffsetPsnr : kOffsetLogBpp)) / default_slope),
+             nullptr));
+  if (both) {
+    // The dithered tail meets a PSNR about 1.6 dB coarser; past the finest Gaussian cut (the lossless stream) it
+    // may still meet it below t = 1's Gaussian picture.
+    const int from = found.t_end > 0 ? found.t_end : 1;
     const int first =
-        by_psnr ? std::min(found.t_end - 1, t_at(LogSnr(schedule, found.t_end) + kGaussianTailPsnr / kSlopePsnr))
-                : found.t_end;
-    std::vector<std::pair<double, double>> dithered;  // the first search's streams: log bpp → PSNR
-    for (const TriedCut& c : out.tried) dithered.push_back({std::log(c.bpp), c.psnr});
-    std::sort(dithered.begin(), dithered.end());
-    DCODEC_ASSIGN_OR_RETURN(Found other, search(CutTail::kGaussian, std::max(first, 1), &dithered));
+        by_psnr ? std::max(from + 1, t_at(LogSnr(schedule, from) - kGaussianTailPsnr / kSlopePsnr)) : from;
+    std::vector<std::pair<double, double>> gaussian;  // the first search's streams: log bpp → PSNR
+    for (const TriedCut& c : out.tried) gaussian.push_back({std::log(c.bpp), c.psnr});
+    std::sort(gaussian.begin(), gaussian.end());
+    DCODEC_ASSIGN_OR_RETURN(Found other, search(CutTail::kDithered, std::min(first, T), &gaussian));
     auto rank = [&](const Found& x) {  // smaller is better: infeasible last, then bytes (PSNR) or −PSNR (bpp)
       const double v = by_psnr ? x.encoded.stages.back().psnr : x.encoded.stream.size() * 8.0 / pixels;
       const double key = by_psnr ? static_cast<double>(x.encoded.stream.size()) : -x.encoded.stages.back().psnr;

@@ -3,9 +3,10 @@
 // A stream's rate and quality are set by the timestep t_end of its last stage (its noise level). The stream's
 // chain is the model's cut at t_end (codec/chain.h, ChainOptions::t_end; format 8): the model's timesteps above
 // t_end, then t_end; above t_max the stream is one stage at t_end. The stream stays progressive. Its stages' kinds
-// are the encoder's choice (the header says how many are Gaussian), and two tails are searched (CutTail): the
-// model's (its last stages dithered, as many as the model's chain has, so that quality grows steadily as t_end
-// falls) and Gaussian to the end; the smaller stream that meets the target is kept. A Gaussian tail's cut keeps the
+// are the encoder's choice (the header says how many are Gaussian), and two tails are searched (CutTail): Gaussian
+// to the end first, then the model's (its last stages dithered, as many as the model's chain has, so that quality
+// grows steadily as t_end falls), which stops at its first trial below the Gaussian streams' curve; the smaller
+// stream that meets the target is kept. A Gaussian tail's cut keeps the
 // timestep just above t_end while its stages stay all Gaussian (format 10, ChainOptions::keep_above_cut).
 // EncodeToTarget searches t_end for a PSNR (the smallest stream at or above it) or a rate (the largest stream at or
 // below it, within 5% when the range allows). The PSNR and the log of the bpp are nearly straight lines in
@@ -13,7 +14,8 @@
 // unit of λ, measured on photos/dev with the part-5 photo model), the next ones along the slope of the two trials
 // nearest the target, then inside the bracket; each trial's dithered prefixes add estimated points (an estimate is
 // encoded before it closes a bracket on the feasible side; on the other it only bounds the next step). The
-// Gaussian tail's search starts where the first one ended.
+// Gaussian tail's first trial lies 1.6 dB finer than a dithered one's would; the dithered tail's search starts
+// that much coarser than where the Gaussian one ended.
 //
 // One pass: every cut chain starts with the model's own stages, so the model's chain is coded once, stage by stage
 // (EncodePass), and each trial continues a copy of it from the last stage it shares with its cut chain: a trial
@@ -52,8 +54,8 @@ struct RateTarget {
   double bpp = 0;   // > 0: the largest stream within this many bits per pixel (5% below at most, where t allows)
   // Pictures of more than twice this many pixels are searched on a proxy of about this many (0: never).
   size_t proxy_pixels = kProxyPixels;
-  // The cut chains' tails searched: both (unset; where the chain has both kinds of stage), or only this one
-  // (kDithered: one search, faster).
+  // The cut chains' tails searched: both (unset; where the chain has both kinds of stage: the Gaussian one first),
+  // or only this one (one search, faster).
   std::optional<CutTail> tail;
 };
 

@@ -11,8 +11,10 @@
 #include <webp/encode.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
@@ -178,6 +180,8 @@ class CliTest : public ::testing::Test {
 
 #define EXPECT_EXIT_CODE(result, code) \
   EXPECT_EQ((result).exit_code, code) << "stderr: " << (result).err << "stdout: " << (result).out
+#define ASSERT_EXIT_CODE(result, code) \
+  ASSERT_EQ((result).exit_code, code) << "stderr: " << (result).err << "stdout: " << (result).out
 
 TEST_F(CliTest, EncodeDecodeRoundtripIsExactAndReportsSize) {
   Result enc = Encode(Png("rgb16x16"), Path("a.dcd"));
@@ -789,6 +793,47 @@ TEST_F(CliTest, RdReportsButteraugliForEveryCodecAndPoint) {
   EXPECT_GT(Slurp(Path("rd.png")).size(), 1000u);
   EXPECT_GT(Slurp(Path("rd_butteraugli.png")).size(), 1000u);
   EXPECT_EXIT_CODE(Run({"rd", "--images", Path("images"), "-o", Path("x.json"), "--butteraugli", "maybe"}), kExitUsage);
+}
+
+// dcodec rd --psnr-targets adds a curve of rate-controlled streams, one per target (codec dcodec-psnr): each point
+// is exactly the file `dcodec encode --psnr` writes, meets its target, and a target beyond the last stage is the
+// lossless stream (out of the curve).
+TEST_F(CliTest, RdMeasuresOneRateControlledStreamPerPsnrTarget) {
+  ASSERT_EQ(::mkdir(Path("images").c_str(), 0700), 0);
+  const Image image = CliPattern(32, 24, 3);
+  ASSERT_TRUE(WritePng(Path("images/a.png"), image, false).ok());
+  const std::vector<double> targets = {18, 22, 26, 30, 99};
+  Result r = Run({"rd", "--images", Path("images"), "--model", kModel, "-o", Path("rd.json"), "--compare", "",
+                  "--butteraugli", "off", "--psnr-targets", "18,22,26,30,99", "--threads", "1"});
+  ASSERT_EXIT_CODE(r, kExitOk);
+  std::map<std::string, std::pair<double, double>> rows;  // point → (bpp, psnr)
+  std::istringstream log(Slurp(Path("rd.json.rows.jsonl")));
+  for (std::string line; std::getline(log, line);) {
+    auto j = nlohmann::json::parse(line);
+    if (j["codec"] == "dcodec-psnr") rows[j["point"]] = {j["bpp"].get<double>(), j["psnr"].get<double>()};
+  }
+  ASSERT_EQ(rows.size(), targets.size());
+  for (double target : targets) {
+    char point[16];
+    std::snprintf(point, sizeof(point), "psnr%g", target);
+    SCOPED_TRACE(point);
+    ASSERT_TRUE(rows.count(point));
+    EXPECT_GE(rows[point].second, target);  // 999: the exact picture
+    Result e = Run({"encode", Path("images/a.png"), "-o", Path("t.dcd"), "-f", "--model", kModel, "--psnr",
+                    std::to_string(target), "--threads", "1"});
+    ASSERT_EXIT_CODE(e, kExitOk);
+    EXPECT_DOUBLE_EQ(rows[point].first, Slurp(Path("t.dcd")).size() * 8.0 / (32 * 24));
+  }
+  EXPECT_EQ(rows["psnr99"].second, 999.0);
+  EXPECT_LT(rows["psnr18"].first, rows["psnr30"].first);
+  auto j = nlohmann::json::parse(Slurp(Path("rd.json")), nullptr, false);
+  ASSERT_TRUE(j.is_object());
+  bool curve = false;
+  for (const auto& c : j["codecs"]) curve = curve || c["name"] == "dcodec-psnr";
+  EXPECT_TRUE(curve);
+  EXPECT_EXIT_CODE(
+      Run({"rd", "--images", Path("images"), "--model", kModel, "-o", Path("x.json"), "--psnr-targets", "30,abc"}),
+      kExitUsage);
 }
 
 TEST_F(CliTest, JpegAndWebpInputAreCodedAsTheyDecode) {

@@ -908,8 +908,8 @@ TEST_F(CodecE2ETest, BigPicturesAreSearchedOnAProxy) {
   EXPECT_EQ(dec->image, image);
 }
 
-// Both tails are searched on one walk (CutTail) and the smaller stream that meets the target is kept: no cut tried
-// that meets it is smaller, and the stream decodes to the PSNR reported.
+// Both tails are searched on one walk (CutTail), the Gaussian one first, and the smaller stream that meets the target
+// is kept: no cut tried that meets it is smaller, and the stream decodes to the PSNR reported.
 TEST_F(CodecE2ETest, RateControlKeepsTheSmallerOfTheTwoTails) {
   auto codec = Load(std::string(DCODEC_MODELS_DIR) + "/cifar10.safetensors");
   const Image image = RandomSmoothImage(32, 32, 3, 79);
@@ -919,6 +919,7 @@ TEST_F(CodecE2ETest, RateControlKeepsTheSmallerOfTheTwoTails) {
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     ASSERT_GT(r->t_end, 0);
     int tails[2] = {0, 0};
+    EXPECT_EQ(r->tried.front().tail, CutTail::kGaussian);
     for (const TriedCut& c : r->tried) {
       ++tails[c.tail == CutTail::kGaussian];
       if (c.psnr < psnr) continue;
