@@ -111,6 +111,34 @@ nlohmann::json BdRateButteraugli(const eval::RdCurve& ref, const eval::RdCurve& 
   return bd.ok() ? nlohmann::json(*bd) : nlohmann::json();
 }
 
+// The mean over the images of each image's own BD-rate of `test` against `ref` (PSNR, or MS-SSIM), over the
+// images where both curves have enough points: {mean, images}. Averaged curves (one point per quality setting,
+// stage or target, means over the images) favour a codec whose points are settings over one whose points are
+// PSNR targets (the mean of log-convex curves at one setting lies off every image's curve), so the two kinds of
+// curve are compared image by image.
+std::pair<double, int> PerImageBdRate(const std::vector<eval::RdRow>& rows, const std::string& ref,
+                                      const std::string& test, bool ms_ssim) {
+  struct Curve {
+    std::vector<double> bpp, quality;
+  };
+  std::map<std::string, Curve> refs, tests;
+  for (const auto& r : rows) {
+    if (r.codec != ref && r.codec != test) continue;
+    Curve& c = (r.codec == ref ? refs : tests)[r.image];
+    c.bpp.push_back(r.bpp);
+    c.quality.push_back(ms_ssim ? r.ms_ssim : r.psnr);
+  }
+  double sum = 0;
+  int n = 0;
+  for (const auto& [image, t] : tests) {
+    auto it = refs.find(image);
+    if (it == refs.end()) continue;
+    auto bd = eval::BdRate(it->second.bpp, it->second.quality, t.bpp, t.quality);
+    if (bd.ok()) sum += *bd, ++n;
+  }
+  return {n ? sum / n : std::numeric_limits<double>::quiet_NaN(), n};
+}
+
 }  // namespace
 
 Command AddRdCommand(CLI::App& app, const GlobalOptions& global) {
@@ -345,9 +373,15 @@ Command AddRdCommand(CLI::App& app, const GlobalOptions& global) {
     std::set<std::string> codec_names;
     for (const auto& r : rows) codec_names.insert(r.codec);
     std::vector<eval::RdCurve> curves;
+    // A point with an exact picture on any image (the lossless end; a PSNR target no cut meets on that image) is
+    // dropped whole, so that every point of a curve averages the same images.
+    std::set<std::pair<std::string, std::string>> exact_points;
+    for (const auto& r : rows) {
+      if (!std::isfinite(r.psnr)) exact_points.insert({r.codec, r.point});
+    }
     std::vector<eval::RdRow> finite_rows;
     for (const auto& r : rows) {
-      if (std::isfinite(r.psnr)) finite_rows.push_back(r);
+      if (!exact_points.count({r.codec, r.point})) finite_rows.push_back(r);
     }
     for (const auto& name : codec_names) {
       eval::RdCurve curve = eval::AverageCurve(finite_rows, name);
@@ -366,6 +400,17 @@ Command AddRdCommand(CLI::App& app, const GlobalOptions& global) {
     out["num_images"] = images.size();
     out["model"] = model;
     out["stages"] = codec->ResolveChain(a->options.chain).stages;
+    if (!psnr_targets.empty()) {
+      // The targets whose points made the dcodec-psnr curve (in its order: rates rise with the target).
+      std::vector<double> kept;
+      for (double psnr : psnr_targets) {
+        char point[32];
+        std::snprintf(point, sizeof(point), "psnr%g", psnr);
+        if (!exact_points.count({targeted_name, point})) kept.push_back(psnr);
+      }
+      std::sort(kept.begin(), kept.end());
+      out["psnr_targets"] = kept;
+    }
     out["codecs"] = nlohmann::json::array();
     for (const auto& c : curves) out["codecs"].push_back(c.ToJson());
     if (lossless_n) out["dcodec_lossless_bpp"] = lossless_bpp / lossless_n;
@@ -398,6 +443,12 @@ Command AddRdCommand(CLI::App& app, const GlobalOptions& global) {
                                  {"bd_rate_psnr_percent", psnr.ok() ? nlohmann::json(*psnr) : nlohmann::json()},
                                  {"bd_rate_ms_ssim_percent", ssim.ok() ? nlohmann::json(*ssim) : nlohmann::json()},
                                  {"bd_rate_butteraugli_percent", BdRateButteraugli(*ref, c)}};
+        const auto [image_psnr, images] = PerImageBdRate(finite_rows, ref_name, c.name, false);
+        const auto image_ssim = PerImageBdRate(finite_rows, ref_name, c.name, true).first;
+        auto number = [](double v) { return std::isnan(v) ? nlohmann::json() : nlohmann::json(v); };
+        bd[c.name][ref_label]["per_image_bd_rate_psnr_percent"] = number(image_psnr);
+        bd[c.name][ref_label]["per_image_bd_rate_ms_ssim_percent"] = number(image_ssim);
+        bd[c.name][ref_label]["per_image_count"] = images;
       }
     }
     out["bd_rate"] = bd;
@@ -417,8 +468,8 @@ Command AddRdCommand(CLI::App& app, const GlobalOptions& global) {
       }
     }
     // The table.
-    std::printf("%-12s BD-rate (PSNR) vs jpeg / vs best classic (%s)%s\n", "codec", best_classic.c_str(),
-                perceptual ? "; BD-rate (butteraugli) vs jpeg" : "");
+    std::printf("%-12s BD-rate (PSNR) vs jpeg / vs best classic (%s)%s; mean of per-image BD-rates (PSNR) vs jpeg\n",
+                "codec", best_classic.c_str(), perceptual ? "; BD-rate (butteraugli) vs jpeg" : "");
     for (const auto& c : curves) {
       auto cell = [&](const char* label, const char* metric) -> std::string {
         if (!bd.contains(c.name) || !bd[c.name].contains(label) || bd[c.name][label][metric].is_null()) return "-";
@@ -429,7 +480,7 @@ Command AddRdCommand(CLI::App& app, const GlobalOptions& global) {
       std::printf("%-12s %10s %10s", c.name.c_str(), cell("vs_jpeg", "bd_rate_psnr_percent").c_str(),
                   cell("vs_best_classic", "bd_rate_psnr_percent").c_str());
       if (perceptual) std::printf(" %10s", cell("vs_jpeg", "bd_rate_butteraugli_percent").c_str());
-      std::printf("\n");
+      std::printf(" %10s\n", cell("vs_jpeg", "per_image_bd_rate_psnr_percent").c_str());
     }
     if (lossless_n) std::printf("dcodec lossless: %.3f bpp (mean over images)\n", lossless_bpp / lossless_n);
     return Status::Ok();

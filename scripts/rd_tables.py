@@ -4,8 +4,8 @@
   scripts/rd_tables.py results/photos_dev.json
 
 Prints the BD-rates (PSNR, MS-SSIM and, when measured, the butteraugli distance; against JPEG and against the best
-classic codec) of every codec, then dcodec's operating points (one per stage prefix, means over the images) and its
-lossless rate.
+classic codec) of every codec, then dcodec's operating points (one per stage prefix, and with `rd --psnr-targets` one
+per target, means over the images) and its lossless rate.
 """
 import json
 import sys
@@ -44,11 +44,15 @@ def main():
         print(f"{c['name']} operating points (means over the images):")
         print()
         b = r.get("butteraugli")
-        print("| stage | bpp | PSNR (dB) | MS-SSIM |" + (" butteraugli |" if b else "") + " encode s | decode s (cumulative) |")
+        targets = d.get("psnr_targets") if c["name"] == "dcodec-psnr" else None
+        if targets and len(targets) != len(r["bpp"]):
+            targets = None
+        label = "PSNR target (dB)" if targets else "stage"
+        print(f"| {label} | bpp | PSNR (dB) | MS-SSIM |" + (" butteraugli |" if b else "") + " encode s | decode s (cumulative) |")
         print("| --- | ---: | ---: | ---: |" + (" ---: |" if b else "") + " ---: | ---: |")
         for i in range(len(r["bpp"])):
             dist = (f" {b[i]:.2f} |" if b[i] is not None else " – |") if b else ""
-            print(f"| {i + 1} | {r['bpp'][i]:.3f} | {r['psnr-rgb'][i]:.2f} | {r['ms-ssim-rgb'][i]:.4f} |{dist} "
+            print(f"| {targets[i] if targets else i + 1:g} | {r['bpp'][i]:.3f} | {r['psnr-rgb'][i]:.2f} | {r['ms-ssim-rgb'][i]:.4f} |{dist} "
                   f"{r['encoding_time'][i]:.2f} | {r['decoding_time'][i]:.2f} |")
     if "dcodec_lossless_bpp" in d:
         print()

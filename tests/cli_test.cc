@@ -782,6 +782,9 @@ TEST_F(CliTest, RdReportsButteraugliForEveryCodecAndPoint) {
   auto j = nlohmann::json::parse(Slurp(Path("rd.json")), nullptr, false);
   ASSERT_TRUE(j.is_object());
   EXPECT_TRUE(j["bd_rate"]["dcodec"]["vs_jpeg"]["bd_rate_butteraugli_percent"].is_number()) << j["bd_rate"];
+  // And the mean of the images' own BD-rates, over both images.
+  EXPECT_TRUE(j["bd_rate"]["dcodec"]["vs_jpeg"]["per_image_bd_rate_psnr_percent"].is_number()) << j["bd_rate"];
+  EXPECT_EQ(j["bd_rate"]["dcodec"]["vs_jpeg"]["per_image_count"], 2) << j["bd_rate"];
   std::set<std::string> codecs;
   for (const auto& c : j["codecs"]) {
     codecs.insert(c["name"].get<std::string>());
@@ -831,6 +834,10 @@ TEST_F(CliTest, RdMeasuresOneRateControlledStreamPerPsnrTarget) {
   bool curve = false;
   for (const auto& c : j["codecs"]) curve = curve || c["name"] == "dcodec-psnr";
   EXPECT_TRUE(curve);
+  // The exact picture's point is out of the curve: the targets listed are those of its points.
+  ASSERT_TRUE(j["psnr_targets"].is_array());
+  EXPECT_EQ(j["psnr_targets"].front().get<double>(), 18.0);
+  EXPECT_LT(j["psnr_targets"].back().get<double>(), 99.0);
   EXPECT_EXIT_CODE(
       Run({"rd", "--images", Path("images"), "--model", kModel, "-o", Path("x.json"), "--psnr-targets", "30,abc"}),
       kExitUsage);
