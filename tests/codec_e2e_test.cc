@@ -913,13 +913,20 @@ TEST_F(CodecE2ETest, BigPicturesAreSearchedOnAProxy) {
 TEST_F(CodecE2ETest, RateControlKeepsTheSmallerOfTheTwoTails) {
   auto codec = Load(std::string(DCODEC_MODELS_DIR) + "/cifar10.safetensors");
   const Image image = RandomSmoothImage(32, 32, 3, 79);
-  for (double psnr : {27.0, 33.0}) {
+  bool both_searched = false;
+  for (double psnr : {27.0, 33.0, 38.0}) {
     SCOPED_TRACE(psnr);
     auto r = EncodeToPsnr(*codec, image, psnr);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     ASSERT_GT(r->t_end, 0);
     int tails[2] = {0, 0};
     EXPECT_EQ(r->tried.front().tail, CutTail::kGaussian);
+    // The dithered tail is searched where the Gaussian search ended at t <= 12 (the coarsest Gaussian cut that
+    // meets the target).
+    int gaussian_end = 0;
+    for (const TriedCut& c : r->tried) {
+      if (c.tail == CutTail::kGaussian && c.psnr >= psnr) gaussian_end = std::max(gaussian_end, c.t);
+    }
     for (const TriedCut& c : r->tried) {
       ++tails[c.tail == CutTail::kGaussian];
       if (c.psnr < psnr) continue;
@@ -928,12 +935,14 @@ TEST_F(CodecE2ETest, RateControlKeepsTheSmallerOfTheTwoTails) {
       EXPECT_EQ(plain->stages.back().psnr, c.psnr);
       EXPECT_GE(plain->stream.size(), r->encoded.stream.size()) << "t " << c.t;
     }
-    EXPECT_GT(tails[0], 0);
     EXPECT_GT(tails[1], 0);
+    EXPECT_EQ(tails[0] > 0, gaussian_end <= 12) << "Gaussian search ended at t " << gaussian_end;
+    both_searched = both_searched || tails[0] > 0;
     auto dec = codec->Decode(r->encoded.stream.data(), r->encoded.stream.size(), {});
     ASSERT_TRUE(dec.ok()) << dec.status().ToString();
     EXPECT_NEAR(Psnr(dec->image, image), r->encoded.stages.back().psnr, 0.05);
   }
+  EXPECT_TRUE(both_searched);  // the finest target reaches small t
   // A chain of one kind has one tail: a model's chain asked for without Gaussian stages searches one.
   EncodeOptions dithered;
   dithered.gaussian.stages = 0;
