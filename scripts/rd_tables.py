@@ -4,7 +4,7 @@
   scripts/rd_tables.py results/photos_dev.json
 
 Prints the BD-rates (PSNR, MS-SSIM and, when measured, the butteraugli distance; against JPEG and against the best
-classic codec) of every codec, then dcodec's operating points (one per stage prefix, and with `rd --psnr-targets` one
+classic codec; of the averaged curves, and the mean of the images' own BD-rates against JPEG) of every codec, then dcodec's operating points (one per stage prefix, and with `rd --psnr-targets` one
 per target, means over the images) and its lossless rate.
 """
 import json
@@ -26,8 +26,9 @@ def main():
     bd = d.get("bd_rate", {})
     perceptual = any("butteraugli" in c["results"] for c in d["codecs"])
     extra = " (butteraugli) |" if perceptual else ""
-    print(f"| codec | BD-rate vs JPEG (PSNR) | (MS-SSIM) |{extra} BD-rate vs {best} (PSNR) | (MS-SSIM) |{extra}")
-    print("| --- | ---: | ---: | ---: | ---: |" + (" ---: | ---: |" if perceptual else ""))
+    print(f"| codec | BD-rate vs JPEG (PSNR) | (MS-SSIM) |{extra} BD-rate vs {best} (PSNR) | (MS-SSIM) |{extra}"
+          " per-image BD-rates vs JPEG, mean (PSNR) | (MS-SSIM) |")
+    print("| --- | ---: | ---: | ---: | ---: |" + (" ---: | ---: |" if perceptual else "") + " ---: | ---: |")
     for c in d["codecs"]:
         name = c["name"]
         cells = []
@@ -35,6 +36,8 @@ def main():
             v = bd.get(name, {}).get(ref, {})
             keys = ["bd_rate_psnr_percent", "bd_rate_ms_ssim_percent"] + (["bd_rate_butteraugli_percent"] if perceptual else [])
             cells += [pct(v.get(k)) for k in keys]
+        v = bd.get(name, {}).get("vs_jpeg", {})
+        cells += [pct(v.get("per_image_bd_rate_psnr_percent")), pct(v.get("per_image_bd_rate_ms_ssim_percent"))]
         print(f"| {name} | " + " | ".join(cells) + " |")
     for c in d["codecs"]:
         if not c["name"].startswith("dcodec"):

@@ -7,7 +7,8 @@ data=../shared/datasets
 mkdir -p results
 what=${1:-all}
 if [[ $what == all || $what == photos ]]; then
-  build/dcodec rd --images $data/photos/dev -o results/photos_dev.json --plot results/photos_dev.png
+  build/dcodec rd --images $data/photos/dev -o results/photos_dev.json --plot results/photos_dev.png \
+    --psnr-targets 27,30.5,34,37.5,41
 fi
 if [[ $what == all || $what == cifar ]]; then
   build/dcodec rd --images cifar10:$data/cifar10 --model models/cifar10.safetensors --limit 500 \
