@@ -111,22 +111,26 @@ nlohmann::json BdRateButteraugli(const eval::RdCurve& ref, const eval::RdCurve& 
   return bd.ok() ? nlohmann::json(*bd) : nlohmann::json();
 }
 
-// The mean over the images of each image's own BD-rate of `test` against `ref` (PSNR, or MS-SSIM), over the
-// images where both curves have enough points: {mean, images}. Averaged curves (one point per quality setting,
+enum class Axis { kPsnr, kMsSsim, kButteraugli };
+
+// The mean over the images of each image's own BD-rate of `test` against `ref` (on PSNR, MS-SSIM, or the butteraugli
+// distance as −distance over the points that have one), over the images where both curves have enough points:
+// {mean, images}. Averaged curves (one point per quality setting,
 // stage or target, means over the images) favour a codec whose points are settings over one whose points are
 // PSNR targets (the mean of log-convex curves at one setting lies off every image's curve), so the two kinds of
 // curve are compared image by image.
 std::pair<double, int> PerImageBdRate(const std::vector<eval::RdRow>& rows, const std::string& ref,
-                                      const std::string& test, bool ms_ssim) {
+                                      const std::string& test, Axis axis) {
   struct Curve {
     std::vector<double> bpp, quality;
   };
   std::map<std::string, Curve> refs, tests;
   for (const auto& r : rows) {
     if (r.codec != ref && r.codec != test) continue;
+    if (axis == Axis::kButteraugli && !std::isfinite(r.butteraugli)) continue;
     Curve& c = (r.codec == ref ? refs : tests)[r.image];
     c.bpp.push_back(r.bpp);
-    c.quality.push_back(ms_ssim ? r.ms_ssim : r.psnr);
+    c.quality.push_back(axis == Axis::kPsnr ? r.psnr : axis == Axis::kMsSsim ? r.ms_ssim : -r.butteraugli);
   }
   double sum = 0;
   int n = 0;
@@ -443,11 +447,13 @@ Command AddRdCommand(CLI::App& app, const GlobalOptions& global) {
                                  {"bd_rate_psnr_percent", psnr.ok() ? nlohmann::json(*psnr) : nlohmann::json()},
                                  {"bd_rate_ms_ssim_percent", ssim.ok() ? nlohmann::json(*ssim) : nlohmann::json()},
                                  {"bd_rate_butteraugli_percent", BdRateButteraugli(*ref, c)}};
-        const auto [image_psnr, images] = PerImageBdRate(finite_rows, ref_name, c.name, false);
-        const auto image_ssim = PerImageBdRate(finite_rows, ref_name, c.name, true).first;
+        const auto [image_psnr, images] = PerImageBdRate(finite_rows, ref_name, c.name, Axis::kPsnr);
+        const auto image_ssim = PerImageBdRate(finite_rows, ref_name, c.name, Axis::kMsSsim).first;
+        const auto image_butteraugli = PerImageBdRate(finite_rows, ref_name, c.name, Axis::kButteraugli).first;
         auto number = [](double v) { return std::isnan(v) ? nlohmann::json() : nlohmann::json(v); };
         bd[c.name][ref_label]["per_image_bd_rate_psnr_percent"] = number(image_psnr);
         bd[c.name][ref_label]["per_image_bd_rate_ms_ssim_percent"] = number(image_ssim);
+        bd[c.name][ref_label]["per_image_bd_rate_butteraugli_percent"] = number(image_butteraugli);
         bd[c.name][ref_label]["per_image_count"] = images;
       }
     }

@@ -27,8 +27,9 @@ def main():
     perceptual = any("butteraugli" in c["results"] for c in d["codecs"])
     extra = " (butteraugli) |" if perceptual else ""
     print(f"| codec | BD-rate vs JPEG (PSNR) | (MS-SSIM) |{extra} BD-rate vs {best} (PSNR) | (MS-SSIM) |{extra}"
-          " per-image BD-rates vs JPEG, mean (PSNR) | (MS-SSIM) |")
-    print("| --- | ---: | ---: | ---: | ---: |" + (" ---: | ---: |" if perceptual else "") + " ---: | ---: |")
+          " per-image BD-rates vs JPEG, mean (PSNR) | (MS-SSIM) |" + (" (butteraugli) |" if perceptual else ""))
+    print("| --- | ---: | ---: | ---: | ---: |" + (" ---: | ---: |" if perceptual else "") + " ---: | ---: |" +
+          (" ---: |" if perceptual else ""))
     for c in d["codecs"]:
         name = c["name"]
         cells = []
@@ -38,6 +39,8 @@ def main():
             cells += [pct(v.get(k)) for k in keys]
         v = bd.get(name, {}).get("vs_jpeg", {})
         cells += [pct(v.get("per_image_bd_rate_psnr_percent")), pct(v.get("per_image_bd_rate_ms_ssim_percent"))]
+        if perceptual:
+            cells.append(pct(v.get("per_image_bd_rate_butteraugli_percent")))
         print(f"| {name} | " + " | ".join(cells) + " |")
     for c in d["codecs"]:
         if not c["name"].startswith("dcodec"):

@@ -785,6 +785,7 @@ TEST_F(CliTest, RdReportsButteraugliForEveryCodecAndPoint) {
   // And the mean of the images' own BD-rates, over both images.
   EXPECT_TRUE(j["bd_rate"]["dcodec"]["vs_jpeg"]["per_image_bd_rate_psnr_percent"].is_number()) << j["bd_rate"];
   EXPECT_EQ(j["bd_rate"]["dcodec"]["vs_jpeg"]["per_image_count"], 2) << j["bd_rate"];
+  EXPECT_TRUE(j["bd_rate"]["dcodec"]["vs_jpeg"]["per_image_bd_rate_butteraugli_percent"].is_number()) << j["bd_rate"];
   std::set<std::string> codecs;
   for (const auto& c : j["codecs"]) {
     codecs.insert(c["name"].get<std::string>());
